@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Cuohe: the matching engine for a regional equity exchange's secondary market.
+// Dependencies point one way: executables -> runtime -> protocol -> core -> nothing.
+// No package dependencies: Foundation, Dispatch, Glibc and Synchronization only.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "Cuohe",
+    products: [
+        .executable(name: "cuohe", targets: ["cuohe"]),
+        .library(name: "CuoheCore", targets: ["CuoheCore"]),
+    ],
+    targets: [
+        // The deterministic matching core: no threads, clocks, sockets or files.
+        .target(name: "CuoheCore", swiftSettings: strict),
+        // Text at the edges: the line protocol codec, fixed-point decimals, the JSON configuration.
+        .target(name: "CuoheProtocol", dependencies: ["CuoheCore"], swiftSettings: strict),
+        // Drivers around the core: replay today; rings, journal and pipeline next.
+        .target(name: "CuoheRuntime", dependencies: ["CuoheCore", "CuoheProtocol"], swiftSettings: strict),
+        .executableTarget(name: "cuohe", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
+                          swiftSettings: strict),
+        .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore"],
+                          path: "Benchmarks/CoreBench", swiftSettings: strict),
+        .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
+        .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
+        .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,75 @@
+/// A broker's client order id (`cid`): 1 to 32 bytes of `[A-Za-z0-9_.-]`, held inline as four
+/// words so that commands and events stay fixed-size and the matcher never touches a `String`.
+///
+/// Unused bytes are zero; since no valid byte is zero, the padding is unambiguous.
+public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
+    public static let lengthMax = 32
+
+    public var w0: UInt64
+    public var w1: UInt64
+    public var w2: UInt64
+    public var w3: UInt64
+
+    public static let none = ClientOrderID(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    @inlinable public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
+
+    /// True for a byte allowed in a cid.
+    @inlinable public static func isValidByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+            || b == 95 || b == 46 || b == 45
+    }
+
+    /// Packs the bytes; nil if the length or any byte is not allowed.
+    public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
+        guard bytes.count >= 1, bytes.count <= ClientOrderID.lengthMax else { return nil }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        for b in bytes {
+            guard ClientOrderID.isValidByte(b) else { return nil }
+            let shift = UInt64((i & 7) * 8)
+            switch i >> 3 {
+            case 0: words.0 |= UInt64(b) << shift
+            case 1: words.1 |= UInt64(b) << shift
+            case 2: words.2 |= UInt64(b) << shift
+            default: words.3 |= UInt64(b) << shift
+            }
+            i += 1
+        }
+        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+    }
+
+    public init?(_ text: String) { self.init(bytes: text.utf8) }
+
+    @inlinable public var isNone: Bool { w0 == 0 }
+
+    /// The cid's bytes, in order.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(ClientOrderID.lengthMax)
+        for word in [w0, w1, w2, w3] {
+            var w = word
+            for _ in 0..<8 {
+                let b = UInt8(truncatingIfNeeded: w)
+                if b == 0 { return out }
+                out.append(b)
+                w >>= 8
+            }
+        }
+        return out
+    }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// A well-mixed 64-bit hash, cheap enough for the matching path.
+    @inlinable public func hash64(salt: UInt64) -> UInt64 {
+        var h = salt &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ w0) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 31) ^ w1) &* 0x94D0_49BB_1331_11EB
+        h = (h ^ (h >> 29) ^ w2) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 32) ^ w3) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
+    }
+}

@@ -1,0 +1,92 @@
+/// What an event tells.
+public enum EventKind: UInt8, Sendable, BitwiseCopyable {
+    /// `ACK`: an order was accepted.
+    case ack = 1
+    /// `REJ`: a command was refused and nothing changed.
+    case reject
+    /// `FILL`: one side of a trade, to that order's broker.
+    case fill
+    /// `CANCELED`: an order ended without filling completely.
+    case canceled
+    /// `REPLACED`: an order's quantity or price changed.
+    case replaced
+    /// `STATUS`: the state of an order, on request.
+    case status
+    /// `TRADE`: public market data (and the settlement record) for one trade.
+    case trade
+    /// `OK`: an operator verb took effect.
+    case ok
+    /// `STATS`: the engine's counters, for an operator.
+    case stats
+}
+
+/// A one-word detail for a `REJ`, where the reason alone would leave a broker guessing.
+public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
+    case none = 0
+    /// A limit order without `px`.
+    case missingPrice
+    /// A market order with `px`.
+    case marketWithPrice
+    /// The cid was replaced; the order now answers to its `newcid`.
+    case replaced
+    /// A `ROLL` to a date not after the current one.
+    case dateNotLater
+    /// The engine's order or cid storage is full.
+    case capacity
+    /// The command's cid was rejected earlier and names no order.
+    case rejectedOrder
+    /// Price is zero.
+    case zero
+}
+
+/// A fixed-size outbound event: the only output of the matching core. The edge formats it as a
+/// protocol line; settlement consumes the `trade` events.
+///
+/// Field use by kind: `ack` (oid, account, instrument, side, qty, price, tif, type);
+/// `reject` (reason, detail); `fill` (oid, tid, price, qty, leaves, cum, liquidity);
+/// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves); `status` (oid, state,
+/// qty, price, leaves, cum); `trade` (instrument, mdseq, tid, price, qty, account = buyer,
+/// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker);
+/// `ok` (verb, instrument, phase, date); `stats` (counters in qty = commands, oid = orders accepted,
+/// tid = trades, leaves = resting orders, cum = rejects).
+public struct Event: Sendable, BitwiseCopyable {
+    public var kind: EventKind
+    public var side: Side = .buy
+    public var tif: TimeInForce = .day
+    public var type: OrderType = .limit
+    public var liquidity: Liquidity = .taker
+    public var state: OrderState = .new
+    public var phase: TradingPhase = .open
+    public var verb: CommandKind = .new
+    /// A `RejectReason` or `CancelReason` raw value, by kind.
+    public var reason: UInt8 = 0
+    public var detail: RejectDetail = .none
+    /// The recipient broker (for `trade`, the buyer's broker).
+    public var broker: Int32
+    public var counterBroker: Int32 = -1
+    public var account: Int32 = -1
+    public var counterAccount: Int32 = -1
+    public var instrument: Int32 = -1
+    public var date: CivilDate = CivilDate(daysSinceEpoch: 0)
+    /// The broker's gap-free message sequence; 0 on messages that carry none.
+    public var seq: Int64 = 0
+    public var ts: Int64
+    public var oid: Int64 = 0
+    public var tid: Int64 = 0
+    public var mdseq: Int64 = 0
+    public var qty: Int64 = 0
+    public var price: Int64 = 0
+    public var leaves: Int64 = 0
+    public var cum: Int64 = 0
+    public var cid: ClientOrderID = .none
+    public var newCid: ClientOrderID = .none
+
+    public init(kind: EventKind, broker: Int32, ts: Int64) {
+        self.kind = kind
+        self.broker = broker
+        self.ts = ts
+    }
+
+    public var rejectReason: RejectReason? { kind == .reject ? RejectReason(rawValue: reason) : nil }
+    public var cancelReason: CancelReason? { kind == .canceled ? CancelReason(rawValue: reason) : nil }
+}

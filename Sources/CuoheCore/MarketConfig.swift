@@ -1,0 +1,124 @@
+/// The market the engine opens with, as loaded from the operator's configuration file
+/// (`CONFIG.md`) or the built-in demo. Names are resolved to integer ids once, here: an id is the
+/// index of the entry in its array, and the matcher works only with those ids.
+public struct MarketConfig: Sendable, Equatable {
+    public var tradingDate: CivilDate
+    public var fees: Fees
+    public var instruments: [InstrumentConfig]
+    public var brokers: [BrokerConfig]
+    public var accounts: [AccountConfig]
+
+    public init(tradingDate: CivilDate, fees: Fees = Fees(), instruments: [InstrumentConfig],
+                brokers: [BrokerConfig], accounts: [AccountConfig]) {
+        self.tradingDate = tradingDate
+        self.fees = fees
+        self.instruments = instruments
+        self.brokers = brokers
+        self.accounts = accounts
+    }
+}
+
+/// Fees in basis points of a fill's value.
+public struct Fees: Sendable, Equatable {
+    /// The exchange's fee, charged to both sides.
+    public var feeBps: Int64
+    /// Stamp duty, charged to the seller.
+    public var stampDutyBps: Int64
+
+    public init(feeBps: Int64 = 0, stampDutyBps: Int64 = 0) {
+        self.feeBps = feeBps
+        self.stampDutyBps = stampDutyBps
+    }
+}
+
+public struct InstrumentConfig: Sendable, Equatable {
+    public var symbol: String
+    public var name: String
+    /// Tick size in 10^-4 CNY.
+    public var tick: Int64
+    /// Board lot in shares (1 allows any quantity).
+    public var lot: Int64
+    /// Reference price in 10^-4 CNY; a multiple of `tick`.
+    public var referencePrice: Int64
+    public var bandPercent: Int64
+    public var holderCap: Int64
+    public var holdingDays: Int64
+    public var phase: TradingPhase
+
+    public init(symbol: String, name: String, tick: Int64, lot: Int64, referencePrice: Int64,
+                bandPercent: Int64, holderCap: Int64 = 200, holdingDays: Int64 = 0,
+                phase: TradingPhase = .open) {
+        self.symbol = symbol
+        self.name = name
+        self.tick = tick
+        self.lot = lot
+        self.referencePrice = referencePrice
+        self.bandPercent = bandPercent
+        self.holderCap = holderCap
+        self.holdingDays = holdingDays
+        self.phase = phase
+    }
+}
+
+public struct BrokerConfig: Sendable, Equatable {
+    public var id: String
+    public var token: String
+    public var isOperator: Bool
+    public var maxMessagesPerSecond: Int64?
+
+    public init(id: String, token: String, isOperator: Bool = false, maxMessagesPerSecond: Int64? = nil) {
+        self.id = id
+        self.token = token
+        self.isOperator = isOperator
+        self.maxMessagesPerSecond = maxMessagesPerSecond
+    }
+}
+
+public struct Holding: Sendable, Equatable {
+    public var symbol: String
+    public var shares: Int64
+
+    public init(symbol: String, shares: Int64) {
+        self.symbol = symbol
+        self.shares = shares
+    }
+}
+
+public struct AccountConfig: Sendable, Equatable {
+    public var id: String
+    /// The owning broker's `id`.
+    public var broker: String
+    public var qualifiedUntil: CivilDate?
+    /// Cash in 10^-4 CNY.
+    public var cash: Int64
+    /// Settled shares per instrument, in the file's order.
+    public var holdings: [Holding]
+    public var annualBuyCap: Int64?
+    public var boughtThisYear: Int64
+
+    public init(id: String, broker: String, qualifiedUntil: CivilDate? = nil, cash: Int64 = 0,
+                holdings: [Holding] = [], annualBuyCap: Int64? = nil, boughtThisYear: Int64 = 0) {
+        self.id = id
+        self.broker = broker
+        self.qualifiedUntil = qualifiedUntil
+        self.cash = cash
+        self.holdings = holdings
+        self.annualBuyCap = annualBuyCap
+        self.boughtThisYear = boughtThisYear
+    }
+}
+
+extension InstrumentConfig {
+    /// The daily price band: `referencePrice × (1 ± bandPercent/100)`, rounded inward to the tick,
+    /// and never below one tick.
+    public static func band(referencePrice: Int64, tick: Int64, bandPercent: Int64) -> (low: Int64, high: Int64) {
+        // ref × (100 ± p) / 100, then inward to the tick: the low edge rounds up, the high down.
+        let lowExact = referencePrice * (100 - bandPercent)
+        let highExact = referencePrice * (100 + bandPercent)
+        let step = tick * 100
+        var low = (lowExact + step - 1) / step * tick
+        let high = highExact / step * tick
+        if low < tick { low = tick }
+        return (low, high)
+    }
+}

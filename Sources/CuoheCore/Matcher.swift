@@ -1,0 +1,639 @@
+/// Capacities fixed at start-up: the matcher allocates all its storage once.
+public struct EngineLimits: Sendable {
+    /// Live (resting) orders across all instruments.
+    public var ordersLiveMax: Int
+    /// Cids used in one trading day across all brokers (every `NEW` uses one, accepted or not).
+    public var cidsPerDayMax: Int
+
+    public init(ordersLiveMax: Int = 1 << 20, cidsPerDayMax: Int = 1 << 22) {
+        self.ordersLiveMax = ordersLiveMax
+        self.cidsPerDayMax = cidsPerDayMax
+    }
+}
+
+/// Per-instrument trading state the matcher keeps beside the book.
+public struct InstrumentState: Sendable, BitwiseCopyable {
+    public var tick: Int64
+    public var lot: Int64
+    public var referencePrice: Int64
+    public var bandPercent: Int64
+    public var bandLow: Int64
+    public var bandHigh: Int64
+    /// The price of today's last trade, or 0 if it has not traded today.
+    public var lastTradePrice: Int64
+    /// The last market-data sequence number used.
+    public var mdseq: Int64
+    public var phase: TradingPhase
+    public var halted: Bool
+}
+
+/// Counters for `STATS`.
+public struct MatcherCounters: Sendable, Equatable {
+    public var commands: Int64 = 0
+    public var ordersAccepted: Int64 = 0
+    public var trades: Int64 = 0
+    public var rejects: Int64 = 0
+}
+
+/// The deterministic matching core: `(state, command) -> (state, events)`.
+///
+/// It owns every order book, the live orders and the day's cids, and nothing else: no clock, thread,
+/// file or socket. Given the same commands (with their timestamps) it produces the same events and
+/// the same state, bit for bit. It is `~Copyable` because it is the single owner of its storage.
+public struct Matcher: Sendable {
+    public let instruments: FixedArray<InstrumentState>
+    @usableFromInline let books: FixedArray<OrderBook>
+    /// The owning broker of each account.
+    @usableFromInline let accountBroker: FixedArray<Int32>
+    @usableFromInline let brokerIsOperator: FixedArray<Bool>
+    /// The last `seq` sent to each broker.
+    @usableFromInline let brokerSeq: FixedArray<Int64>
+    @usableFromInline var store: OrderStore
+    @usableFromInline var cids: CidIndex
+    public private(set) var tradingDate: CivilDate
+    public private(set) var nextOid: Int64 = 1
+    public private(set) var nextTid: Int64 = 1
+    public private(set) var counters = MatcherCounters()
+
+    public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
+        tradingDate = config.tradingDate
+        instruments = FixedArray(count: config.instruments.count, repeating: InstrumentState(
+            tick: 1, lot: 1, referencePrice: 1, bandPercent: 0, bandLow: 1, bandHigh: 1, lastTradePrice: 0,
+            mdseq: 0, phase: .open, halted: false))
+        var bookList: [OrderBook] = []
+        for (i, spec) in config.instruments.enumerated() {
+            let band = InstrumentConfig.band(referencePrice: spec.referencePrice, tick: spec.tick,
+                                             bandPercent: spec.bandPercent)
+            instruments[i] = InstrumentState(
+                tick: spec.tick, lot: spec.lot, referencePrice: spec.referencePrice,
+                bandPercent: spec.bandPercent, bandLow: band.low, bandHigh: band.high, lastTradePrice: 0,
+                mdseq: 0, phase: spec.phase, halted: false)
+            bookList.append(OrderBook(lowPrice: band.low, highPrice: band.high, tick: spec.tick))
+        }
+        let placeholder = OrderBook(lowPrice: 1, highPrice: 1, tick: 1)
+        books = FixedArray(count: bookList.count, repeating: placeholder)
+        for (i, book) in bookList.enumerated() { books[i] = book }
+        var brokerIndex: [String: Int32] = [:]
+        brokerIsOperator = FixedArray(count: config.brokers.count, repeating: false)
+        for (i, broker) in config.brokers.enumerated() {
+            brokerIndex[broker.id] = Int32(i)
+            brokerIsOperator[i] = broker.isOperator
+        }
+        brokerSeq = FixedArray(count: config.brokers.count, repeating: 0)
+        accountBroker = FixedArray(count: config.accounts.count, repeating: -1)
+        for (i, account) in config.accounts.enumerated() {
+            accountBroker[i] = brokerIndex[account.broker] ?? -1
+        }
+        store = OrderStore(capacity: limits.ordersLiveMax)
+        cids = CidIndex(capacity: limits.cidsPerDayMax)
+    }
+
+    // MARK: - The one entry point
+
+    /// Applies one sequenced command, appending its events to `out` in the order they happen.
+    public mutating func process(_ command: Command, into out: inout EventBuffer) {
+        counters.commands += 1
+        switch command.kind {
+        case .new: newOrder(command, &out)
+        case .cancel: cancel(command, &out)
+        case .replace: replace(command, &out)
+        case .status: status(command, &out)
+        case .halt, .resume, .phase, .roll, .stats: operatorCommand(command, &out)
+        }
+    }
+
+    // MARK: - Events
+
+    mutating func nextSeq(_ broker: Int32) -> Int64 {
+        brokerSeq[broker] += 1
+        return brokerSeq[broker]
+    }
+
+    /// The last `seq` sent to `broker`.
+    public func lastSeq(broker: Int32) -> Int64 { brokerSeq[broker] }
+
+    mutating func reject(_ c: Command, _ reason: RejectReason, _ detail: RejectDetail = .none,
+                         _ out: inout EventBuffer) {
+        var e = Event(kind: .reject, broker: c.broker, ts: c.ts)
+        e.seq = nextSeq(c.broker)
+        e.cid = c.cid
+        e.reason = reason.rawValue
+        e.detail = detail
+        counters.rejects += 1
+        out.append(e)
+    }
+
+    /// A refusal of an operator verb: carries no broker `seq`.
+    mutating func rejectOperator(_ c: Command, _ reason: RejectReason, _ detail: RejectDetail = .none,
+                                 _ out: inout EventBuffer) {
+        var e = Event(kind: .reject, broker: c.broker, ts: c.ts)
+        e.reason = reason.rawValue
+        e.detail = detail
+        e.verb = c.kind
+        counters.rejects += 1
+        out.append(e)
+    }
+
+    mutating func emitCanceled(broker: Int32, cid: ClientOrderID, oid: Int64, reason: CancelReason,
+                                          ts: Int64, _ out: inout EventBuffer) {
+        var e = Event(kind: .canceled, broker: broker, ts: ts)
+        e.seq = nextSeq(broker)
+        e.cid = cid
+        e.oid = oid
+        e.reason = reason.rawValue
+        out.append(e)
+    }
+
+    // MARK: - NEW
+
+    /// The order being matched: a `NEW`, or a `REPLACE` that lost priority.
+    @usableFromInline struct Taker {
+        var cid: ClientOrderID
+        var oid: Int64
+        var qty: Int64
+        var leaves: Int64
+        /// The worst price it may trade at.
+        var limit: Int64
+        var account: Int32
+        var broker: Int32
+        var side: Side
+    }
+
+    /// Why matching stopped with quantity left.
+    @usableFromInline enum MatchStop { case done, exhausted, selfTrade }
+
+    func validateQuantity(_ qty: Int64, lot: Int64) -> RejectReason? {
+        if qty <= 0 || qty > Fixed.quantityMax { return .badQty }
+        if qty % lot != 0 { return .lotSize }
+        return nil
+    }
+
+    func validatePrice(_ price: Int64, _ s: InstrumentState) -> (RejectReason, RejectDetail)? {
+        if price == Command.invalid || price > Fixed.priceMax { return (.badPrice, .none) }
+        if price == 0 { return (.badPrice, .zero) }
+        if price % s.tick != 0 { return (.tickSize, .none) }
+        if price < s.bandLow || price > s.bandHigh { return (.priceBand, .none) }
+        return nil
+    }
+
+    func validateNew(_ c: Command) -> (RejectReason, RejectDetail)? {
+        if c.account < 0 || Int(c.account) >= accountBroker.count { return (.unknownAccount, .none) }
+        if accountBroker[c.account] != c.broker { return (.notYourAccount, .none) }
+        if c.instrument < 0 || Int(c.instrument) >= instruments.count { return (.unknownSymbol, .none) }
+        let s = instruments[c.instrument]
+        if let reason = validateQuantity(c.qty, lot: s.lot) { return (reason, .none) }
+        if c.type == .limit {
+            if c.price == Command.absent { return (.badPrice, .missingPrice) }
+            if let bad = validatePrice(c.price, s) { return bad }
+        } else if c.price != Command.absent {
+            return (.badPrice, .marketWithPrice)
+        }
+        if s.halted { return (.halted, .none) }
+        if s.phase != .open { return (.marketClosed, .none) }
+        return nil
+    }
+
+    mutating func newOrder(_ c: Command, _ out: inout EventBuffer) {
+        let probe = cids.find(broker: c.broker, cid: c.cid)
+        if probe.record >= 0 {
+            reject(c, .duplicateCid, .none, &out)
+            return
+        }
+        if cids.isFull {
+            // No room to remember the cid: refuse without using it.
+            reject(c, .throttled, .capacity, &out)
+            return
+        }
+        var refusal = validateNew(c)
+        if refusal == nil && store.isFull { refusal = (.throttled, .capacity) }
+        if let (reason, detail) = refusal {
+            // A refused NEW still uses its cid (the protocol: a REJ carrying seq uses it).
+            _ = cids.insert(CidRecord(cid: c.cid, oid: 0, qty: 0, price: 0, cum: 0, broker: c.broker, slot: -1,
+                                      state: .rejected), at: probe)
+            reject(c, reason, detail, &out)
+            return
+        }
+        let s = instruments[c.instrument]
+        let limit = c.type == .market ? (c.side == .buy ? s.bandHigh : s.bandLow) : c.price
+        let tif: TimeInForce = c.type == .market ? (c.tif == .fok ? .fok : .ioc) : c.tif
+        let oid = nextOid
+        nextOid += 1
+        counters.ordersAccepted += 1
+        let record = cids.insert(CidRecord(cid: c.cid, oid: oid, qty: c.qty, price: limit, cum: 0, broker: c.broker,
+                                           slot: -1, state: .live), at: probe)
+        var ack = Event(kind: .ack, broker: c.broker, ts: c.ts)
+        ack.seq = nextSeq(c.broker)
+        ack.cid = c.cid
+        ack.oid = oid
+        ack.account = c.account
+        ack.instrument = c.instrument
+        ack.side = c.side
+        ack.qty = c.qty
+        ack.price = limit
+        ack.tif = tif
+        ack.type = c.type
+        out.append(ack)
+
+        var taker = Taker(cid: c.cid, oid: oid, qty: c.qty, leaves: c.qty, limit: limit, account: c.account,
+                          broker: c.broker, side: c.side)
+        if tif == .fok {
+            let (available, blockedBySelf) = fillable(c.instrument, taker)
+            if available < taker.qty {
+                finishTaker(record, taker, reason: blockedBySelf ? .selfTrade : .fok, ts: c.ts, &out)
+                return
+            }
+        }
+        let stop = match(c.instrument, &taker, ts: c.ts, &out)
+        switch stop {
+        case .done:
+            finishTaker(record, taker, reason: nil, ts: c.ts, &out)
+        case .selfTrade:
+            finishTaker(record, taker, reason: .selfTrade, ts: c.ts, &out)
+        case .exhausted:
+            if tif == .ioc || tif == .fok {
+                finishTaker(record, taker, reason: .ioc, ts: c.ts, &out)
+            } else {
+                rest(record, taker, instrument: c.instrument, tif: tif)
+            }
+        }
+    }
+
+    /// Ends an order that will not rest: filled, or its remainder canceled for `reason`.
+    mutating func finishTaker(_ record: Int32, _ taker: Taker, reason: CancelReason?, ts: Int64,
+                                         _ out: inout EventBuffer) {
+        cids[record].cum = taker.qty - taker.leaves
+        cids[record].qty = taker.qty
+        cids[record].slot = -1
+        if taker.leaves == 0 {
+            cids[record].state = .filled
+        } else {
+            cids[record].state = .canceled
+            emitCanceled(broker: taker.broker, cid: taker.cid, oid: taker.oid, reason: reason ?? .ioc, ts: ts, &out)
+        }
+    }
+
+    mutating func rest(_ record: Int32, _ taker: Taker, instrument: Int32, tif: TimeInForce) {
+        let slot = store.allocate(RestingOrder(
+            cid: taker.cid, oid: taker.oid, price: taker.limit, qty: taker.qty, leaves: taker.leaves, next: -1,
+            prev: -1, account: taker.account, broker: taker.broker, instrument: instrument, cidRecord: record,
+            side: taker.side, tif: tif))
+        books[instrument].append(slot, store: &store)
+        cids[record].slot = slot
+    }
+
+    /// How much a FOK could fill now: the opposite side within its limit, up to the first resting
+    /// order of its own account (self-trade prevention stops there).
+    func fillable(_ instrument: Int32, _ taker: Taker) -> (Int64, Bool) {
+        let book = books[instrument]
+        let opposite = taker.side.opposite
+        var available: Int64 = 0
+        var blocked = false
+        var index = book.best(opposite)
+        let levels = book.levels(opposite)
+        outer: while index >= 0 && available < taker.qty {
+            let price = book.price(ofLevel: index)
+            if taker.side == .buy ? price > taker.limit : price < taker.limit { break }
+            var slot = levels[index].head
+            while slot >= 0 {
+                if store[slot].account == taker.account {
+                    blocked = true
+                    break outer
+                }
+                available += store[slot].leaves
+                if available >= taker.qty { break outer }
+                slot = store[slot].next
+            }
+            index = opposite == .buy ? book.highestSet(book.bidBits, atOrBelow: index - 1)
+                : book.lowestSet(book.askBits, atOrAbove: index + 1)
+        }
+        return (available, blocked)
+    }
+
+    /// Trades `taker` against the opposite side in price-time priority while it crosses.
+    mutating func match(_ instrument: Int32, _ taker: inout Taker, ts: Int64,
+                                   _ out: inout EventBuffer) -> MatchStop {
+        let opposite = taker.side.opposite
+        let levels = books[instrument].levels(opposite)
+        while taker.leaves > 0 {
+            let index = books[instrument].best(opposite)
+            if index < 0 { return .exhausted }
+            let price = books[instrument].price(ofLevel: index)
+            if taker.side == .buy ? price > taker.limit : price < taker.limit { return .exhausted }
+            var slot = levels[index].head
+            while slot >= 0 && taker.leaves > 0 {
+                if store[slot].account == taker.account { return .selfTrade }
+                let qty = min(taker.leaves, store[slot].leaves)
+                taker.leaves -= qty
+                store[slot].leaves -= qty
+                books[instrument].reduce(opposite, level: index, by: qty)
+                trade(instrument, &taker, maker: slot, price: price, qty: qty, ts: ts, &out)
+                let next = store[slot].next
+                if store[slot].leaves == 0 {
+                    let record = store[slot].cidRecord
+                    cids[record].state = .filled
+                    cids[record].cum = store[slot].qty
+                    cids[record].qty = store[slot].qty
+                    cids[record].price = store[slot].price
+                    cids[record].slot = -1
+                    books[instrument].remove(slot, store: &store)
+                    store.free(slot)
+                }
+                slot = next
+            }
+        }
+        return .done
+    }
+
+    /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
+    mutating func trade(_ instrument: Int32, _ taker: inout Taker, maker slot: Int32, price: Int64,
+                                   qty: Int64, ts: Int64, _ out: inout EventBuffer) {
+        let tid = nextTid
+        nextTid += 1
+        counters.trades += 1
+        var fill = Event(kind: .fill, broker: taker.broker, ts: ts)
+        fill.seq = nextSeq(taker.broker)
+        fill.cid = taker.cid
+        fill.oid = taker.oid
+        fill.tid = tid
+        fill.price = price
+        fill.qty = qty
+        fill.leaves = taker.leaves
+        fill.cum = taker.qty - taker.leaves
+        fill.liquidity = .taker
+        fill.side = taker.side
+        out.append(fill)
+
+        let maker = store[slot]
+        fill.broker = maker.broker
+        fill.seq = nextSeq(maker.broker)
+        fill.cid = maker.cid
+        fill.oid = maker.oid
+        fill.leaves = maker.leaves
+        fill.cum = maker.qty - maker.leaves
+        fill.liquidity = .maker
+        fill.side = maker.side
+        out.append(fill)
+
+        instruments[instrument].mdseq += 1
+        instruments[instrument].lastTradePrice = price
+        var print = Event(kind: .trade, broker: -1, ts: ts)
+        print.instrument = instrument
+        print.mdseq = instruments[instrument].mdseq
+        print.tid = tid
+        print.price = price
+        print.qty = qty
+        let takerBuys = taker.side == .buy
+        print.account = takerBuys ? taker.account : maker.account
+        print.counterAccount = takerBuys ? maker.account : taker.account
+        print.broker = takerBuys ? taker.broker : maker.broker
+        print.counterBroker = takerBuys ? maker.broker : taker.broker
+        print.side = taker.side
+        out.append(print)
+    }
+
+    // MARK: - CANCEL, REPLACE, STATUS
+
+    /// Finds the live order a cid names, or rejects the command and returns nil.
+    mutating func liveOrder(_ c: Command, _ out: inout EventBuffer) -> (record: Int32, slot: Int32)? {
+        let probe = cids.find(broker: c.broker, cid: c.cid)
+        if probe.record < 0 {
+            reject(c, .unknownOrder, .none, &out)
+            return nil
+        }
+        let record = cids[probe.record]
+        switch record.state {
+        case .live: return (probe.record, record.slot)
+        case .rejected: reject(c, .unknownOrder, .rejectedOrder, &out)
+        case .replaced: reject(c, .unknownOrder, .replaced, &out)
+        case .filled, .canceled: reject(c, .orderDone, .none, &out)
+        }
+        return nil
+    }
+
+    mutating func cancel(_ c: Command, _ out: inout EventBuffer) {
+        guard let (record, slot) = liveOrder(c, &out) else { return }
+        cancelResting(record: record, slot: slot, reason: .user, ts: c.ts, &out)
+    }
+
+    /// Takes a resting order off the book and tells its broker.
+    mutating func cancelResting(record: Int32, slot: Int32, reason: CancelReason, ts: Int64,
+                                _ out: inout EventBuffer) {
+        let order = store[slot]
+        books[order.instrument].remove(slot, store: &store)
+        cids[record].state = .canceled
+        cids[record].cum = order.qty - order.leaves
+        cids[record].qty = order.qty
+        cids[record].price = order.price
+        cids[record].slot = -1
+        store.free(slot)
+        emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
+    }
+
+    mutating func replace(_ c: Command, _ out: inout EventBuffer) {
+        guard let (record, slot) = liveOrder(c, &out) else { return }
+        let newProbe = cids.find(broker: c.broker, cid: c.newCid)
+        if newProbe.record >= 0 {
+            reject(c, .duplicateCid, .none, &out)
+            return
+        }
+        let order = store[slot]
+        let s = instruments[order.instrument]
+        if c.qty != Command.absent, let reason = validateQuantity(c.qty == Command.invalid ? -1 : c.qty, lot: s.lot) {
+            reject(c, reason, .none, &out)
+            return
+        }
+        if c.price != Command.absent, let (reason, detail) = validatePrice(c.price, s) {
+            reject(c, reason, detail, &out)
+            return
+        }
+        if s.halted {
+            reject(c, .halted, .none, &out)
+            return
+        }
+        if s.phase != .open {
+            reject(c, .marketClosed, .none, &out)
+            return
+        }
+        let newQty = c.qty == Command.absent ? order.qty : c.qty
+        let newPrice = c.price == Command.absent ? order.price : c.price
+        let cum = order.qty - order.leaves
+        if newQty <= cum {
+            // Nothing left to trade at the new size: the order is canceled and newcid stays unused.
+            cancelResting(record: record, slot: slot, reason: .user, ts: c.ts, &out)
+            return
+        }
+        if cids.isFull {
+            reject(c, .throttled, .capacity, &out)
+            return
+        }
+        let newLeaves = newQty - cum
+        let keepsPriority = newPrice == order.price && newQty <= order.qty
+        cids[record].state = .replaced
+        cids[record].slot = -1
+        cids[record].qty = order.qty
+        cids[record].price = order.price
+        cids[record].cum = cum
+        let newRecord = cids.insert(CidRecord(cid: c.newCid, oid: order.oid, qty: newQty, price: newPrice, cum: cum,
+                                              broker: c.broker, slot: slot, state: .live), at: newProbe)
+        var e = Event(kind: .replaced, broker: c.broker, ts: c.ts)
+        e.seq = nextSeq(c.broker)
+        e.cid = c.cid
+        e.newCid = c.newCid
+        e.oid = order.oid
+        e.qty = newQty
+        e.price = newPrice
+        e.leaves = newLeaves
+        out.append(e)
+
+        if keepsPriority {
+            books[order.instrument].reduce(order.side, level: books[order.instrument].level(of: order.price),
+                                           by: order.leaves - newLeaves)
+            store[slot].qty = newQty
+            store[slot].leaves = newLeaves
+            store[slot].cid = c.newCid
+            store[slot].cidRecord = newRecord
+            return
+        }
+        // Loses priority: off the book, and in again as if new (it may now cross).
+        books[order.instrument].remove(slot, store: &store)
+        store.free(slot)
+        var taker = Taker(cid: c.newCid, oid: order.oid, qty: newQty, leaves: newLeaves, limit: newPrice,
+                          account: order.account, broker: order.broker, side: order.side)
+        switch match(order.instrument, &taker, ts: c.ts, &out) {
+        case .done: finishTaker(newRecord, taker, reason: nil, ts: c.ts, &out)
+        case .selfTrade: finishTaker(newRecord, taker, reason: .selfTrade, ts: c.ts, &out)
+        case .exhausted: rest(newRecord, taker, instrument: order.instrument, tif: order.tif)
+        }
+    }
+
+    mutating func status(_ c: Command, _ out: inout EventBuffer) {
+        let probe = cids.find(broker: c.broker, cid: c.cid)
+        var e = Event(kind: .status, broker: c.broker, ts: c.ts)
+        e.cid = c.cid
+        guard probe.record >= 0 else {
+            reject(c, .unknownOrder, .none, &out)
+            return
+        }
+        let record = cids[probe.record]
+        switch record.state {
+        case .rejected:
+            reject(c, .unknownOrder, .rejectedOrder, &out)
+            return
+        case .replaced:
+            reject(c, .unknownOrder, .replaced, &out)
+            return
+        case .live:
+            let order = store[record.slot]
+            e.oid = order.oid
+            e.qty = order.qty
+            e.price = order.price
+            e.leaves = order.leaves
+            e.cum = order.qty - order.leaves
+            e.state = e.cum > 0 ? .partial : .new
+        case .filled, .canceled:
+            e.oid = record.oid
+            e.qty = record.qty
+            e.price = record.price
+            e.leaves = 0
+            e.cum = record.cum
+            e.state = record.state == .filled ? .filled : .canceled
+        }
+        e.seq = nextSeq(c.broker)
+        out.append(e)
+    }
+
+    // MARK: - Operator verbs
+
+    mutating func operatorCommand(_ c: Command, _ out: inout EventBuffer) {
+        guard c.broker >= 0 && Int(c.broker) < brokerIsOperator.count && brokerIsOperator[c.broker] else {
+            rejectOperator(c, .notPermitted, .none, &out)
+            return
+        }
+        var ok = Event(kind: .ok, broker: c.broker, ts: c.ts)
+        ok.verb = c.kind
+        ok.instrument = c.instrument
+        switch c.kind {
+        case .halt, .resume, .phase:
+            guard c.instrument >= 0 && Int(c.instrument) < instruments.count else {
+                rejectOperator(c, .unknownSymbol, .none, &out)
+                return
+            }
+            if c.kind == .halt {
+                instruments[c.instrument].halted = true
+            } else if c.kind == .resume {
+                instruments[c.instrument].halted = false
+            } else {
+                instruments[c.instrument].phase = c.phase
+                ok.phase = c.phase
+            }
+            out.append(ok)
+            if c.kind == .phase && c.phase == .closed {
+                expire(c.instrument, ts: c.ts, keep: { _ in false }, &out)
+            }
+        case .roll:
+            guard c.date > tradingDate else {
+                rejectOperator(c, .malformed, .dateNotLater, &out)
+                return
+            }
+            ok.date = c.date
+            out.append(ok)
+            roll(to: c.date, ts: c.ts, &out)
+        case .stats:
+            var e = Event(kind: .stats, broker: c.broker, ts: c.ts)
+            e.qty = counters.commands
+            e.oid = counters.ordersAccepted
+            e.tid = counters.trades
+            e.leaves = Int64(store.liveCount)
+            e.cum = counters.rejects
+            out.append(e)
+        case .new, .cancel, .replace, .status:
+            preconditionFailure("not an operator verb")
+        }
+    }
+
+    /// Cancels, with reason EXPIRED, every DAY order of `instrument`, and every GTC order for which
+    /// `keep` says false.
+    mutating func expire(_ instrument: Int32, ts: Int64, keep: (RestingOrder) -> Bool, _ out: inout EventBuffer) {
+        var doomed: [Int32] = []
+        for side in [Side.buy, Side.sell] {
+            books[instrument].forEachOrder(side, store: store) { slot in
+                let order = store[slot]
+                if order.tif == .day || !keep(order) { doomed.append(slot) }
+            }
+        }
+        for slot in doomed {
+            cancelResting(record: store[slot].cidRecord, slot: slot, reason: .expired, ts: ts, &out)
+        }
+    }
+
+    /// Ends the trading day: DAY orders expire; each instrument's last trade price becomes its
+    /// reference price and the band moves with it; GTC orders outside the new band expire; the
+    /// day's cids are forgotten (live orders keep theirs).
+    mutating func roll(to date: CivilDate, ts: Int64, _ out: inout EventBuffer) {
+        for i in 0..<Int32(instruments.count) {
+            var s = instruments[i]
+            if s.lastTradePrice != 0 { s.referencePrice = s.lastTradePrice }
+            let band = InstrumentConfig.band(referencePrice: s.referencePrice, tick: s.tick, bandPercent: s.bandPercent)
+            s.bandLow = band.low
+            s.bandHigh = band.high
+            s.lastTradePrice = 0
+            instruments[i] = s
+            expire(i, ts: ts, keep: { $0.price >= band.low && $0.price <= band.high }, &out)
+            books[i].rebase(lowPrice: band.low, highPrice: band.high, store: &store)
+        }
+        tradingDate = date
+        cids.removeAll()
+        for i in 0..<Int32(instruments.count) {
+            for side in [Side.buy, Side.sell] {
+                books[i].forEachOrder(side, store: store) { slot in
+                    let order = store[slot]
+                    let probe = cids.find(broker: order.broker, cid: order.cid)
+                    let record = cids.insert(CidRecord(cid: order.cid, oid: order.oid, qty: order.qty,
+                                                       price: order.price, cum: order.qty - order.leaves,
+                                                       broker: order.broker, slot: slot, state: .live), at: probe)
+                    store[slot].cidRecord = record
+                }
+            }
+        }
+    }
+}

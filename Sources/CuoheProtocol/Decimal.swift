@@ -1,0 +1,116 @@
+import CuoheCore
+
+/// Fixed-point decimal text: `12.34`, `0.5`, `100`: at most four fractional digits, no sign, no
+/// exponent. Values are `Int64` counts of 10^-4.
+public enum Decimal4 {
+    /// Parses an unsigned decimal; nil if the text is not one, has more than four fractional
+    /// digits, or exceeds `max`.
+    public static func parse<C: Collection>(_ bytes: C, max: Int64 = Fixed.priceMax) -> Int64?
+    where C.Element == UInt8 {
+        var integer: Int64 = 0
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        var seenDot = false
+        var integerDigits = 0
+        for b in bytes {
+            if b == UInt8(ascii: ".") {
+                guard !seenDot else { return nil }
+                seenDot = true
+                continue
+            }
+            guard b >= 48, b <= 57 else { return nil }
+            let d = Int64(b - 48)
+            if seenDot {
+                fractionDigits += 1
+                guard fractionDigits <= 4 else { return nil }
+                fraction = fraction * 10 + d
+            } else {
+                integerDigits += 1
+                guard integerDigits <= 15 else { return nil }
+                integer = integer * 10 + d
+            }
+        }
+        guard integerDigits > 0 || fractionDigits > 0 else { return nil }
+        if seenDot && fractionDigits == 0 { return nil }
+        while fractionDigits < 4 {
+            fraction *= 10
+            fractionDigits += 1
+        }
+        let (scaled, overflow) = integer.multipliedReportingOverflow(by: Fixed.scale)
+        guard !overflow else { return nil }
+        let value = scaled + fraction
+        guard value <= max else { return nil }
+        return value
+    }
+
+    public static func parse(_ text: String, max: Int64 = Fixed.priceMax) -> Int64? {
+        parse(Array(text.utf8), max: max)
+    }
+
+    /// Formats with at least `minFraction` fractional digits and no trailing zeros beyond them:
+    /// `123400` → `12.34` (minFraction 2), `5000` → `0.50`, `12345` → `1.2345`.
+    public static func format(_ value: Int64, minFraction: Int = 2) -> String {
+        var out: [UInt8] = []
+        append(value, minFraction: minFraction, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the formatted value to a byte buffer (the outbound path builds lines in bytes).
+    public static func append(_ value: Int64, minFraction: Int = 2, to out: inout [UInt8]) {
+        var v = value
+        if v < 0 {
+            out.append(UInt8(ascii: "-"))
+            v = -v
+        }
+        appendInteger(v / Fixed.scale, to: &out)
+        var fraction = v % Fixed.scale
+        var digits = 4
+        var frac: [UInt8] = [48, 48, 48, 48]
+        for i in stride(from: 3, through: 0, by: -1) {
+            frac[i] = UInt8(48 + fraction % 10)
+            fraction /= 10
+        }
+        while digits > minFraction && frac[digits - 1] == 48 { digits -= 1 }
+        if digits > 0 {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: frac[0..<digits])
+        }
+    }
+
+    /// Appends a decimal integer.
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendInteger(0 &- value, to: &out)
+            return
+        }
+        if value < 10 {
+            out.append(UInt8(48 + value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var v = UInt64(value)
+        withUnsafeMutableBytes(of: &digits) { buf in
+            while v > 0 {
+                buf[n] = UInt8(48 + v % 10)
+                v /= 10
+                n += 1
+            }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
+        }
+    }
+
+    /// Parses an unsigned integer of at most 18 digits; nil otherwise.
+    public static func parseInteger<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var v: Int64 = 0
+        for b in bytes {
+            guard b >= 48, b <= 57 else { return nil }
+            v = v * 10 + Int64(b - 48)
+        }
+        return v
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads `\n`-terminated lines from a file descriptor through one fixed buffer. A line longer than
+/// `lineBytesMax` is cut there (the rest is read and dropped), so no input can grow memory.
+public struct LineReader: ~Copyable {
+    public static let bufferBytes = 1 << 16
+
+    let fd: Int32
+    let lineBytesMax: Int
+    var buffer: [UInt8]
+    var start = 0
+    var end = 0
+    var eof = false
+    /// The read error that ended input, if any (errno).
+    public private(set) var readError: Int32 = 0
+
+    public init(fd: Int32, lineBytesMax: Int) {
+        self.fd = fd
+        self.lineBytesMax = lineBytesMax
+        buffer = [UInt8](repeating: 0, count: LineReader.bufferBytes)
+    }
+
+    /// The next line without its `\n` (cut to `lineBytesMax`), or nil at end of input.
+    public mutating func next() -> [UInt8]? {
+        var line: [UInt8] = []
+        var sawAny = false
+        while true {
+            if start == end {
+                if eof { return sawAny ? line : nil }
+                fill()
+                continue
+            }
+            sawAny = true
+            var i = start
+            while i < end && buffer[i] != UInt8(ascii: "\n") { i += 1 }
+            let room = max(0, lineBytesMax - line.count)
+            line.append(contentsOf: buffer[start..<min(i, start + room)])
+            if i < end {
+                start = i + 1
+                return line
+            }
+            start = end
+        }
+    }
+
+    mutating func fill() {
+        start = 0
+        end = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, LineReader.bufferBytes) }
+            if n > 0 {
+                end = n
+                return
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { readError = errno }
+            eof = true
+            return
+        }
+    }
+}
+
+/// Buffered writes to a file descriptor, flushed when the buffer passes a bound and at the end.
+public struct OutputWriter: ~Copyable {
+    public static let flushBytes = 1 << 16
+
+    let fd: Int32
+    public var buffer: [UInt8] = []
+    /// errno of the first failed write; output stops there.
+    public private(set) var writeError: Int32 = 0
+
+    public init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(OutputWriter.flushBytes * 2)
+    }
+
+    public mutating func flushIfFull() {
+        if buffer.count >= OutputWriter.flushBytes { flush() }
+    }
+
+    public mutating func flush() {
+        var offset = 0
+        while offset < buffer.count && writeError == 0 {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, buffer.count - offset) }
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                writeError = n < 0 ? errno : EIO
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
