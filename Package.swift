@@ -13,8 +13,10 @@ let package = Package(
         .library(name: "CuoheCore", targets: ["CuoheCore"]),
     ],
     targets: [
+        // OS and CPU calls the Glibc module lacks (prefetch today; epoll and CPU affinity later).
+        .target(name: "CuoheSys"),
         // The deterministic matching core: no threads, clocks, sockets or files.
-        .target(name: "CuoheCore", swiftSettings: strict),
+        .target(name: "CuoheCore", dependencies: ["CuoheSys"], swiftSettings: strict),
         // Text at the edges: the line protocol codec, fixed-point decimals, the JSON configuration.
         .target(name: "CuoheProtocol", dependencies: ["CuoheCore"], swiftSettings: strict),
         // Drivers around the core: replay today; rings, journal and pipeline next.

@@ -1,3 +1,5 @@
+import CuoheSys
+
 /// What became of the order a cid named.
 public enum CidState: UInt8, Sendable, BitwiseCopyable {
     /// The order is live in the book (`slot` points at it).
@@ -30,7 +32,7 @@ public struct CidRecord: Sendable, BitwiseCopyable {
 /// Every cid each broker used this trading day, for duplicate detection and lookup by cid: an
 /// open-addressing hash table (linear probing, at most half full) of 8-byte entries pointing into
 /// an append-only record array. Entries are never deleted during a day; `ROLL` rebuilds it.
-public struct CidIndex: Sendable {
+public struct CidIndex: Sendable, BitwiseCopyable {
     /// Entry: high 32 bits a fingerprint of the hash, low 32 bits the record index + 1; 0 is empty.
     @usableFromInline var table: FixedArray<UInt64>
     @usableFromInline let mask: Int
@@ -41,13 +43,13 @@ public struct CidIndex: Sendable {
     public var isFull: Bool { Int(count) >= records.count }
 
     /// An index for at most `capacity` cids a day.
-    public init(capacity: Int) {
+    public init(capacity: Int, arena: Arena) {
         precondition(capacity > 0 && capacity < Int(Int32.max) / 2, "cid capacity out of range")
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        table = FixedArray(count: size, repeating: 0)
+        table = arena.make(count: size, repeating: 0)
         mask = size - 1
-        records = FixedArray(count: capacity, repeating: .empty)
+        records = arena.make(count: capacity, repeating: .empty)
     }
 
     /// Where a lookup ended: the record found, or the table position to insert at.
@@ -73,6 +75,22 @@ public struct CidIndex: Sendable {
             }
             position = (position + 1) & mask
         }
+    }
+
+    /// Starts loading the table entry for `(broker, cid)` (the first cache miss of a lookup).
+    public func prefetchEntry(broker: Int32, cid: ClientOrderID) {
+        let hash = cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+        cuohe_prefetch(table.base + (Int(truncatingIfNeeded: hash) & mask))
+    }
+
+    /// Starts loading the record the table entry points at (the second miss), once the entry
+    /// itself is cached: only the first probe position is looked at.
+    public func prefetchRecord(broker: Int32, cid: ClientOrderID) {
+        let hash = cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+        let entry = table[Int(truncatingIfNeeded: hash) & mask]
+        guard entry != 0, entry >> 32 == hash >> 32 else { return }
+        let record = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+        if record < records.count { cuohe_prefetch(records.base + record) }
     }
 
     /// Adds a record where `probe` (a miss, with no insertion since) said; returns its index.

@@ -1,37 +1,47 @@
-/// A fixed-capacity array over storage allocated once, the only place the core touches raw memory.
+/// The owner of all the matcher's fixed storage: every `FixedArray` is carved from an `Arena` and
+/// lives exactly as long as it. This is the one type in the core that allocates and frees raw
+/// memory; everything else sees bounds-checked `FixedArray` views.
 ///
-/// Why: the matching path must not allocate, retain or check uniqueness per access. A `FixedArray`
-/// is a pair of (owner, base pointer); element access goes straight through the pointer with a
-/// bounds check and no ARC traffic. Copies of a `FixedArray` share the same storage, like a class
-/// reference: the types that hold them (`OrderStore`, `OrderBook`, `Matcher`) are the single owners
-/// and never hand a copy out.
-public struct FixedArray<Element>: @unchecked Sendable {
-    /// Frees the storage when the last `FixedArray` sharing it goes away.
-    @usableFromInline final class Storage {
-        @usableFromInline let base: UnsafeMutablePointer<Element>
-        @usableFromInline let count: Int
+/// Why views and an owner, not arrays: the matching path must not allocate, retain, release or
+/// check uniqueness per access. A `FixedArray` is a (pointer, count) pair with no reference count,
+/// so copying one or reading through it costs nothing; the arena frees the memory when its owner
+/// (the `Matcher`) goes away.
+public final class Arena: @unchecked Sendable {
+    private var blocks: [UnsafeMutableRawPointer] = []
 
-        @usableFromInline init(count: Int, repeating value: Element) {
-            base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
-            base.initialize(repeating: value, count: count)
-            self.count = count
-        }
+    public init() {}
 
-        deinit {
-            base.deinitialize(count: count)
-            base.deallocate()
-        }
+    /// Allocates `count` elements set to `value`, owned by this arena.
+    public func make<Element: BitwiseCopyable>(count: Int, repeating value: Element) -> FixedArray<Element> {
+        precondition(count >= 0, "FixedArray count must not be negative")
+        let base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+        base.initialize(repeating: value, count: count)
+        blocks.append(UnsafeMutableRawPointer(base))
+        return FixedArray(base: base, count: count)
     }
 
-    @usableFromInline let storage: Storage
+    /// Frees `array` early (a book moving to a new band). No view of it may be used afterwards.
+    public func free<Element>(_ array: FixedArray<Element>) {
+        let raw = UnsafeMutableRawPointer(array.base)
+        guard let i = blocks.firstIndex(of: raw) else { preconditionFailure("freeing memory the arena does not own") }
+        blocks.swapAt(i, blocks.count - 1)
+        blocks.removeLast()
+        raw.deallocate()
+    }
+
+    deinit {
+        for block in blocks { block.deallocate() }
+    }
+}
+
+/// A fixed-length, bounds-checked view of storage owned by an `Arena`. Copies are views of the same
+/// storage (reference semantics without reference counting).
+public struct FixedArray<Element: BitwiseCopyable>: @unchecked Sendable, BitwiseCopyable {
     @usableFromInline let base: UnsafeMutablePointer<Element>
     public let count: Int
 
-    /// Allocates `count` elements, each set to `value`.
-    public init(count: Int, repeating value: Element) {
-        precondition(count >= 0, "FixedArray count must not be negative")
-        storage = Storage(count: count, repeating: value)
-        base = storage.base
+    init(base: UnsafeMutablePointer<Element>, count: Int) {
+        self.base = base
         self.count = count
     }
 
@@ -57,9 +67,15 @@ public struct FixedArray<Element>: @unchecked Sendable {
         }
     }
 
+    /// The address of element `index`, for in-place updates of one field.
+    @inlinable public func pointer(_ index: Int32) -> UnsafeMutablePointer<Element> {
+        precondition(index >= 0 && Int(index) < count, "FixedArray index out of range")
+        return base + Int(index)
+    }
+
     /// Sets every element to `value`.
     public func fill(with value: Element) {
-        for i in 0..<count { base[i] = value }
+        base.update(repeating: value, count: count)
     }
 }
 

@@ -4,7 +4,7 @@
 ///
 /// The book links and unlinks orders that live in the shared `OrderStore`; it never allocates on
 /// the matching path (only `rebase`, at the start of a trading day, allocates).
-public struct OrderBook: Sendable {
+public struct OrderBook: Sendable, BitwiseCopyable {
     /// The price of level 0.
     public private(set) var lowPrice: Int64
     public private(set) var tick: Int64
@@ -19,7 +19,7 @@ public struct OrderBook: Sendable {
     public private(set) var bestAsk: Int32 = -1
 
     /// A book covering `lowPrice ... highPrice` in steps of `tick`.
-    public init(lowPrice: Int64, highPrice: Int64, tick: Int64) {
+    public init(lowPrice: Int64, highPrice: Int64, tick: Int64, arena: Arena) {
         precondition(tick > 0 && lowPrice > 0 && highPrice >= lowPrice, "bad book range")
         precondition((highPrice - lowPrice) % tick == 0, "book range not on the tick")
         let count = Int((highPrice - lowPrice) / tick) + 1
@@ -27,10 +27,10 @@ public struct OrderBook: Sendable {
         self.lowPrice = lowPrice
         self.tick = tick
         self.levelCount = Int32(count)
-        bids = FixedArray(count: count, repeating: .empty)
-        asks = FixedArray(count: count, repeating: .empty)
-        bidBits = FixedArray(count: (count + 63) / 64, repeating: 0)
-        askBits = FixedArray(count: (count + 63) / 64, repeating: 0)
+        bids = arena.make(count: count, repeating: .empty)
+        asks = arena.make(count: count, repeating: .empty)
+        bidBits = arena.make(count: (count + 63) / 64, repeating: 0)
+        askBits = arena.make(count: (count + 63) / 64, repeating: 0)
     }
 
     public var highPrice: Int64 { lowPrice + Int64(levelCount - 1) * tick }
@@ -150,19 +150,24 @@ public struct OrderBook: Sendable {
 
     /// Moves the book to a new price range (a new trading day's band). Every resting order must
     /// already lie inside the new range. Allocates.
-    public mutating func rebase(lowPrice newLow: Int64, highPrice newHigh: Int64, store: inout OrderStore) {
+    public mutating func rebase(lowPrice newLow: Int64, highPrice newHigh: Int64, store: inout OrderStore,
+                                arena: Arena) {
         if newLow == lowPrice && newHigh == highPrice { return }
         var resting: [Int32] = []
         for side in [Side.buy, Side.sell] {
             forEachOrder(side, store: store) { resting.append($0) }
         }
-        var fresh = OrderBook(lowPrice: newLow, highPrice: newHigh, tick: tick)
+        var fresh = OrderBook(lowPrice: newLow, highPrice: newHigh, tick: tick, arena: arena)
         // Re-appending in priority order (side by side, best level first, FIFO within) keeps time
         // priority exactly.
         for slot in resting {
             precondition(fresh.contains(price: store[slot].price), "rebase would drop a resting order")
             fresh.append(slot, store: &store)
         }
+        arena.free(bids)
+        arena.free(asks)
+        arena.free(bidBits)
+        arena.free(askBits)
         self = fresh
     }
 

@@ -28,16 +28,16 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
 
 /// Preallocated storage for live orders, addressed by integer slot. Slots are recycled through a
 /// free list threaded through `next`, so placing and removing an order allocates nothing.
-public struct OrderStore: Sendable {
+public struct OrderStore: Sendable, BitwiseCopyable {
     @usableFromInline var slots: FixedArray<RestingOrder>
     @usableFromInline var freeHead: Int32
     public private(set) var liveCount: Int = 0
 
     public var capacity: Int { slots.count }
 
-    public init(capacity: Int) {
+    public init(capacity: Int, arena: Arena) {
         precondition(capacity > 0 && capacity < Int(Int32.max), "order capacity out of range")
-        slots = FixedArray(count: capacity, repeating: .empty)
+        slots = arena.make(count: capacity, repeating: .empty)
         for i in 0..<capacity {
             slots[i].next = i + 1 < capacity ? Int32(i + 1) : -1
         }

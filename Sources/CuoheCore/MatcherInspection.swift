@@ -1,0 +1,111 @@
+/// Read-only views of the matcher's state, and a full consistency check, for tests, snapshots and
+/// operators. None of this is on the matching path.
+extension Matcher {
+    /// The live orders on one side of an instrument's book, in priority order.
+    public func restingOrders(instrument: Int32, side: Side) -> [RestingOrder] {
+        var out: [RestingOrder] = []
+        books[instrument].forEachOrder(side, store: store) { out.append(store[$0]) }
+        return out
+    }
+
+    public func bestBid(instrument: Int32) -> Int64? { books[instrument].bestBidPrice }
+    public func bestAsk(instrument: Int32) -> Int64? { books[instrument].bestAskPrice }
+
+    public var liveOrderCount: Int { store.liveCount }
+
+    /// Walks every structure and returns a description of the first inconsistency, or nil.
+    /// Checks: links both ways, level counts and quantities, bitsets and best prices, the book
+    /// never crossed, every order on its own instrument, side and price, `0 < leaves ≤ qty`, every
+    /// live order's cid record pointing back at it, and the live count.
+    public func verify() -> String? {
+        var live = 0
+        for i in 0..<Int32(instruments.count) {
+            let book = books[i]
+            let s = instruments[i]
+            if book.lowPrice != s.bandLow || book.highPrice != s.bandHigh {
+                return "instrument \(i): book range \(book.lowPrice)...\(book.highPrice) is not the band"
+            }
+            for side in [Side.buy, Side.sell] {
+                let levels = book.levels(side)
+                let bits = side == .buy ? book.bidBits : book.askBits
+                var best: Int32 = -1
+                for index in 0..<book.levelCount {
+                    let level = levels[index]
+                    let bit = bits[Int(index >> 6)] & (UInt64(1) << UInt64(index & 63)) != 0
+                    if bit == level.isEmpty { return "instrument \(i) \(side) level \(index): bitset disagrees" }
+                    if level.isEmpty {
+                        if level.tail >= 0 || level.orderCount != 0 || level.qty != 0 {
+                            return "instrument \(i) \(side) level \(index): empty level with residue"
+                        }
+                        continue
+                    }
+                    if side == .buy || best < 0 { best = side == .buy ? index : (best < 0 ? index : best) }
+                    var count: Int32 = 0
+                    var qty: Int64 = 0
+                    var prev: Int32 = -1
+                    var slot = level.head
+                    while slot >= 0 {
+                        let o = store[slot]
+                        if o.prev != prev { return "order slot \(slot): prev link broken" }
+                        if o.instrument != i || o.side != side || o.price != book.price(ofLevel: index) {
+                            return "order \(o.oid): on the wrong book, side or level"
+                        }
+                        if o.leaves <= 0 || o.leaves > o.qty { return "order \(o.oid): leaves \(o.leaves) of \(o.qty)" }
+                        if o.tif != .day && o.tif != .gtc { return "order \(o.oid): resting with tif \(o.tif)" }
+                        let record = cids[o.cidRecord]
+                        if record.slot != slot || record.state != .live || record.cid != o.cid || record.broker != o.broker {
+                            return "order \(o.oid): cid record does not point back"
+                        }
+                        count += 1
+                        qty += o.leaves
+                        prev = slot
+                        slot = o.next
+                        if count > Int32(store.capacity) { return "level \(index): link cycle" }
+                    }
+                    if level.tail != prev { return "instrument \(i) \(side) level \(index): tail wrong" }
+                    if count != level.orderCount || qty != level.qty {
+                        return "instrument \(i) \(side) level \(index): count/qty \(level.orderCount)/\(level.qty), actual \(count)/\(qty)"
+                    }
+                    live += Int(count)
+                }
+                if book.best(side) != best { return "instrument \(i) \(side): best \(book.best(side)), actual \(best)" }
+            }
+            if book.bestBid >= 0 && book.bestAsk >= 0 && book.bestBid >= book.bestAsk {
+                return "instrument \(i): book crossed"
+            }
+        }
+        if live != store.liveCount { return "live count \(store.liveCount), actual \(live)" }
+        return nil
+    }
+
+    /// A digest of everything that determines future behaviour: instrument state, every book in
+    /// priority order, every broker's sequence, the id counters and the date. Equal digests after
+    /// two runs mean equal states.
+    public func stateDigest() -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ v: UInt64) {
+            h ^= v
+            h = h &* 0x0000_0100_0000_01B3
+            h ^= h >> 29
+        }
+        func mix(_ v: Int64) { mix(UInt64(bitPattern: v)) }
+        mix(Int64(tradingDate.daysSinceEpoch))
+        mix(nextOid)
+        mix(nextTid)
+        for b in 0..<brokerSeq.count { mix(brokerSeq[b]) }
+        for i in 0..<Int32(instruments.count) {
+            let s = instruments[i]
+            for v in [s.referencePrice, s.bandLow, s.bandHigh, s.lastTradePrice, s.mdseq,
+                      Int64(s.phase.rawValue), s.halted ? 1 : 0] { mix(v) }
+            for side in [Side.buy, Side.sell] {
+                for o in restingOrders(instrument: i, side: side) {
+                    for v in [o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker),
+                              Int64(o.tif.rawValue)] { mix(v) }
+                    for w in [o.cid.w0, o.cid.w1, o.cid.w2, o.cid.w3] { mix(w) }
+                }
+                mix(UInt64(0xFFFF))
+            }
+        }
+        return h
+    }
+}

@@ -1,0 +1,575 @@
+import CuoheCore
+@testable import CuoheProtocol
+import Foundation
+import XCTest
+
+/// The configuration file (`CONFIG.md`): the example, the demo market, one test per kind of
+/// error, the JSON reader underneath, and a fuzz loop.
+final class ConfigLoaderTests: XCTestCase {
+    // MARK: - Fixtures
+
+    /// The example from CONFIG.md, verbatim.
+    static let configExample = """
+        {
+          "tradingDate": "2026-12-01",
+          "fees": { "feeBps": 3, "stampDutyBps": 10 },
+          "instruments": [
+            { "symbol": "ZJ100231", "name": "Hangzhou Lingxi Robotics", "tick": "0.01", "lot": 100,
+              "referencePrice": "12.00", "bandPercent": 10, "holderCap": 200, "holdingDays": 0,
+              "phase": "OPEN" }
+          ],
+          "brokers": [
+            { "id": "B01", "token": "secret1", "operator": false, "maxMessagesPerSecond": 20000 },
+            { "id": "OPS", "token": "opsecret", "operator": true }
+          ],
+          "accounts": [
+            { "id": "A1001", "broker": "B01", "qualifiedUntil": "2027-12-31", "cash": "1000000.00",
+              "holdings": { "ZJ100231": 5000 }, "annualBuyCap": "1000000.00" }
+          ]
+        }
+        """
+
+    static let instrumentA = #"{ "symbol": "ZJ100231", "name": "Lingxi", "tick": "0.01", "lot": 100, "referencePrice": "12.00", "bandPercent": 10 }"#
+    static let instrumentB = #"{ "symbol": "ZJ100518", "name": "Haiyun", "tick": "0.01", "lot": 100, "referencePrice": "8.50", "bandPercent": 10, "holderCap": 2 }"#
+    static let brokerA = #"{ "id": "B01", "token": "secret1", "operator": false }"#
+    static let brokerB = #"{ "id": "B02", "token": "secret2" }"#
+    static let accountA = #"{ "id": "A1", "broker": "B01", "cash": "100.00", "holdings": { "ZJ100231": 100 } }"#
+
+    /// A small valid configuration with pieces replaced.
+    static func market(instruments: [String] = [instrumentA, instrumentB], brokers: [String] = [brokerA, brokerB],
+                       accounts: [String] = [accountA], extra: String = "") -> String {
+        """
+        {
+          "tradingDate": "2026-12-01",\(extra)
+          "instruments": [\(instruments.joined(separator: ",\n    "))],
+          "brokers": [\(brokers.joined(separator: ",\n    "))],
+          "accounts": [\(accounts.joined(separator: ",\n    "))]
+        }
+        """
+    }
+
+    /// The error loading `json` gives, or nil (and a test failure) if it loads.
+    func loadError(_ json: String, file: StaticString = #filePath, line: UInt = #line) -> ConfigError? {
+        do {
+            _ = try ConfigLoader.parse(Array(json.utf8), file: "config.json")
+            XCTFail("expected an error", file: file, line: line)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Asserts that `json` fails at `path` with a message containing `fragment`.
+    func assertError(_ json: String, path: String, _ fragment: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        guard let error = loadError(json, file: file, line: line) else { return }
+        XCTAssertEqual(error.file, "config.json", file: file, line: line)
+        XCTAssertEqual(error.path, path, "\(error)", file: file, line: line)
+        XCTAssertTrue(error.message.contains(fragment), "\(error)", file: file, line: line)
+        XCTAssertTrue(error.description.hasPrefix("config.json: \(path): "), "\(error)", file: file, line: line)
+    }
+
+    // MARK: - Loading
+
+    func testConfigExampleParses() throws {
+        let config = try ConfigLoader.parse(Array(Self.configExample.utf8), file: "config.json")
+        let expected = MarketConfig(
+            tradingDate: try XCTUnwrap(CivilDate(year: 2026, month: 12, day: 1)),
+            fees: Fees(feeBps: 3, stampDutyBps: 10),
+            instruments: [
+                InstrumentConfig(symbol: "ZJ100231", name: "Hangzhou Lingxi Robotics", tick: 100, lot: 100,
+                                 referencePrice: 120_000, bandPercent: 10, holderCap: 200, holdingDays: 0, phase: .open),
+            ],
+            brokers: [
+                BrokerConfig(id: "B01", token: "secret1", isOperator: false, maxMessagesPerSecond: 20_000),
+                BrokerConfig(id: "OPS", token: "opsecret", isOperator: true, maxMessagesPerSecond: nil),
+            ],
+            accounts: [
+                AccountConfig(id: "A1001", broker: "B01", qualifiedUntil: CivilDate(year: 2027, month: 12, day: 31),
+                              cash: 10_000_000_000, holdings: [Holding(symbol: "ZJ100231", shares: 5000)],
+                              annualBuyCap: 10_000_000_000, boughtThisYear: 0),
+            ])
+        XCTAssertEqual(config, expected)
+        XCTAssertEqual(config.tradingDate.iso, "2026-12-01")
+    }
+
+    func testOptionalKeysTakeTheirDefaults() throws {
+        let json = """
+            { "tradingDate": "2026-12-01",
+              "instruments": [{ "symbol": "X.1-a_b", "name": "X", "tick": "0.05", "lot": 1, "referencePrice": "3.20",
+                                "bandPercent": 0 }],
+              "brokers": [{ "id": "B", "token": "t" }],
+              "accounts": [{ "id": "A", "broker": "B", "cash": "0" }] }
+            """
+        let config = try ConfigLoader.parse(Array(json.utf8), file: "config.json")
+        XCTAssertEqual(config.fees, Fees(feeBps: 0, stampDutyBps: 0))
+        XCTAssertEqual(config.instruments[0], InstrumentConfig(symbol: "X.1-a_b", name: "X", tick: 500, lot: 1,
+                                                               referencePrice: 32_000, bandPercent: 0, holderCap: 200,
+                                                               holdingDays: 0, phase: .open))
+        XCTAssertEqual(config.brokers[0], BrokerConfig(id: "B", token: "t", isOperator: false, maxMessagesPerSecond: nil))
+        XCTAssertEqual(config.accounts[0], AccountConfig(id: "A", broker: "B", qualifiedUntil: nil, cash: 0, holdings: [],
+                                                         annualBuyCap: nil, boughtThisYear: 0))
+
+        let partialFees = Self.market(extra: #" "fees": { "stampDutyBps": 10 },"#)
+        XCTAssertEqual(try ConfigLoader.parse(Array(partialFees.utf8), file: "f").fees, Fees(feeBps: 0, stampDutyBps: 10))
+        let noAccounts = Self.market(accounts: [])
+        XCTAssertEqual(try ConfigLoader.parse(Array(noAccounts.utf8), file: "f").accounts, [])
+    }
+
+    func testHoldingsKeepFileOrderAndZeroShares() throws {
+        let account = #"{ "id": "A1", "broker": "B02", "cash": "0", "holdings": { "ZJ100518": 0, "ZJ100231": 300 }, "boughtThisYear": "12.3456" }"#
+        let config = try ConfigLoader.parse(Array(Self.market(accounts: [account]).utf8), file: "f")
+        XCTAssertEqual(config.accounts[0].holdings, [Holding(symbol: "ZJ100518", shares: 0), Holding(symbol: "ZJ100231", shares: 300)])
+        XCTAssertEqual(config.accounts[0].boughtThisYear, 123_456)
+    }
+
+    func testPhasesAndLimitsAtTheirEdges() throws {
+        let instruments = [
+            #"{ "symbol": "P1", "name": "n", "tick": "0.0001", "lot": 1000000000, "referencePrice": "50.00", "bandPercent": 100, "holderCap": 1, "holdingDays": 365, "phase": "AUCTION" }"#,
+            #"{ "symbol": "P2", "name": "n", "tick": "1", "lot": 1, "referencePrice": "1000000000", "bandPercent": 0, "phase": "CLOSED" }"#,
+        ]
+        let account = #"{ "id": "A1", "broker": "B01", "cash": "100000000000000", "annualBuyCap": "0" }"#
+        let config = try ConfigLoader.parse(Array(Self.market(instruments: instruments, accounts: [account]).utf8), file: "f")
+        XCTAssertEqual(config.instruments.map(\.phase), [.auction, .closed])
+        XCTAssertEqual(config.instruments[1].referencePrice, Fixed.priceMax)
+        XCTAssertEqual(config.accounts[0].cash, ConfigLoader.cashMax)
+        XCTAssertEqual(config.accounts[0].annualBuyCap, 0)
+        // P1's band is 0.0001 to 100.0000: exactly bandTicksMax levels.
+        let band = InstrumentConfig.band(referencePrice: 500_000, tick: 1, bandPercent: 100)
+        XCTAssertEqual((band.high - band.low) / 1 + 1, ConfigLoader.bandTicksMax)
+    }
+
+    func testLoadReadsAFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-config-\(getpid()).json")
+        try Data(Self.configExample.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let loaded = try ConfigLoader.load(path: url.path)
+        XCTAssertEqual(loaded, try ConfigLoader.parse(Array(Self.configExample.utf8), file: "x"))
+
+        try Data("{\n  \"tradingDate\": 5\n}".utf8).write(to: url)
+        do {
+            _ = try ConfigLoader.load(path: url.path)
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.file, url.path)
+            XCTAssertEqual(error.path, "$.tradingDate")
+        }
+    }
+
+    func testMissingFile() {
+        do {
+            _ = try ConfigLoader.load(path: "/nonexistent-cuohe-dir/config.json")
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.path, "")
+            XCTAssertEqual(error.description, "/nonexistent-cuohe-dir/config.json: cannot read file: No such file or directory")
+        }
+        do {
+            _ = try ConfigLoader.load(path: FileManager.default.temporaryDirectory.path)
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertTrue(error.description.contains("cannot read file: Is a directory"), "\(error)")
+        }
+    }
+
+    // MARK: - The demo market
+
+    func testDemoMarketParsesWithTheStatedContent() throws {
+        let demo = try ConfigLoader.parse(Array(DemoMarket.json.utf8), file: "demo")
+        XCTAssertEqual(DemoMarket.config, demo)
+        XCTAssertEqual(demo.tradingDate.iso, "2026-12-01")
+        XCTAssertEqual(demo.fees, Fees(feeBps: 3, stampDutyBps: 10))
+
+        XCTAssertEqual(demo.instruments, [
+            InstrumentConfig(symbol: "ZJ100231", name: "Hangzhou Lingxi Robotics", tick: 100, lot: 100,
+                             referencePrice: 120_000, bandPercent: 10, holderCap: 200, holdingDays: 0),
+            InstrumentConfig(symbol: "ZJ100518", name: "Ningbo Haiyun Biotech", tick: 100, lot: 100,
+                             referencePrice: 85_000, bandPercent: 10, holderCap: 5, holdingDays: 1),
+            InstrumentConfig(symbol: "ZJ200077", name: "Wenzhou Qiaotou Buttons", tick: 500, lot: 1,
+                             referencePrice: 32_000, bandPercent: 20, holderCap: 200, holdingDays: 5),
+        ])
+        let bands = demo.instruments.map {
+            InstrumentConfig.band(referencePrice: $0.referencePrice, tick: $0.tick, bandPercent: $0.bandPercent)
+        }
+        XCTAssertEqual(bands.map(\.low), [108_000, 76_500, 26_000])
+        XCTAssertEqual(bands.map(\.high), [132_000, 93_500, 38_000])
+
+        XCTAssertEqual(demo.brokers, [
+            BrokerConfig(id: "B01", token: "secret1"), BrokerConfig(id: "B02", token: "secret2"),
+            BrokerConfig(id: "B03", token: "secret3"), BrokerConfig(id: "OPS", token: "opsecret", isOperator: true),
+        ])
+
+        XCTAssertEqual(demo.accounts.map(\.id), ["A1001", "A1002", "A2001", "A2002", "A3001"])
+        XCTAssertEqual(demo.accounts.map(\.broker), ["B01", "B01", "B02", "B02", "B03"])
+        let until2027 = try XCTUnwrap(CivilDate(iso: "2027-12-31"))
+        XCTAssertEqual(demo.accounts.map(\.qualifiedUntil),
+                       [until2027, until2027, until2027, CivilDate(iso: "2026-06-30"), until2027])
+        let a2002 = demo.accounts[3]
+        XCTAssertLessThan(try XCTUnwrap(a2002.qualifiedUntil), demo.tradingDate, "A2002 is expired: sell only")
+        for account in demo.accounts {
+            XCTAssertTrue((5_000_000_000...15_000_000_000).contains(account.cash), "\(account.id) has about 1,000,000.00")
+        }
+        XCTAssertEqual(demo.accounts.filter { $0.annualBuyCap == 10_000_000_000 }.map(\.id), ["A1001", "A3001"])
+        for instrument in demo.instruments {
+            let holders = demo.accounts.filter { $0.holdings.contains { $0.symbol == instrument.symbol && $0.shares > 0 } }
+            XCTAssertGreaterThanOrEqual(holders.count, 2, "\(instrument.symbol) has sellers")
+            XCTAssertLessThan(Int64(holders.count), instrument.holderCap, "\(instrument.symbol) has room for a new holder")
+        }
+    }
+
+    func testDemoSummaryShowsHowToConnect() {
+        let summary = DemoMarket.summary
+        for needle in ["2026-12-01", "ZJ100231", "Hangzhou Lingxi Robotics", "10.80-13.20", "ZJ100518", "7.65-9.35",
+                       "ZJ200077", "2.60-3.80", "T+1", "T+5", "token=secret1", "token=secret2", "token=secret3",
+                       "token=opsecret  (operator)", "A1001", "A2002", "expired 2026-06-30 (sell only)",
+                       "LOGIN broker=B01 token=secret1", "NEW cid=c1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00"] {
+            XCTAssertTrue(summary.contains(needle), "summary lacks \(needle):\n\(summary)")
+        }
+        XCTAssertLessThan(summary.split(separator: "\n").count, 25, "short enough to read at start-up")
+    }
+
+    // MARK: - One test per kind of error
+
+    func testUnknownKey() {
+        let typo = Self.instrumentA.replacingOccurrences(of: "\"tick\"", with: "\"tickk\"")
+        assertError(Self.market(instruments: [typo]), path: "$.instruments[0]", #"unknown key "tickk""#)
+        assertError(Self.market(extra: #" "tradingdate": "2026-12-01","#), path: "$", #"unknown key "tradingdate""#)
+        assertError(Self.market(extra: #" "fees": { "feeBps": 3, "stamp": 1 },"#), path: "$.fees", #"unknown key "stamp""#)
+        let broker = #"{ "id": "B01", "token": "t", "admin": true }"#
+        assertError(Self.market(brokers: [broker]), path: "$.brokers[0]", #"unknown key "admin""#)
+        let account = #"{ "id": "A1", "broker": "B01", "cash": "1", "qualified": "2027-01-01" }"#
+        assertError(Self.market(accounts: [account]), path: "$.accounts[0]", #"unknown key "qualified""#)
+    }
+
+    func testMissingRequiredKey() {
+        let noLot = Self.instrumentA.replacingOccurrences(of: #""lot": 100, "#, with: "")
+        assertError(Self.market(instruments: [noLot]), path: "$.instruments[0]", #"missing required key "lot""#)
+        let noCash = #"{ "id": "A1", "broker": "B01" }"#
+        assertError(Self.market(accounts: [noCash]), path: "$.accounts[0]", #"missing required key "cash""#)
+        assertError(#"{ "instruments": [], "brokers": [], "accounts": [] }"#, path: "$", #"missing required key "tradingDate""#)
+    }
+
+    func testWrongType() {
+        let lotString = Self.instrumentA.replacingOccurrences(of: #""lot": 100"#, with: #""lot": "100""#)
+        assertError(Self.market(instruments: [lotString]), path: "$.instruments[0].lot",
+                    #"expected an integer 1...1000000000; got string "100""#)
+        let lotFraction = Self.instrumentA.replacingOccurrences(of: #""lot": 100"#, with: #""lot": 100.0"#)
+        assertError(Self.market(instruments: [lotFraction]), path: "$.instruments[0].lot", "got number 100.0")
+        let lotZero = Self.instrumentA.replacingOccurrences(of: #""lot": 100"#, with: #""lot": 0"#)
+        assertError(Self.market(instruments: [lotZero]), path: "$.instruments[0].lot", "expected an integer 1...1000000000; got number 0")
+        let capNegative = Self.instrumentB.replacingOccurrences(of: #""holderCap": 2"#, with: #""holderCap": -2"#)
+        assertError(Self.market(instruments: [capNegative]), path: "$.instruments[0].holderCap", "expected an integer 1...200; got number -2")
+        let operatorString = #"{ "id": "B01", "token": "t", "operator": "true" }"#
+        assertError(Self.market(brokers: [operatorString]), path: "$.brokers[0].operator", #"expected true or false; got string "true""#)
+        let phase = Self.instrumentA.replacingOccurrences(of: "}", with: #", "phase": "open" }"#)
+        assertError(Self.market(instruments: [phase]), path: "$.instruments[0].phase", #"got string "open""#)
+        assertError(Self.market(extra: #" "fees": [3, 10],"#), path: "$.fees", "expected a fees object; got an array")
+        assertError(Self.market(extra: #" "fees": { "feeBps": 10001 },"#), path: "$.fees.feeBps", "expected an integer 0...10000")
+        assertError("[1, 2]", path: "$", "expected a configuration object; got an array")
+        let nullDate = #"{ "id": "A1", "broker": "B01", "cash": "1", "qualifiedUntil": null }"#
+        assertError(Self.market(accounts: [nullDate]), path: "$.accounts[0].qualifiedUntil", "got null")
+        let rate = #"{ "id": "B01", "token": "t", "maxMessagesPerSecond": 0 }"#
+        assertError(Self.market(brokers: [rate]), path: "$.brokers[0].maxMessagesPerSecond", "expected an integer 1...10000000")
+        let holdings = #"{ "id": "A1", "broker": "B01", "cash": "1", "holdings": [] }"#
+        assertError(Self.market(accounts: [holdings]), path: "$.accounts[0].holdings", "got an empty array")
+        let shares = #"{ "id": "A1", "broker": "B01", "cash": "1", "holdings": { "ZJ100231": 1.5 } }"#
+        assertError(Self.market(accounts: [shares]), path: "$.accounts[0].holdings.ZJ100231", "got number 1.5")
+        assertError(Self.market(instruments: []), path: "$.instruments", "expected at least one instrument; got an empty array")
+        assertError(Self.market(brokers: []), path: "$.brokers", "expected at least one broker")
+        assertError(Self.market(instruments: ["\"ZJ1\""]), path: "$.instruments[0]", #"expected an instrument object; got string "ZJ1""#)
+    }
+
+    func testBadIdentifiers() {
+        let symbol = Self.instrumentA.replacingOccurrences(of: "ZJ100231", with: "ZJ 100231")
+        assertError(Self.market(instruments: [symbol], accounts: []), path: "$.instruments[0].symbol",
+                    "expected a symbol of 1 to 16 characters from A-Z a-z 0-9 _ . -")
+        let long = Self.instrumentA.replacingOccurrences(of: "ZJ100231", with: "ZJ1002310000000000")
+        assertError(Self.market(instruments: [long], accounts: []), path: "$.instruments[0].symbol", "1 to 16 characters")
+        let token = #"{ "id": "B01", "token": "a=b" }"#
+        assertError(Self.market(brokers: [token]), path: "$.brokers[0].token", "without spaces or '='")
+        let emptyName = Self.instrumentA.replacingOccurrences(of: #""Lingxi""#, with: #""""#)
+        assertError(Self.market(instruments: [emptyName]), path: "$.instruments[0].name", "expected a name of 1 to 200 bytes")
+        let controlName = Self.instrumentA.replacingOccurrences(of: #""Lingxi""#, with: #""Ling\nxi""#)
+        assertError(Self.market(instruments: [controlName]), path: "$.instruments[0].name", #"got string "Ling\nxi""#)
+        let account = #"{ "id": "", "broker": "B01", "cash": "1" }"#
+        assertError(Self.market(accounts: [account]), path: "$.accounts[0].id", "expected an account id of 1 to 32 characters")
+    }
+
+    func testDecimalGivenAsANumber() {
+        let tick = Self.instrumentA.replacingOccurrences(of: #""tick": "0.01""#, with: #""tick": 0.01"#)
+        let error = loadError(Self.market(instruments: [tick]))
+        XCTAssertEqual(error?.description, #"config.json: $.instruments[0].tick: expected a decimal string with at most 4 fractional digits, like "0.01"; got number 0.01"#)
+        let cash = #"{ "id": "A1", "broker": "B01", "cash": 100 }"#
+        assertError(Self.market(accounts: [cash]), path: "$.accounts[0].cash",
+                    #"expected a decimal string with at most 4 fractional digits, like "1000000.00"; got number 100"#)
+    }
+
+    func testBadDecimal() {
+        for bad in ["0.00001", "1e-2", "-0.01", "0.", "", ".", "1.2.3", " 0.01", "0,01"] {
+            let tick = Self.instrumentA.replacingOccurrences(of: #""tick": "0.01""#, with: "\"tick\": \"\(bad)\"")
+            assertError(Self.market(instruments: [tick]), path: "$.instruments[0].tick",
+                        "expected a decimal string with at most 4 fractional digits")
+        }
+        let zero = Self.instrumentA.replacingOccurrences(of: #""tick": "0.01""#, with: #""tick": "0.0000""#)
+        assertError(Self.market(instruments: [zero]), path: "$.instruments[0].tick", #"expected a tick greater than 0; got string "0.0000""#)
+        let huge = Self.instrumentA.replacingOccurrences(of: #""12.00""#, with: #""1000000000.01""#)
+        assertError(Self.market(instruments: [huge]), path: "$.instruments[0].referencePrice", "expected at most 1000000000; got")
+        let cash = #"{ "id": "A1", "broker": "B01", "cash": "100000000000000.0001" }"#
+        assertError(Self.market(accounts: [cash]), path: "$.accounts[0].cash", "expected at most 100000000000000")
+        let cap = #"{ "id": "A1", "broker": "B01", "cash": "1", "annualBuyCap": "99999999999999999999" }"#
+        assertError(Self.market(accounts: [cap]), path: "$.accounts[0].annualBuyCap", "expected at most 100000000000000")
+    }
+
+    func testTickNotDividingReferencePrice() {
+        let instrument = Self.instrumentA.replacingOccurrences(of: #""tick": "0.01""#, with: #""tick": "0.05""#)
+            .replacingOccurrences(of: #""12.00""#, with: #""12.02""#)
+        assertError(Self.market(instruments: [instrument]), path: "$.instruments[0].referencePrice",
+                    #"expected a multiple of the tick 0.05; got string "12.02""#)
+    }
+
+    func testDuplicateSymbol() {
+        let again = Self.instrumentB.replacingOccurrences(of: "ZJ100518", with: "ZJ100231")
+        assertError(Self.market(instruments: [Self.instrumentA, again]), path: "$.instruments[1].symbol",
+                    #"duplicate symbol "ZJ100231"; already used by $.instruments[0]"#)
+        let broker = #"{ "id": "B01", "token": "other" }"#
+        assertError(Self.market(brokers: [Self.brokerA, broker]), path: "$.brokers[1].id", #"duplicate broker id "B01""#)
+        let account = #"{ "id": "A1", "broker": "B02", "cash": "1" }"#
+        assertError(Self.market(accounts: [Self.accountA, account]), path: "$.accounts[1].id",
+                    #"duplicate account id "A1"; already used by $.accounts[0]"#)
+    }
+
+    func testUnknownBrokerInAccount() {
+        let account = #"{ "id": "A1", "broker": "B09", "cash": "1" }"#
+        assertError(Self.market(accounts: [account]), path: "$.accounts[0].broker",
+                    #"unknown broker "B09"; expected the id of a broker in $.brokers"#)
+        let number = #"{ "id": "A1", "broker": 1, "cash": "1" }"#
+        assertError(Self.market(accounts: [number]), path: "$.accounts[0].broker", "got number 1")
+    }
+
+    func testUnknownSymbolInHoldings() {
+        let account = #"{ "id": "A1", "broker": "B01", "cash": "1", "holdings": { "ZJ100231": 1, "ZJ999999": 100 } }"#
+        assertError(Self.market(accounts: [account]), path: "$.accounts[0].holdings.ZJ999999",
+                    #"unknown symbol "ZJ999999"; expected the symbol of an instrument in $.instruments"#)
+        let dotted = #"{ "id": "A1", "broker": "B01", "cash": "1", "holdings": { "ZJ.1": 100 } }"#
+        assertError(Self.market(accounts: [dotted]), path: #"$.accounts[0].holdings["ZJ.1"]"#, #"unknown symbol "ZJ.1""#)
+    }
+
+    func testHolderCapExceeded() {
+        // ZJ100518 allows 2 holders; a zero holding does not count.
+        func account(_ id: String, _ shares: Int) -> String {
+            "{ \"id\": \"\(id)\", \"broker\": \"B01\", \"cash\": \"1\", \"holdings\": { \"ZJ100518\": \(shares) } }"
+        }
+        let two = Self.market(accounts: [account("A1", 100), account("A2", 0), account("A3", 5)])
+        XCTAssertNoThrow(try ConfigLoader.parse(Array(two.utf8), file: "f"))
+        assertError(Self.market(accounts: [account("A1", 100), account("A2", 0), account("A3", 5), account("A4", 1)]),
+                    path: "$.accounts", "instrument ZJ100518 has 3 holders (accounts with shares > 0) but its holderCap is 2")
+    }
+
+    func testBandTooWide() {
+        let instrument = Self.instrumentA.replacingOccurrences(of: #""tick": "0.01""#, with: #""tick": "0.0001""#)
+            .replacingOccurrences(of: #""12.00""#, with: #""1000.00""#)
+        assertError(Self.market(instruments: [instrument]), path: "$.instruments[0]",
+                    "the price band 900.00 to 1100.00 spans 2000001 ticks of 0.0001; at most 1000000 are allowed")
+        // One tick past the edge tested in testPhasesAndLimitsAtTheirEdges.
+        let edge = #"{ "symbol": "P1", "name": "n", "tick": "0.0001", "lot": 1, "referencePrice": "50.0001", "bandPercent": 100 }"#
+        assertError(Self.market(instruments: [edge], accounts: []), path: "$.instruments[0]", "spans 1000002 ticks")
+    }
+
+    func testBadDate() {
+        for bad in ["2026-02-30", "2026-12-1", "01-12-2026", "2026/12/01", "1969-12-31"] {
+            let json = Self.market().replacingOccurrences(of: "\"2026-12-01\"", with: "\"\(bad)\"")
+            assertError(json, path: "$.tradingDate", "expected a date \"YYYY-MM-DD\"")
+        }
+        let account = #"{ "id": "A1", "broker": "B01", "cash": "1", "qualifiedUntil": 20271231 }"#
+        assertError(Self.market(accounts: [account]), path: "$.accounts[0].qualifiedUntil", "got number 20271231")
+    }
+
+    func testJSONSyntaxErrorHasLineAndColumn() {
+        let json = """
+            {
+              "tradingDate": "2026-12-01",
+              "fees": { "feeBps": 3 "stampDutyBps": 10 },
+            """
+        let error = loadError(json)
+        XCTAssertEqual(error?.line, 3)
+        XCTAssertEqual(error?.column, 25)
+        XCTAssertEqual(error?.path, "")
+        XCTAssertEqual(error?.description, #"config.json:3:25: unexpected '"'; expected ',' or '}' after an object member"#)
+        XCTAssertEqual(loadError("{\n  \"tradingDate\": \"2026-12-01\",\n}")?.description,
+                       "config.json:3:1: expected a key after ','; trailing commas are not allowed")
+        XCTAssertEqual(loadError("")?.description, "config.json:1:1: unexpected end of input; expected a value")
+    }
+
+    func testDuplicateJSONKey() {
+        let json = Self.market().replacingOccurrences(of: #""tradingDate": "2026-12-01","#,
+                                                      with: #""tradingDate": "2026-12-01", "tradingDate": "2026-12-02","#)
+        let error = loadError(json)
+        XCTAssertEqual(error?.description, #"config.json:2:32: duplicate key "tradingDate""#)
+    }
+
+    func testDeepNestingIsBounded() {
+        let depth = JSONParser.depthMax  // the object is level 1, so this many brackets go one too deep
+        let json = "{\"tradingDate\": " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
+        let error = loadError(json)
+        XCTAssertEqual(error?.line, 1)
+        XCTAssertEqual(error?.column, 16 + depth)
+        XCTAssertEqual(error?.message, "nesting is deeper than 64 levels")
+        // Far deeper input stops at the bound instead of exhausting the stack.
+        XCTAssertThrowsError(try JSONParser.parse(String(repeating: "[", count: 1_000_000)))
+    }
+
+    // MARK: - The JSON reader
+
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(text) }
+
+    func jsonError(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> JSONError? {
+        do {
+            let value = try JSONParser.parse(bytes)
+            XCTFail("expected an error, got \(value)", file: file, line: line)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func jsonError(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> JSONError? {
+        jsonError(Array(text.utf8), file: file, line: line)
+    }
+
+    func testJSONEscapes() throws {
+        XCTAssertEqual(try parse(#""\"\\\/\b\f\n\r\t""#), .string("\"\\/\u{8}\u{C}\n\r\t"))
+        XCTAssertEqual(try parse(#""\u0041\u00e9\u4E2D\u0000""#), .string("Aé中\u{0}"))
+        XCTAssertEqual(try parse(#""\uD83D\uDE00 smile""#), .string("😀 smile"))
+        XCTAssertEqual(try parse("\"中文 é 😀\""), .string("中文 é 😀"))
+        XCTAssertEqual(try parse(#""""#), .string(""))
+
+        XCTAssertEqual(jsonError(#""\uD800""#)?.message, #"unpaired high surrogate \uD800 in a string"#)
+        XCTAssertEqual(jsonError(#""\uDC00""#)?.message, #"unpaired low surrogate \uDC00 in a string"#)
+        XCTAssertEqual(jsonError(#""\uD800\u0041""#)?.message, #"high surrogate \uD800 is not followed by a low surrogate"#)
+        XCTAssertEqual(jsonError(#""\u12G4""#)?.message, #"invalid \u escape: expected four hex digits"#)
+        XCTAssertEqual(jsonError(#""\x""#)?.message, #"invalid escape '\x' in a string"#)
+        XCTAssertEqual(jsonError("\"a\tb\"")?.message, "control character 0x09 in a string must be escaped")
+        XCTAssertEqual(jsonError("\"abc")?.message, "unterminated string")
+        XCTAssertEqual(jsonError("\"abc\\")?.message, "unterminated string")
+        XCTAssertEqual(jsonError("\"\\u12")?.message, "unterminated string")
+    }
+
+    func testJSONRejectsInvalidUTF8() {
+        let bad: [[UInt8]] = [
+            [0x22, 0xC3, 0x28, 0x22],  // bad continuation
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
+            [0x22, 0xE0, 0x80, 0xAF, 0x22],  // overlong
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // an encoded surrogate
+            [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // above U+10FFFF
+            [0x22, 0xFF, 0x22],
+            [0x22, 0xE4, 0xB8],  // truncated
+        ]
+        for bytes in bad {
+            XCTAssertNotNil(jsonError(bytes), "\(bytes)")
+        }
+        XCTAssertEqual(try JSONParser.parse([0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22]), .string("😀"))
+    }
+
+    func testJSONNumbersKeepTheirText() throws {
+        XCTAssertEqual(try parse("[0, -0, 12.50, 1e400, -1.5E+3, 2e-7, 123456789012345678901234567890]"),
+                       .array([.number("0"), .number("-0"), .number("12.50"), .number("1e400"), .number("-1.5E+3"),
+                               .number("2e-7"), .number("123456789012345678901234567890")]))
+        for bad in ["01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity", "1.e5"] {
+            XCTAssertNotNil(jsonError(bad), bad)
+        }
+        XCTAssertEqual(jsonError("01")?.message, "leading zeros are not allowed in a number")
+    }
+
+    func testJSONStructure() throws {
+        XCTAssertEqual(try parse(" \t\r\n{\"b\": [true, false, null], \"a\": {}, \"c\": []} \n"),
+                       .object([("b", .array([.bool(true), .bool(false), .null])), ("a", .object([])), ("c", .array([]))]))
+        XCTAssertEqual(try parse("42"), .number("42"))
+        XCTAssertEqual(try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array("[]".utf8)), .array([]), "a BOM is ignored")
+        // Key order is the file's.
+        guard case .object(let members) = try parse(#"{"z": 1, "a": 2, "m": 3}"#) else { return XCTFail() }
+        XCTAssertEqual(members.map(\.0), ["z", "a", "m"])
+
+        for bad in ["", " ", "[1,]", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "{a: 1}", "{'a': 1}", "[1] x", "tru", "nul",
+                    "// c\n{}", "{\"a\":1}}", "[", "{", "{\"a\":", "\u{0}", "True"] {
+            XCTAssertNotNil(jsonError(bad), bad)
+        }
+        XCTAssertEqual(jsonError(#"{"a": 1, "b": 2, "a": 3}"#), JSONError(line: 1, column: 18, message: #"duplicate key "a""#))
+        XCTAssertEqual(jsonError("[1] x")?.description, "1:5: unexpected 'x' after the end of the JSON value")
+        // Columns count characters, not bytes.
+        XCTAssertEqual(jsonError("[\"中文\" x]"), JSONError(line: 1, column: 7, message: "unexpected 'x'; expected ',' or ']' after an array element"))
+    }
+
+    func testJSONDepthBound() throws {
+        let deepest = String(repeating: "[", count: JSONParser.depthMax) + String(repeating: "]", count: JSONParser.depthMax)
+        XCTAssertNoThrow(try parse(deepest))
+        let tooDeep = "[" + deepest + "]"
+        XCTAssertEqual(jsonError(tooDeep), JSONError(line: 1, column: 65, message: "nesting is deeper than 64 levels"))
+        let objects = String(repeating: "{\"a\":", count: 65) + "1" + String(repeating: "}", count: 65)
+        XCTAssertEqual(jsonError(objects)?.message, "nesting is deeper than 64 levels")
+    }
+
+    // MARK: - Fuzz
+
+    /// A deterministic generator (Knuth's MMIX LCG), so a failure reproduces.
+    struct LCG {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+    }
+
+    func testFuzzedDemoNeverCrashes() {
+        var rng = LCG(state: 0xC0FFEE)
+        let original = Array(DemoMarket.json.utf8)
+        let interesting = Array("{}[]\":,0123456789.-eE+\\u \n\"tnf".utf8) + [0x00, 0x80, 0xC3, 0xED, 0xFF]
+        var loaded = 0
+        var refused = 0
+        for _ in 0..<4000 {
+            var bytes = original
+            for _ in 0...rng.below(3) {
+                let at = rng.below(bytes.count)
+                switch rng.below(6) {
+                case 0: if at < bytes.count { bytes[at] = UInt8(truncatingIfNeeded: rng.next()) }
+                case 1: if at < bytes.count { bytes[at] = interesting[rng.below(interesting.count)] }
+                case 2: if at < bytes.count { bytes.remove(at: at) }
+                case 3: bytes.insert(interesting[rng.below(interesting.count)], at: at)
+                case 4:
+                    let length = rng.below(40)
+                    let end = min(bytes.count, at + length)
+                    bytes.insert(contentsOf: bytes[at..<end], at: rng.below(bytes.count))
+                default: bytes.removeLast(rng.below(bytes.count))
+                }
+            }
+            do {
+                _ = try ConfigLoader.parse(bytes, file: "fuzz.json")
+                loaded += 1
+            } catch {
+                XCTAssertFalse(error.message.isEmpty)
+                XCTAssertTrue(error.description.hasPrefix("fuzz.json"))
+                refused += 1
+            }
+        }
+        XCTAssertEqual(loaded + refused, 4000)
+        XCTAssertGreaterThan(refused, 0)
+    }
+
+    func testFuzzedRandomBytesNeverCrashTheReader() {
+        var rng = LCG(state: 42)
+        let alphabet = Array("{}[]\":,0123456789.-eE+\\u tfnrl\"".utf8)
+        for _ in 0..<4000 {
+            let count = rng.below(64)
+            var bytes: [UInt8] = []
+            for _ in 0..<count {
+                bytes.append(rng.below(4) == 0 ? UInt8(truncatingIfNeeded: rng.next()) : alphabet[rng.below(alphabet.count)])
+            }
+            do {
+                _ = try JSONParser.parse(bytes)
+            } catch {
+                XCTAssertGreaterThanOrEqual(error.line, 1)
+                XCTAssertGreaterThanOrEqual(error.column, 1)
+            }
+        }
+    }
+}
