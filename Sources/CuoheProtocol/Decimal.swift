@@ -103,6 +103,20 @@ public enum Decimal4 {
         }
     }
 
+    /// Parses a non-negative `Int64` (up to 9223372036854775807); nil otherwise.
+    public static func parseInt64<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
+        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
+        var v: Int64 = 0
+        for b in bytes {
+            guard b >= 48, b <= 57 else { return nil }
+            let (times10, o1) = v.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int64(b - 48))
+            if o1 || o2 { return nil }
+            v = sum
+        }
+        return v
+    }
+
     /// Parses an unsigned integer of at most 18 digits; nil otherwise.
     public static func parseInteger<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
         guard !bytes.isEmpty, bytes.count <= 18 else { return nil }

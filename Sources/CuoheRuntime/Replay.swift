@@ -38,7 +38,7 @@ public struct Replay: ~Copyable {
         var stamp: Int64? = nil
         if rest.first == UInt8(ascii: "@") {
             let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
-            guard let ns = Decimal4.parseInteger(token), token.count <= 19 else {
+            guard let ns = Decimal4.parseInt64(token) else {
                 emit("-", formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil), &out)
                 return
             }
