@@ -8,9 +8,12 @@ import CuoheProtocol
 /// ZJ100231 tick 0.01 lot 100 band 10.80–13.20; ZJ100518 band 7.65–9.35; ZJ200077 tick 0.05 lot 1
 /// band 2.60–3.80. Accounts A1001, A1002 (broker B01), A2001, A2002 (B02), A3001 (B03); OPS operates.
 final class ReplayRulesTests: XCTestCase {
+    /// Small capacities: these tests need few orders, and a smaller arena starts faster.
+    static let limits = EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 16384)
+
     /// Replays `input` on a fresh demo market; output lines with their `ts=` field removed.
     func run(_ input: String, config: MarketConfig = DemoMarket.config) -> [String] {
-        var replay = Replay(config: config)
+        var replay = Replay(config: config, limits: ReplayRulesTests.limits)
         return replay.run(input).split(separator: "\n").map {
             $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression)
         }
@@ -575,7 +578,7 @@ final class ReplayRulesTests: XCTestCase {
     // MARK: - Replay's clock and determinism
 
     func testClockStartsAtMidnightAdvancesAndObeysStamps() {
-        var replay = Replay(config: DemoMarket.config)
+        var replay = Replay(config: DemoMarket.config, limits: ReplayRulesTests.limits)
         let out = replay.run("""
             B01 NEW cid=a1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
             B01 STATUS cid=a1
@@ -615,8 +618,8 @@ final class ReplayRulesTests: XCTestCase {
             }
         }
         let input = lines.joined(separator: "\n")
-        var first = Replay(config: DemoMarket.config)
-        var second = Replay(config: DemoMarket.config)
+        var first = Replay(config: DemoMarket.config, limits: ReplayRulesTests.limits)
+        var second = Replay(config: DemoMarket.config, limits: ReplayRulesTests.limits)
         let a = first.run(input)
         let b = second.run(input)
         XCTAssertEqual(a, b)

@@ -1,0 +1,147 @@
+import XCTest
+import Foundation
+
+/// The `cuohe` executable as an operator runs it: exit codes, messages, and the replay output.
+final class CommandLineTests: XCTestCase {
+    /// The `cuohe` binary built beside this test bundle.
+    var binary: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("cuohe")
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func cuohe(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        // Feed standard input from another thread: a child that writes more than a pipe holds
+        // before it has read all its input would otherwise deadlock against us.
+        let writer = input.fileHandleForWriting
+        let data = Data((stdin ?? "").utf8)
+        let fed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            writer.write(data)
+            try? writer.close()
+            fed.signal()
+        }
+        let errReader = err.fileHandleForReading
+        nonisolated(unsafe) var errData = Data()
+        let errDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            errData = errReader.readDataToEndOfFile()
+            errDone.signal()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        fed.wait()
+        errDone.wait()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func temporaryFile(_ name: String, _ contents: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-cli-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func testReplayFromStandardInputOnTheDemoMarket() throws {
+        let r = try cuohe(["replay"], stdin: """
+            B01 NEW cid=s1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10
+            B02 NEW cid=b1 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, """
+            B01 ACK seq=1 cid=s1 oid=1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10 tif=DAY ts=1796083200000000000
+            B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20 tif=DAY ts=1796083200000000001
+            B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.10 qty=200 leaves=0 cum=200 liq=TAKER ts=1796083200000000001
+            B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.10 qty=200 leaves=100 cum=200 liq=MAKER ts=1796083200000000001
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=200 ts=1796083200000000001
+
+            """)
+    }
+
+    func testReplayWithAConfigFileAndAFile() throws {
+        let config = try temporaryFile("market.json", """
+            { "tradingDate": "2026-12-01",
+              "instruments": [ { "symbol": "ZJ1", "name": "One", "tick": "0.05", "lot": 10,
+                                 "referencePrice": "5.00", "bandPercent": 5 } ],
+              "brokers": [ { "id": "B1", "token": "t", "operator": false } ],
+              "accounts": [ { "id": "X", "broker": "B1", "cash": "0" } ] }
+            """)
+        let input = try temporaryFile("day.txt", "B1 NEW cid=a acct=X sym=ZJ1 side=BUY qty=10 px=5.25\nB1 NEW cid=b acct=X sym=ZJ1 side=BUY qty=10 px=5.30\n")
+        let r = try cuohe(["replay", "--config", config, input])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, """
+            B1 ACK seq=1 cid=a oid=1 acct=X sym=ZJ1 side=BUY qty=10 px=5.25 tif=DAY ts=1796083200000000000
+            B1 REJ seq=2 cid=b reason=PRICE_BAND ts=1796083200000000001
+
+            """)
+    }
+
+    func testBadConfigurationNamesFilePathAndExpectationAndExitsThree() throws {
+        let config = try temporaryFile("bad.json", """
+            { "tradingDate": "2026-12-01",
+              "instruments": [ { "symbol": "ZJ1", "name": "One", "tick": 0.05, "lot": 10,
+                                 "referencePrice": "5.00", "bandPercent": 5 } ],
+              "brokers": [ { "id": "B1", "token": "t", "operator": false } ],
+              "accounts": [] }
+            """)
+        let r = try cuohe(["replay", "--config", config], stdin: "")
+        XCTAssertEqual(r.status, 3)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.contains("bad.json"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("$.instruments[0].tick"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("expected a decimal string"), r.stderr)
+    }
+
+    func testUsageErrorsExitTwoAndMissingInputExitsOne() throws {
+        let unknown = try cuohe(["replay", "--frobnicate"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("unknown option --frobnicate"), unknown.stderr)
+        let noCommand = try cuohe([])
+        XCTAssertEqual(noCommand.status, 2)
+        XCTAssertTrue(noCommand.stdout.contains("usage: cuohe replay"))
+        let missing = try cuohe(["replay", "/nonexistent/day.txt"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/day.txt: cannot open"), missing.stderr)
+        let missingConfig = try cuohe(["replay", "--config", "/nonexistent/market.json"], stdin: "")
+        XCTAssertEqual(missingConfig.status, 3)
+        XCTAssertTrue(missingConfig.stderr.contains("/nonexistent/market.json"), missingConfig.stderr)
+    }
+
+    func testGarbageInputNeverCrashesTheReplay() throws {
+        var rng: UInt64 = 99
+        var bytes: [UInt8] = []
+        let alphabet = Array("B01 NEW CANCEL REPLACE cid= acct=A1001 sym=ZJ100231 side=BUY SELL qty=100 px=12.00 @\r\n=#\t\u{0}\u{7F}é".utf8)
+        for _ in 0..<200_000 {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1
+            bytes.append(alphabet[Int((rng >> 33) % UInt64(alphabet.count))])
+        }
+        bytes.append(contentsOf: Array(repeating: UInt8(ascii: "x"), count: 100_000))  // one very long line
+        let r = try cuohe(["replay"], stdin: String(decoding: bytes, as: UTF8.self))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("REJ"), "garbage should be rejected line by line")
+    }
+
+    func testDemoPrintsTheMarket() throws {
+        let r = try cuohe(["demo"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("ZJ100231"))
+        XCTAssertTrue(r.stdout.contains("LOGIN broker=B01 token=secret1"))
+    }
+}
