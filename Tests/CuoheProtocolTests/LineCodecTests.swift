@@ -1,0 +1,172 @@
+import XCTest
+import CuoheCore
+@testable import CuoheProtocol
+
+final class DecimalTests: XCTestCase {
+    func testParsesFixedPointWithAtMostFourFractionalDigits() {
+        XCTAssertEqual(Decimal4.parse("12.34"), 123_400)
+        XCTAssertEqual(Decimal4.parse("0.5"), 5_000)
+        XCTAssertEqual(Decimal4.parse("100"), 1_000_000)
+        XCTAssertEqual(Decimal4.parse("0.0001"), 1)
+        XCTAssertEqual(Decimal4.parse(".5"), 5_000)
+        XCTAssertEqual(Decimal4.parse("0"), 0)
+        for bad in ["", ".", "1.", "1.23456", "-1", "+1", "1e3", "1,5", "1.2.3", " 1", "abc", "１"] {
+            XCTAssertNil(Decimal4.parse(bad), bad)
+        }
+        XCTAssertNil(Decimal4.parse("1000000001"), "above the price bound")
+        XCTAssertEqual(Decimal4.parse("1000000000"), Fixed.priceMax)
+        XCTAssertNil(Decimal4.parse("9999999999999999999"), "overflow is refused, not wrapped")
+    }
+
+    func testFormatsWithTwoDecimalsAtLeastAndNoTrailingZerosBeyond() {
+        XCTAssertEqual(Decimal4.format(123_400), "12.34")
+        XCTAssertEqual(Decimal4.format(5_000), "0.50")
+        XCTAssertEqual(Decimal4.format(12_345), "1.2345")
+        XCTAssertEqual(Decimal4.format(12_340), "1.234")
+        XCTAssertEqual(Decimal4.format(0), "0.00")
+        XCTAssertEqual(Decimal4.format(-1_500), "-0.15")
+        XCTAssertEqual(Decimal4.format(Int64.max), "922337203685477.5807")
+    }
+
+    func testRoundTripsEveryValueItFormats() {
+        var x: UInt64 = 1
+        for _ in 0..<10_000 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let v = Int64(x >> 20) % Fixed.priceMax
+            XCTAssertEqual(Decimal4.parse(Decimal4.format(v)), v)
+        }
+    }
+
+    func testIntegers() {
+        XCTAssertEqual(Decimal4.parseInteger(Array("42".utf8)), 42)
+        XCTAssertNil(Decimal4.parseInteger(Array("4x".utf8)))
+        XCTAssertNil(Decimal4.parseInteger(Array("".utf8)))
+        XCTAssertEqual(Decimal4.parseInt64(Array("9223372036854775807".utf8)), Int64.max)
+        XCTAssertNil(Decimal4.parseInt64(Array("9223372036854775808".utf8)))
+        var out: [UInt8] = []
+        Decimal4.appendInteger(Int64.min + 1, to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "-9223372036854775807")
+    }
+}
+
+final class LineParserTests: XCTestCase {
+    let parser = LineParser(directory: Directory(config: DemoMarket.config))
+
+    func command(_ line: String) -> Command? {
+        if case .command(let c) = parser.parse(line, broker: 1) { return c }
+        return nil
+    }
+
+    func rejection(_ line: String) -> (RejectReason, String?)? {
+        if case .reject(let r, _, let d) = parser.parse(line, broker: 1) { return (r, d) }
+        return nil
+    }
+
+    func testNewResolvesNamesAndNumbers() throws {
+        let c = try XCTUnwrap(command("NEW cid=a.b-c_1 acct=A2001 sym=ZJ100518 side=SELL qty=300 px=8.5 tif=GTC"))
+        XCTAssertEqual(c.kind, .new)
+        XCTAssertEqual(c.broker, 1)
+        XCTAssertEqual(c.cid, ClientOrderID("a.b-c_1"))
+        XCTAssertEqual(c.account, 2)
+        XCTAssertEqual(c.instrument, 1)
+        XCTAssertEqual(c.side, .sell)
+        XCTAssertEqual(c.qty, 300)
+        XCTAssertEqual(c.price, 85_000)
+        XCTAssertEqual(c.tif, .gtc)
+        XCTAssertEqual(c.type, .limit)
+    }
+
+    func testFieldOrderIsFreeAndCarriageReturnIsAccepted() throws {
+        let a = try XCTUnwrap(command("NEW px=12 qty=100 side=BUY sym=ZJ100231 acct=A1001 cid=x\r"))
+        XCTAssertEqual(a.price, 120_000)
+        XCTAssertEqual(a.qty, 100)
+    }
+
+    func testUnknownNamesReachTheCoreAsMinusOne() throws {
+        let c = try XCTUnwrap(command("NEW cid=x acct=NOPE sym=NOPE side=BUY qty=100 px=1"))
+        XCTAssertEqual(c.account, -1)
+        XCTAssertEqual(c.instrument, -1)
+    }
+
+    func testBadNumbersReachTheCoreMarkedInvalid() throws {
+        let c = try XCTUnwrap(command("NEW cid=x acct=A1001 sym=ZJ100231 side=BUY qty=-5 px=1e3"))
+        XCTAssertEqual(c.qty, Command.invalid)
+        XCTAssertEqual(c.price, Command.invalid)
+        let r = try XCTUnwrap(command("REPLACE cid=x newcid=y qty=10"))
+        XCTAssertEqual(r.price, Command.absent)
+        XCTAssertEqual(r.qty, 10)
+    }
+
+    func testMalformedLines() {
+        XCTAssertEqual(rejection("NEW cid=x")?.1, "MISSING_ACCT")
+        XCTAssertEqual(rejection("CANCEL cid=x cid=y")?.1, "DUPLICATE_KEY")
+        XCTAssertEqual(rejection("CANCEL cid=x=y")?.1, "EQUALS_IN_VALUE")
+        XCTAssertEqual(rejection("CANCEL Cid=x")?.1, "BAD_KEY")
+        XCTAssertEqual(rejection("CANCEL cid")?.1, "FIELD_WITHOUT_VALUE")
+        XCTAssertEqual(rejection("CANCEL cid=\(String(repeating: "a", count: 33))")?.1, "BAD_CID")
+        XCTAssertEqual(rejection("CANCEL cid=a\u{1}")?.1, "CONTROL_BYTE")
+        XCTAssertEqual(rejection("STATS x=1")?.1, "UNKNOWN_KEY_X")
+        XCTAssertEqual(rejection("LOGIN broker=B01 token=t hb=61")?.1, "BAD_HB")
+        XCTAssertEqual(rejection("SUB sym=ZJ100231 depth=21")?.1, "BAD_DEPTH")
+        XCTAssertEqual(rejection("HELLO")?.0, .unknownVerb)
+        let fields = (0..<17).map { "k\(String(UnicodeScalar(UInt8(97 + $0))))=1" }.joined(separator: " ")
+        XCTAssertEqual(rejection("STATS " + fields)?.1, "TOO_MANY_FIELDS")
+    }
+
+    func testCidOfAMalformedLineIsEchoedWhenReadable() {
+        if case .reject(_, let cid, _) = parser.parse("NEW cid=abc side=UP", broker: 0) {
+            XCTAssertEqual(cid, ClientOrderID("abc"))
+        } else {
+            XCTFail("expected a rejection")
+        }
+    }
+
+    func testEmptyAndCommentLinesAreIgnored() {
+        for line in ["", "\r", "# LOGIN broker=B01", "#"] {
+            if case .empty = parser.parse(line, broker: 0) { continue }
+            XCTFail("\(line.debugDescription) should be ignored")
+        }
+    }
+
+    func testSessionVerbs() {
+        if case .session(.login(let b, let t, let resume, let hb)) = parser.parse("LOGIN broker=B01 token=secret1 resume=7", broker: 0) {
+            XCTAssertEqual([b, t], ["B01", "secret1"])
+            XCTAssertEqual(resume, 7)
+            XCTAssertEqual(hb, 5)
+        } else {
+            XCTFail("LOGIN")
+        }
+        if case .session(.ping(let t)) = parser.parse("PING t=abc", broker: 0) { XCTAssertEqual(t, "abc") } else { XCTFail("PING") }
+        if case .session(.subscribe(let i, let d)) = parser.parse("SUB sym=ZJ200077 depth=5", broker: 0) {
+            XCTAssertEqual(i, 2)
+            XCTAssertEqual(d, 5)
+        } else {
+            XCTFail("SUB")
+        }
+    }
+}
+
+final class CapacityTests: XCTestCase {
+    func testFullOrderStoreRefusesWithThrottledCarryingSeqAndLosesNothing() {
+        var m = Matcher(config: DemoMarket.config, limits: EngineLimits(ordersLiveMax: 2, cidsPerDayMax: 4))
+        var events = EventBuffer()
+        func new(_ cid: String, _ px: Int64) -> Command {
+            .newOrder(broker: 0, ts: 1, cid: ClientOrderID(cid)!, account: 0, instrument: 0, side: .buy, qty: 100, price: px)
+        }
+        m.process(new("a", 120_000), into: &events)
+        m.process(new("b", 119_900), into: &events)
+        m.process(new("c", 119_800), into: &events)
+        XCTAssertEqual(events.array.map(\.kind), [.ack, .ack, .reject])
+        XCTAssertEqual(events[2].rejectReason, .throttled)
+        XCTAssertEqual(events[2].detail, .capacity)
+        XCTAssertEqual(events[2].seq, 3)
+        XCTAssertEqual(m.liveOrderCount, 2)
+        events.removeAll()
+        // `d` takes the last of the day's 4 cids (and is refused: no room to rest); then the cid
+        // index is full and `e` is refused without using its cid.
+        m.process(new("d", 119_800), into: &events)
+        m.process(new("e", 119_800), into: &events)
+        XCTAssertEqual(events.array.map { $0.rejectReason }, [.throttled, .throttled])
+        XCTAssertNil(m.verify())
+    }
+}
