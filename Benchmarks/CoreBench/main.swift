@@ -5,7 +5,7 @@ import CuoheCore
 
 // cuohe-core-bench: throughput of the matching core alone (no parsing, no I/O, no threads).
 // Build and run in release mode:
-//   swift run -c release cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R]
+//   swift run -c release cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R] [--batch N]
 // Commands are generated before timing; each timed run starts from a fresh matcher. The figure
 // reported is the median of the runs. The last line is machine-readable.
 
@@ -164,7 +164,7 @@ func insertCross(orders: Int, seed: UInt64) -> [Command] {
 }
 
 /// Times `commands` through a fresh matcher; returns operations per second.
-func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits) -> (Double, Int) {
+func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, batch batchSize: Int) -> (Double, Int) {
     var matcher = Matcher(config: config, limits: limits)
     var events = EventBuffer(capacity: 1 << 16)
     var produced = 0
@@ -189,7 +189,7 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-let batchSize = 64
+var batchSize = 64
 var ops = 10_000_000
 var runs = 3
 var crossOrders = 2_000_000
@@ -197,7 +197,7 @@ var crossRounds = 5
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     guard let v = args.popFirst(), let n = Int(v), n > 0 else {
-        print("usage: cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R]")
+        print("usage: cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R] [--batch N]")
         exit(2)
     }
     switch a {
@@ -205,6 +205,7 @@ while let a = args.popFirst() {
     case "--runs": runs = n
     case "--cross-orders": crossOrders = n
     case "--cross-rounds": crossRounds = n
+    case "--batch": batchSize = n
     default:
         print("unknown option \(a)")
         exit(2)
@@ -216,7 +217,7 @@ let mixConfig = market(referencePrice: 1_000_000)
 let mixLimits = EngineLimits(ordersLiveMax: 1 << 18, cidsPerDayMax: ops + 16)
 var mixRates: [Double] = []
 for r in 0..<runs {
-    let (rate, produced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits)
+    let (rate, produced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize)
     print("standard mix run \(r + 1): \(Int(rate)) ops/s (\(produced) events)")
     mixRates.append(rate)
 }
@@ -226,7 +227,7 @@ let crossLimits = EngineLimits(ordersLiveMax: crossOrders + 16, cidsPerDayMax: c
 var crossRates: [Double] = []
 for r in 0..<crossRounds {
     let commands = insertCross(orders: crossOrders, seed: UInt64(1000 + r))
-    let (rate, produced) = timeRun(commands, config: crossConfig, limits: crossLimits)
+    let (rate, produced) = timeRun(commands, config: crossConfig, limits: crossLimits, batch: batchSize)
     print("insert-cross round \(r + 1): \(Int(rate)) ops/s (\(produced) events)")
     crossRates.append(rate)
 }

@@ -40,6 +40,9 @@ public struct CidIndex: Sendable, BitwiseCopyable {
     public private(set) var count: Int32 = 0
 
     public var capacity: Int { records.count }
+
+    /// How many records ahead an insert starts loading the record slot it will write.
+    static let insertPrefetchDistance = 8
     public var isFull: Bool { Int(count) >= records.count }
 
     /// An index for at most `capacity` cids a day.
@@ -59,9 +62,21 @@ public struct CidIndex: Sendable, BitwiseCopyable {
         @usableFromInline var fingerprint: UInt64
     }
 
+    /// The hash a lookup of `(broker, cid)` starts from.
+    @inline(__always)
+    public static func hash(broker: Int32, cid: ClientOrderID) -> UInt64 {
+        cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+    }
+
     /// Finds `(broker, cid)`; `record` is -1 when absent.
     public func find(broker: Int32, cid: ClientOrderID) -> Probe {
-        let hash = cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+        find(broker: broker, cid: cid, hash: CidIndex.hash(broker: broker, cid: cid))
+    }
+
+    /// Finds `(broker, cid)` given its `hash` (from `hash(broker:cid:)`, computed once when the
+    /// batch loop prefetched the entry); `record` is -1 when absent.
+    @inline(__always)
+    public func find(broker: Int32, cid: ClientOrderID, hash: UInt64) -> Probe {
         let fingerprint = hash >> 32
         var position = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -77,16 +92,16 @@ public struct CidIndex: Sendable, BitwiseCopyable {
         }
     }
 
-    /// Starts loading the table entry for `(broker, cid)` (the first cache miss of a lookup).
-    public func prefetchEntry(broker: Int32, cid: ClientOrderID) {
-        let hash = cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+    /// Starts loading the table entry for a lookup with `hash` (the first cache miss of a lookup).
+    @inline(__always)
+    public func prefetchEntry(hash: UInt64) {
         cuohe_prefetch(table.base + (Int(truncatingIfNeeded: hash) & mask))
     }
 
     /// Starts loading the record the table entry points at (the second miss), once the entry
     /// itself is cached: only the first probe position is looked at.
-    public func prefetchRecord(broker: Int32, cid: ClientOrderID) {
-        let hash = cid.hash64(salt: UInt64(UInt32(bitPattern: broker)) &+ 1)
+    @inline(__always)
+    public func prefetchRecord(hash: UInt64) {
         let entry = table[Int(truncatingIfNeeded: hash) & mask]
         guard entry != 0, entry >> 32 == hash >> 32 else { return }
         let record = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
@@ -94,10 +109,16 @@ public struct CidIndex: Sendable, BitwiseCopyable {
     }
 
     /// Adds a record where `probe` (a miss, with no insertion since) said; returns its index.
+    @inline(__always)
     public mutating func insert(_ record: CidRecord, at probe: Probe) -> Int32 {
         precondition(probe.record < 0 && !isFull, "cid insert on a hit or a full index")
         let index = count
         records[index] = record
+        // Records are appended in order: start loading the lines a few inserts ahead for writing,
+        // so the append does not wait on memory untouched since start-up.
+        if Int(index) + CidIndex.insertPrefetchDistance < records.count {
+            cuohe_prefetch_write(records.base + Int(index) + CidIndex.insertPrefetchDistance)
+        }
         table[probe.position] = (probe.fingerprint << 32) | UInt64(index + 1)
         count += 1
         return index

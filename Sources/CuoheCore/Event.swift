@@ -81,6 +81,9 @@ public struct Event: Sendable, BitwiseCopyable {
     public var cid: ClientOrderID = .none
     public var newCid: ClientOrderID = .none
 
+    /// Always inlined: the matcher builds several events per command straight into the buffer,
+    /// and a call per event costs more than the stores it makes.
+    @inline(__always)
     public init(kind: EventKind, broker: Int32, ts: Int64) {
         self.kind = kind
         self.broker = broker

@@ -1,3 +1,5 @@
+import CuoheSys
+
 /// The owner of all the matcher's fixed storage: every `FixedArray` is carved from an `Arena` and
 /// lives exactly as long as it. This is the one type in the core that allocates and frees raw
 /// memory; everything else sees bounds-checked `FixedArray` views.
@@ -14,7 +16,10 @@ public final class Arena: @unchecked Sendable {
     /// Allocates `count` elements set to `value`, owned by this arena.
     public func make<Element: BitwiseCopyable>(count: Int, repeating value: Element) -> FixedArray<Element> {
         precondition(count >= 0, "FixedArray count must not be negative")
-        let base = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+        let bytes = max(count, 1) * MemoryLayout<Element>.stride
+        guard let raw = cuohe_alloc(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+        // Initializing every element here also faults every page in, before any matching starts.
+        let base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
         base.initialize(repeating: value, count: count)
         blocks.append(UnsafeMutableRawPointer(base))
         return FixedArray(base: base, count: count)
@@ -26,11 +31,11 @@ public final class Arena: @unchecked Sendable {
         guard let i = blocks.firstIndex(of: raw) else { preconditionFailure("freeing memory the arena does not own") }
         blocks.swapAt(i, blocks.count - 1)
         blocks.removeLast()
-        raw.deallocate()
+        cuohe_free(raw)
     }
 
     deinit {
-        for block in blocks { block.deallocate() }
+        for block in blocks { cuohe_free(block) }
     }
 }
 
@@ -97,6 +102,18 @@ public struct EventBuffer: ~Copyable, @unchecked Sendable {
     public mutating func append(_ event: Event) {
         if count == capacity { grow() }
         (base + count).initialize(to: event)
+        count += 1
+    }
+
+    /// Appends an event of `kind` (every other field at its default) and lets `body` set its
+    /// fields where it lies, so the matching path neither builds a 176-byte event on the stack
+    /// nor copies it in.
+    @inline(__always)
+    mutating func append(_ kind: EventKind, broker: Int32, ts: Int64, _ body: (inout Event) -> Void) {
+        if count == capacity { grow() }
+        let slot = base + count
+        slot.initialize(to: Event(kind: kind, broker: broker, ts: ts))
+        body(&slot.pointee)
         count += 1
     }
 

@@ -52,6 +52,8 @@ public struct Matcher: Sendable {
     @usableFromInline let brokerSeq: FixedArray<Int64>
     @usableFromInline var store: OrderStore
     @usableFromInline var cids: CidIndex
+    /// Scratch for the batch loop: cid hashes of the commands between prefetch and use.
+    let hashRing: FixedArray<UInt64>
     public private(set) var tradingDate: CivilDate
     public private(set) var nextOid: Int64 = 1
     public private(set) var nextTid: Int64 = 1
@@ -87,49 +89,75 @@ public struct Matcher: Sendable {
         }
         store = OrderStore(capacity: limits.ordersLiveMax, arena: arena)
         cids = CidIndex(capacity: limits.cidsPerDayMax, arena: arena)
+        hashRing = arena.make(count: 2 * Matcher.hashRingSize, repeating: 0)
     }
 
     // MARK: - The one entry point
 
     /// Applies one sequenced command, appending its events to `out` in the order they happen.
     public mutating func process(_ command: Command, into out: inout EventBuffer) {
+        let hash = CidIndex.hash(broker: command.broker, cid: command.cid)
+        let newHash = command.kind == .replace ? CidIndex.hash(broker: command.broker, cid: command.newCid) : 0
+        apply(command, hash: hash, newHash: newHash, &out)
+    }
+
+    /// Applies one command whose cid hashes (`newHash` for a `REPLACE`'s new cid) are known.
+    @inline(__always)
+    mutating func apply(_ command: Command, hash: UInt64, newHash: UInt64, _ out: inout EventBuffer) {
         counters.commands += 1
         switch command.kind {
-        case .new: newOrder(command, &out)
-        case .cancel: cancel(command, &out)
-        case .replace: replace(command, &out)
-        case .status: status(command, &out)
+        case .new: newOrder(command, hash: hash, &out)
+        case .cancel: cancel(command, hash: hash, &out)
+        case .replace: replace(command, hash: hash, newHash: newHash, &out)
+        case .status: status(command, hash: hash, &out)
         case .halt, .resume, .phase, .roll, .stats: operatorCommand(command, &out)
         }
     }
 
     /// How many commands ahead a batch starts loading cid-table entries, and records.
-    static let prefetchEntryDistance = 4
-    static let prefetchRecordDistance = 2
+    static let prefetchEntryDistance = 8
+    static let prefetchRecordDistance = 4
+    /// `hashRing` holds (cid, newcid) hash pairs for this many commands; a power of two larger
+    /// than `prefetchEntryDistance`.
+    static let hashRingSize = 16
+    static let hashRingMask = hashRingSize - 1
 
     /// Applies a batch of sequenced commands in order, exactly as one `process` call per command
     /// would, appending all their events to `out`. While one command runs, the cid-index entries
-    /// of the next few are already being loaded, hiding most cache misses on a large day.
+    /// of the next few are already being loaded, hiding most cache misses on a large day. Each
+    /// cid is hashed once, when its entry is prefetched; the hashes wait in `hashRing` until use.
     public mutating func process(_ commands: UnsafeBufferPointer<Command>, into out: inout EventBuffer) {
         let count = commands.count
-        for i in 0..<min(count, Matcher.prefetchEntryDistance) { prefetchEntry(commands[i]) }
+        let ring = hashRing
+        let mask = Matcher.hashRingMask
+        for i in 0..<min(count, Matcher.prefetchEntryDistance) { hashAndPrefetch(commands[i], ring, i & mask) }
         for i in 0..<count {
-            if i + Matcher.prefetchEntryDistance < count { prefetchEntry(commands[i + Matcher.prefetchEntryDistance]) }
-            if i + Matcher.prefetchRecordDistance < count {
-                let c = commands[i + Matcher.prefetchRecordDistance]
-                if c.kind != .new { cids.prefetchRecord(broker: c.broker, cid: c.cid) }
+            if i + Matcher.prefetchEntryDistance < count {
+                let ahead = i + Matcher.prefetchEntryDistance
+                hashAndPrefetch(commands[ahead], ring, ahead & mask)
             }
-            process(commands[i], into: &out)
+            if i + Matcher.prefetchRecordDistance < count {
+                let ahead = i + Matcher.prefetchRecordDistance
+                if commands[ahead].kind != .new { cids.prefetchRecord(hash: ring[2 * (ahead & mask)]) }
+            }
+            let at = 2 * (i & mask)
+            apply(commands[i], hash: ring[at], newHash: ring[at + 1], &out)
         }
     }
 
-    func prefetchEntry(_ c: Command) {
+    /// Hashes a command's cids into `ring` at `position` and starts loading their table entries.
+    @inline(__always)
+    func hashAndPrefetch(_ c: Command, _ ring: FixedArray<UInt64>, _ position: Int) {
+        let hash = CidIndex.hash(broker: c.broker, cid: c.cid)
+        ring[2 * position] = hash
         switch c.kind {
         case .new, .cancel, .status:
-            cids.prefetchEntry(broker: c.broker, cid: c.cid)
+            cids.prefetchEntry(hash: hash)
         case .replace:
-            cids.prefetchEntry(broker: c.broker, cid: c.cid)
-            cids.prefetchEntry(broker: c.broker, cid: c.newCid)
+            let newHash = CidIndex.hash(broker: c.broker, cid: c.newCid)
+            ring[2 * position + 1] = newHash
+            cids.prefetchEntry(hash: hash)
+            cids.prefetchEntry(hash: newHash)
         default:
             break
         }
@@ -137,9 +165,11 @@ public struct Matcher: Sendable {
 
     // MARK: - Events
 
+    @inline(__always)
     mutating func nextSeq(_ broker: Int32) -> Int64 {
-        brokerSeq[broker] += 1
-        return brokerSeq[broker]
+        let seq = brokerSeq[broker] + 1
+        brokerSeq[broker] = seq
+        return seq
     }
 
     /// The last `seq` sent to `broker`.
@@ -147,13 +177,14 @@ public struct Matcher: Sendable {
 
     mutating func reject(_ c: Command, _ reason: RejectReason, _ detail: RejectDetail = .none,
                          _ out: inout EventBuffer) {
-        var e = Event(kind: .reject, broker: c.broker, ts: c.ts)
-        e.seq = nextSeq(c.broker)
-        e.cid = c.cid
-        e.reason = reason.rawValue
-        e.detail = detail
+        let seq = nextSeq(c.broker)
         counters.rejects += 1
-        out.append(e)
+        out.append(.reject, broker: c.broker, ts: c.ts) { e in
+            e.seq = seq
+            e.cid = c.cid
+            e.reason = reason.rawValue
+            e.detail = detail
+        }
     }
 
     /// A refusal of an operator verb: carries no broker `seq`.
@@ -169,12 +200,13 @@ public struct Matcher: Sendable {
 
     mutating func emitCanceled(broker: Int32, cid: ClientOrderID, oid: Int64, reason: CancelReason,
                                           ts: Int64, _ out: inout EventBuffer) {
-        var e = Event(kind: .canceled, broker: broker, ts: ts)
-        e.seq = nextSeq(broker)
-        e.cid = cid
-        e.oid = oid
-        e.reason = reason.rawValue
-        out.append(e)
+        let seq = nextSeq(broker)
+        out.append(.canceled, broker: broker, ts: ts) { e in
+            e.seq = seq
+            e.cid = cid
+            e.oid = oid
+            e.reason = reason.rawValue
+        }
     }
 
     // MARK: - NEW
@@ -195,12 +227,14 @@ public struct Matcher: Sendable {
     /// Why matching stopped with quantity left.
     @usableFromInline enum MatchStop { case done, exhausted, selfTrade }
 
+    @inline(__always)
     func validateQuantity(_ qty: Int64, lot: Int64) -> RejectReason? {
         if qty <= 0 || qty > Fixed.quantityMax { return .badQty }
         if qty % lot != 0 { return .lotSize }
         return nil
     }
 
+    @inline(__always)
     func validatePrice(_ price: Int64, _ s: InstrumentState) -> (RejectReason, RejectDetail)? {
         if price == Command.invalid || price > Fixed.priceMax { return (.badPrice, .none) }
         if price == 0 { return (.badPrice, .zero) }
@@ -209,6 +243,7 @@ public struct Matcher: Sendable {
         return nil
     }
 
+    @inline(__always)
     func validateNew(_ c: Command) -> (RejectReason, RejectDetail)? {
         if c.account < 0 || Int(c.account) >= accountBroker.count { return (.unknownAccount, .none) }
         if accountBroker[c.account] != c.broker { return (.notYourAccount, .none) }
@@ -226,8 +261,8 @@ public struct Matcher: Sendable {
         return nil
     }
 
-    mutating func newOrder(_ c: Command, _ out: inout EventBuffer) {
-        let probe = cids.find(broker: c.broker, cid: c.cid)
+    mutating func newOrder(_ c: Command, hash: UInt64, _ out: inout EventBuffer) {
+        let probe = cids.find(broker: c.broker, cid: c.cid, hash: hash)
         if probe.record >= 0 {
             reject(c, .duplicateCid, .none, &out)
             return
@@ -254,18 +289,19 @@ public struct Matcher: Sendable {
         counters.ordersAccepted += 1
         let record = cids.insert(CidRecord(cid: c.cid, oid: oid, qty: c.qty, price: limit, cum: 0, broker: c.broker,
                                            slot: -1, state: .live), at: probe)
-        var ack = Event(kind: .ack, broker: c.broker, ts: c.ts)
-        ack.seq = nextSeq(c.broker)
-        ack.cid = c.cid
-        ack.oid = oid
-        ack.account = c.account
-        ack.instrument = c.instrument
-        ack.side = c.side
-        ack.qty = c.qty
-        ack.price = limit
-        ack.tif = tif
-        ack.type = c.type
-        out.append(ack)
+        let seq = nextSeq(c.broker)
+        out.append(.ack, broker: c.broker, ts: c.ts) { ack in
+            ack.seq = seq
+            ack.cid = c.cid
+            ack.oid = oid
+            ack.account = c.account
+            ack.instrument = c.instrument
+            ack.side = c.side
+            ack.qty = c.qty
+            ack.price = limit
+            ack.tif = tif
+            ack.type = c.type
+        }
 
         var taker = Taker(cid: c.cid, oid: oid, qty: c.qty, leaves: c.qty, limit: limit, account: c.account,
                           broker: c.broker, side: c.side)
@@ -309,7 +345,7 @@ public struct Matcher: Sendable {
         let slot = store.allocate(RestingOrder(
             cid: taker.cid, oid: taker.oid, price: taker.limit, qty: taker.qty, leaves: taker.leaves, next: -1,
             prev: -1, account: taker.account, broker: taker.broker, instrument: instrument, cidRecord: record,
-            side: taker.side, tif: tif))
+            level: -1, side: taker.side, tif: tif))
         books[instrument].append(slot, store: &store)
         cids[record].slot = slot
     }
@@ -346,28 +382,38 @@ public struct Matcher: Sendable {
     mutating func match(_ instrument: Int32, _ taker: inout Taker, ts: Int64,
                                    _ out: inout EventBuffer) -> MatchStop {
         let opposite = taker.side.opposite
-        let levels = books[instrument].levels(opposite)
+        let book = books[instrument]
+        let levels = book.levels(opposite)
+        // Local views: the storage they point at does not move while matching.
+        let orders = store.slots
+        let records = cids.records
+        let takerBuys = taker.side == .buy
         while taker.leaves > 0 {
             let index = books[instrument].best(opposite)
             if index < 0 { return .exhausted }
-            let price = books[instrument].price(ofLevel: index)
-            if taker.side == .buy ? price > taker.limit : price < taker.limit { return .exhausted }
+            let price = book.price(ofLevel: index)
+            if takerBuys ? price > taker.limit : price < taker.limit { return .exhausted }
             var slot = levels[index].head
             while slot >= 0 && taker.leaves > 0 {
-                if store[slot].account == taker.account { return .selfTrade }
-                let qty = min(taker.leaves, store[slot].leaves)
+                let resting = orders[slot]
+                if resting.account == taker.account { return .selfTrade }
+                let qty = min(taker.leaves, resting.leaves)
+                let makerLeaves = resting.leaves - qty
                 taker.leaves -= qty
-                store[slot].leaves -= qty
-                books[instrument].reduce(opposite, level: index, by: qty)
-                trade(instrument, &taker, maker: slot, price: price, qty: qty, ts: ts, &out)
-                let next = store[slot].next
-                if store[slot].leaves == 0 {
-                    let record = store[slot].cidRecord
-                    cids[record].state = .filled
-                    cids[record].cum = store[slot].qty
-                    cids[record].qty = store[slot].qty
-                    cids[record].price = store[slot].price
-                    cids[record].slot = -1
+                orders[slot].leaves = makerLeaves
+                levels[index].qty -= qty
+                var maker = resting
+                maker.leaves = makerLeaves
+                trade(instrument, taker, maker: maker, price: price, qty: qty, ts: ts, &out)
+                let next = resting.next
+                if makerLeaves == 0 {
+                    let record = resting.cidRecord
+                    precondition(record >= 0 && record < cids.count, "cid record out of range")
+                    records[record].state = .filled
+                    records[record].cum = resting.qty
+                    records[record].qty = resting.qty
+                    records[record].price = resting.price
+                    records[record].slot = -1
                     books[instrument].remove(slot, store: &store)
                     store.free(slot)
                 }
@@ -378,57 +424,60 @@ public struct Matcher: Sendable {
     }
 
     /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
-    mutating func trade(_ instrument: Int32, _ taker: inout Taker, maker slot: Int32, price: Int64,
-                                   qty: Int64, ts: Int64, _ out: inout EventBuffer) {
+    @inline(__always)
+    mutating func trade(_ instrument: Int32, _ taker: Taker, maker: RestingOrder, price: Int64,
+                        qty: Int64, ts: Int64, _ out: inout EventBuffer) {
         let tid = nextTid
         nextTid += 1
         counters.trades += 1
-        var fill = Event(kind: .fill, broker: taker.broker, ts: ts)
-        fill.seq = nextSeq(taker.broker)
-        fill.cid = taker.cid
-        fill.oid = taker.oid
-        fill.tid = tid
-        fill.price = price
-        fill.qty = qty
-        fill.leaves = taker.leaves
-        fill.cum = taker.qty - taker.leaves
-        fill.liquidity = .taker
-        fill.side = taker.side
-        out.append(fill)
-
-        let maker = store[slot]
-        fill.broker = maker.broker
-        fill.seq = nextSeq(maker.broker)
-        fill.cid = maker.cid
-        fill.oid = maker.oid
-        fill.leaves = maker.leaves
-        fill.cum = maker.qty - maker.leaves
-        fill.liquidity = .maker
-        fill.side = maker.side
-        out.append(fill)
-
-        instruments[instrument].mdseq += 1
+        let takerSeq = nextSeq(taker.broker)
+        out.append(.fill, broker: taker.broker, ts: ts) { fill in
+            fill.seq = takerSeq
+            fill.cid = taker.cid
+            fill.oid = taker.oid
+            fill.tid = tid
+            fill.price = price
+            fill.qty = qty
+            fill.leaves = taker.leaves
+            fill.cum = taker.qty - taker.leaves
+            fill.liquidity = .taker
+            fill.side = taker.side
+        }
+        let makerSeq = nextSeq(maker.broker)
+        out.append(.fill, broker: maker.broker, ts: ts) { fill in
+            fill.seq = makerSeq
+            fill.cid = maker.cid
+            fill.oid = maker.oid
+            fill.tid = tid
+            fill.price = price
+            fill.qty = qty
+            fill.leaves = maker.leaves
+            fill.cum = maker.qty - maker.leaves
+            fill.liquidity = .maker
+            fill.side = maker.side
+        }
+        let mdseq = instruments[instrument].mdseq + 1
+        instruments[instrument].mdseq = mdseq
         instruments[instrument].lastTradePrice = price
-        var print = Event(kind: .trade, broker: -1, ts: ts)
-        print.instrument = instrument
-        print.mdseq = instruments[instrument].mdseq
-        print.tid = tid
-        print.price = price
-        print.qty = qty
         let takerBuys = taker.side == .buy
-        print.account = takerBuys ? taker.account : maker.account
-        print.counterAccount = takerBuys ? maker.account : taker.account
-        print.broker = takerBuys ? taker.broker : maker.broker
-        print.counterBroker = takerBuys ? maker.broker : taker.broker
-        print.side = taker.side
-        out.append(print)
+        out.append(.trade, broker: takerBuys ? taker.broker : maker.broker, ts: ts) { print in
+            print.instrument = instrument
+            print.mdseq = mdseq
+            print.tid = tid
+            print.price = price
+            print.qty = qty
+            print.account = takerBuys ? taker.account : maker.account
+            print.counterAccount = takerBuys ? maker.account : taker.account
+            print.counterBroker = takerBuys ? maker.broker : taker.broker
+            print.side = taker.side
+        }
     }
 
     // MARK: - CANCEL, REPLACE, STATUS
 
     /// Finds the live order a cid names, or rejects the command and returns nil.
-    mutating func liveOrder(_ c: Command, _ out: inout EventBuffer) -> (record: Int32, slot: Int32)? {
-        let probe = cids.find(broker: c.broker, cid: c.cid)
+    mutating func liveOrder(_ c: Command, hash: UInt64, _ out: inout EventBuffer) -> (record: Int32, slot: Int32)? {
+        let probe = cids.find(broker: c.broker, cid: c.cid, hash: hash)
         if probe.record < 0 {
             reject(c, .unknownOrder, .none, &out)
             return nil
@@ -443,8 +492,8 @@ public struct Matcher: Sendable {
         return nil
     }
 
-    mutating func cancel(_ c: Command, _ out: inout EventBuffer) {
-        guard let (record, slot) = liveOrder(c, &out) else { return }
+    mutating func cancel(_ c: Command, hash: UInt64, _ out: inout EventBuffer) {
+        guard let (record, slot) = liveOrder(c, hash: hash, &out) else { return }
         cancelResting(record: record, slot: slot, reason: .user, ts: c.ts, &out)
     }
 
@@ -462,9 +511,9 @@ public struct Matcher: Sendable {
         emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
     }
 
-    mutating func replace(_ c: Command, _ out: inout EventBuffer) {
-        guard let (record, slot) = liveOrder(c, &out) else { return }
-        let newProbe = cids.find(broker: c.broker, cid: c.newCid)
+    mutating func replace(_ c: Command, hash: UInt64, newHash: UInt64, _ out: inout EventBuffer) {
+        guard let (record, slot) = liveOrder(c, hash: hash, &out) else { return }
+        let newProbe = cids.find(broker: c.broker, cid: c.newCid, hash: newHash)
         if newProbe.record >= 0 {
             reject(c, .duplicateCid, .none, &out)
             return
@@ -508,18 +557,19 @@ public struct Matcher: Sendable {
         cids[record].cum = cum
         let newRecord = cids.insert(CidRecord(cid: c.newCid, oid: order.oid, qty: newQty, price: newPrice, cum: cum,
                                               broker: c.broker, slot: slot, state: .live), at: newProbe)
-        var e = Event(kind: .replaced, broker: c.broker, ts: c.ts)
-        e.seq = nextSeq(c.broker)
-        e.cid = c.cid
-        e.newCid = c.newCid
-        e.oid = order.oid
-        e.qty = newQty
-        e.price = newPrice
-        e.leaves = newLeaves
-        out.append(e)
+        let seq = nextSeq(c.broker)
+        out.append(.replaced, broker: c.broker, ts: c.ts) { e in
+            e.seq = seq
+            e.cid = c.cid
+            e.newCid = c.newCid
+            e.oid = order.oid
+            e.qty = newQty
+            e.price = newPrice
+            e.leaves = newLeaves
+        }
 
         if keepsPriority {
-            books[order.instrument].reduce(order.side, level: books[order.instrument].level(of: order.price),
+            books[order.instrument].reduce(order.side, level: order.level,
                                            by: order.leaves - newLeaves)
             store[slot].qty = newQty
             store[slot].leaves = newLeaves
@@ -539,8 +589,8 @@ public struct Matcher: Sendable {
         }
     }
 
-    mutating func status(_ c: Command, _ out: inout EventBuffer) {
-        let probe = cids.find(broker: c.broker, cid: c.cid)
+    mutating func status(_ c: Command, hash: UInt64, _ out: inout EventBuffer) {
+        let probe = cids.find(broker: c.broker, cid: c.cid, hash: hash)
         var e = Event(kind: .status, broker: c.broker, ts: c.ts)
         e.cid = c.cid
         guard probe.record >= 0 else {
@@ -601,7 +651,7 @@ public struct Matcher: Sendable {
             }
             out.append(ok)
             if c.kind == .phase && c.phase == .closed {
-                expire(c.instrument, ts: c.ts, keep: { _ in false }, &out)
+                expire(c.instrument, ts: c.ts, keep: { _ in true }, &out)
             }
         case .roll:
             guard c.date > tradingDate else {

@@ -58,14 +58,18 @@ public struct OrderBook: Sendable, BitwiseCopyable {
 
     /// Appends the order in `slot` to the back of its price level (it loses or never had priority).
     public mutating func append(_ slot: Int32, store: inout OrderStore) {
-        let side = store[slot].side
-        let index = level(of: store[slot].price)
+        // A local view: the slots do not move, and reading through it spares a reload of the
+        // store's base after every write.
+        let orders = store.slots
+        let side = orders[slot].side
+        let index = level(of: orders[slot].price)
         let levels = self.levels(side)
         let tail = levels[index].tail
-        store[slot].prev = tail
-        store[slot].next = -1
+        orders[slot].prev = tail
+        orders[slot].next = -1
+        orders[slot].level = index
         if tail >= 0 {
-            store[tail].next = slot
+            orders[tail].next = slot
         } else {
             levels[index].head = slot
             setBit(side, index)
@@ -77,22 +81,24 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         }
         levels[index].tail = slot
         levels[index].orderCount += 1
-        levels[index].qty += store[slot].leaves
+        levels[index].qty += orders[slot].leaves
     }
 
     /// Unlinks the order in `slot` from its level; its `leaves` must still be counted in the level.
     public mutating func remove(_ slot: Int32, store: inout OrderStore) {
-        let side = store[slot].side
-        let index = level(of: store[slot].price)
+        let orders = store.slots
+        let side = orders[slot].side
+        let index = orders[slot].level
+        assert(index == level(of: orders[slot].price), "stored level disagrees with the price")
         let levels = self.levels(side)
-        let prev = store[slot].prev
-        let next = store[slot].next
-        if prev >= 0 { store[prev].next = next } else { levels[index].head = next }
-        if next >= 0 { store[next].prev = prev } else { levels[index].tail = prev }
-        store[slot].prev = -1
-        store[slot].next = -1
+        let prev = orders[slot].prev
+        let next = orders[slot].next
+        if prev >= 0 { orders[prev].next = next } else { levels[index].head = next }
+        if next >= 0 { orders[next].prev = prev } else { levels[index].tail = prev }
+        orders[slot].prev = -1
+        orders[slot].next = -1
         levels[index].orderCount -= 1
-        levels[index].qty -= store[slot].leaves
+        levels[index].qty -= orders[slot].leaves
         if levels[index].head < 0 { levelEmptied(side, index) }
     }
 

@@ -17,13 +17,15 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
     public var instrument: Int32
     /// The order's entry in the day's cid index.
     public var cidRecord: Int32
+    /// The order's price level in its book, kept by the book (saves a division per unlink).
+    public var level: Int32
     public var side: Side
     public var tif: TimeInForce
 
     public var cum: Int64 { qty - leaves }
 
     static let empty = RestingOrder(cid: .none, oid: 0, price: 0, qty: 0, leaves: 0, next: -1, prev: -1,
-                                    account: -1, broker: -1, instrument: -1, cidRecord: -1, side: .buy, tif: .day)
+                                    account: -1, broker: -1, instrument: -1, cidRecord: -1, level: -1, side: .buy, tif: .day)
 }
 
 /// Preallocated storage for live orders, addressed by integer slot. Slots are recycled through a
@@ -47,6 +49,7 @@ public struct OrderStore: Sendable, BitwiseCopyable {
     public var isFull: Bool { freeHead < 0 }
 
     /// Takes a free slot for `order`; the caller checked `isFull` first.
+    @inline(__always)
     public mutating func allocate(_ order: RestingOrder) -> Int32 {
         let slot = freeHead
         precondition(slot >= 0, "order store full")

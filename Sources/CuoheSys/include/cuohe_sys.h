@@ -2,10 +2,39 @@
 #ifndef CUOHE_SYS_H
 #define CUOHE_SYS_H
 
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
 /// Asks the CPU to start loading the cache line holding `address` (for reading), so a later
 /// access does not stall. Never faults, even on a bad address.
 static inline void cuohe_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
+}
+
+/// Asks the CPU to start loading the cache line holding `address` for writing.
+static inline void cuohe_prefetch_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
+/// Allocates `bytes` (at least one) for the matcher's fixed storage, or returns NULL. Blocks of
+/// 2 MiB or more are 2 MiB-aligned and marked for transparent huge pages: the day's cid table and
+/// records run to hundreds of MB and are read at random, so with 4 KiB pages nearly every lookup
+/// would also miss the TLB. The hint changes only speed, never contents. Free with `cuohe_free`.
+static inline void *cuohe_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (bytes == 0) bytes = 1;
+    if (posix_memalign(&p, bytes >= huge ? huge : 64, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= huge) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/// Frees a block from `cuohe_alloc`.
+static inline void cuohe_free(void *p) {
+    free(p);
 }
 
 #endif
