@@ -9,6 +9,8 @@ public enum CommandKind: UInt8, Sendable, BitwiseCopyable {
     case phase
     case roll
     case stats
+    case deposit
+    case withdraw
 }
 
 /// A sequenced, fixed-size command: the only input of the matching core.
@@ -39,7 +41,7 @@ public struct Command: Sendable, BitwiseCopyable {
     public var ts: Int64
     /// Shares; `absent` or `invalid` as above.
     public var qty: Int64
-    /// 10^-4 CNY; `absent` or `invalid` as above.
+    /// 10^-4 CNY; `absent` or `invalid` as above. For `DEPOSIT` and `WITHDRAW`, the amount.
     public var price: Int64
     public var cid: ClientOrderID
     /// A `REPLACE`'s new cid.

@@ -37,6 +37,10 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
     case rejectedOrder
     /// Price is zero.
     case zero
+    /// A `DEPOSIT`/`WITHDRAW` amount that is not a positive decimal.
+    case badAmount
+    /// A `DEPOSIT` that would take the account past the largest balance the engine keeps.
+    case cashLimit
 }
 
 /// A fixed-size outbound event: the only output of the matching core. The edge formats it as a
@@ -47,7 +51,7 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
 /// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves); `status` (oid, state,
 /// qty, price, leaves, cum); `trade` (instrument, mdseq, tid, price, qty, account = buyer,
 /// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker);
-/// `ok` (verb, instrument, phase, date); `stats` (counters in qty = commands, oid = orders accepted,
+/// `ok` (verb, instrument, phase, date; for DEPOSIT/WITHDRAW account, price = amount, qty = new cash); `stats` (counters in qty = commands, oid = orders accepted,
 /// tid = trades, leaves = resting orders, cum = rejects).
 public struct Event: Sendable, BitwiseCopyable {
     public var kind: EventKind
@@ -78,6 +82,11 @@ public struct Event: Sendable, BitwiseCopyable {
     public var price: Int64 = 0
     public var leaves: Int64 = 0
     public var cum: Int64 = 0
+    /// Fees on a `trade`, each rounded down to the fen: the exchange fee on each side and the
+    /// seller's stamp duty (settlement records, not public market data).
+    public var buyerFee: Int64 = 0
+    public var sellerFee: Int64 = 0
+    public var stampDuty: Int64 = 0
     public var cid: ClientOrderID = .none
     public var newCid: ClientOrderID = .none
 

@@ -19,7 +19,7 @@ public struct MarketConfig: Sendable, Equatable {
 }
 
 /// Fees in basis points of a fill's value.
-public struct Fees: Sendable, Equatable {
+public struct Fees: Sendable, Equatable, BitwiseCopyable {
     /// The exchange's fee, charged to both sides.
     public var feeBps: Int64
     /// Stamp duty, charged to the seller.

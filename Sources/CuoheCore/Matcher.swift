@@ -4,10 +4,19 @@ public struct EngineLimits: Sendable {
     public var ordersLiveMax: Int
     /// Cids used in one trading day across all brokers (every `NEW` uses one, accepted or not).
     public var cidsPerDayMax: Int
+    /// Lines of the shareholder register: (account, instrument) pairs ever held or bought. At
+    /// least the configured holdings get room, whatever this says.
+    public var positionsMax: Int
+    /// Holding-period lock lots: one per position that bought on a day, kept until the shares
+    /// become sellable.
+    public var lockLotsMax: Int
 
-    public init(ordersLiveMax: Int = 1 << 20, cidsPerDayMax: Int = 1 << 22) {
+    public init(ordersLiveMax: Int = 1 << 20, cidsPerDayMax: Int = 1 << 22, positionsMax: Int = 1 << 20,
+                lockLotsMax: Int = 1 << 20) {
         self.ordersLiveMax = ordersLiveMax
         self.cidsPerDayMax = cidsPerDayMax
+        self.positionsMax = positionsMax
+        self.lockLotsMax = lockLotsMax
     }
 }
 
@@ -58,6 +67,8 @@ public struct Matcher: Sendable {
     public private(set) var nextOid: Int64 = 1
     public private(set) var nextTid: Int64 = 1
     public private(set) var counters = MatcherCounters()
+    /// Accounts, the shareholder register and the money rules.
+    public private(set) var ledger: Ledger
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         tradingDate = config.tradingDate
@@ -90,6 +101,7 @@ public struct Matcher: Sendable {
         store = OrderStore(capacity: limits.ordersLiveMax, arena: arena)
         cids = CidIndex(capacity: limits.cidsPerDayMax, arena: arena)
         hashRing = arena.make(count: 2 * Matcher.hashRingSize, repeating: 0)
+        ledger = Ledger(config: config, limits: limits, arena: arena)
     }
 
     // MARK: - The one entry point
@@ -110,7 +122,7 @@ public struct Matcher: Sendable {
         case .cancel: cancel(command, hash: hash, &out)
         case .replace: replace(command, hash: hash, newHash: newHash, &out)
         case .status: status(command, hash: hash, &out)
-        case .halt, .resume, .phase, .roll, .stats: operatorCommand(command, &out)
+        case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorCommand(command, &out)
         }
     }
 
@@ -222,6 +234,10 @@ public struct Matcher: Sendable {
         var account: Int32
         var broker: Int32
         var side: Side
+        /// A buy's cash still frozen (value + fee not yet paid); 0 for a sell.
+        var frozen: Int64
+        /// The account's register line in this instrument.
+        var position: Int32
     }
 
     /// Why matching stopped with quantity left.
@@ -273,6 +289,32 @@ public struct Matcher: Sendable {
             return
         }
         var refusal = validateNew(c)
+        var position: Int32 = -1
+        var value: Int64 = 0
+        var frozen: Int64 = 0
+        if refusal == nil {
+            // The market's rules, checked before anything changes.
+            let s = instruments[c.instrument]
+            position = ledger.findPosition(account: c.account, instrument: c.instrument)
+            if c.side == .buy {
+                let limit = c.type == .market ? s.bandHigh : c.price
+                if let cost = ledger.buyCost(limit: limit, qty: c.qty) {
+                    value = cost.value
+                    frozen = cost.frozen
+                    if let reason = ledger.checkBuy(account: c.account, instrument: c.instrument, position: position,
+                                                    value: value, frozen: frozen, date: tradingDate) {
+                        refusal = (reason, .none)
+                    } else if (position < 0 && ledger.positionsFull)
+                                || !ledger.canLock(position: position, instrument: c.instrument) {
+                        refusal = (.throttled, .capacity)
+                    }
+                } else {
+                    refusal = (.insufficientCash, .none)
+                }
+            } else if let reason = ledger.checkSell(position: position, qty: c.qty) {
+                refusal = (reason, .none)
+            }
+        }
         if refusal == nil && store.isFull { refusal = (.throttled, .capacity) }
         if let (reason, detail) = refusal {
             // A refused NEW still uses its cid (the protocol: a REJ carrying seq uses it).
@@ -303,8 +345,16 @@ public struct Matcher: Sendable {
             ack.type = c.type
         }
 
+        if c.side == .buy {
+            if position < 0 { position = ledger.findOrCreatePosition(account: c.account, instrument: c.instrument) }
+            let locked = ledger.ensureLot(position: position, instrument: c.instrument)
+            precondition(position >= 0 && locked, "accepted a buy without room in the register")
+            ledger.freezeBuy(account: c.account, position: position, value: value, frozen: frozen)
+        } else {
+            ledger.freezeSell(position: position, qty: c.qty)
+        }
         var taker = Taker(cid: c.cid, oid: oid, qty: c.qty, leaves: c.qty, limit: limit, account: c.account,
-                          broker: c.broker, side: c.side)
+                          broker: c.broker, side: c.side, frozen: frozen, position: position)
         if tif == .fok {
             let (available, blockedBySelf) = fillable(c.instrument, taker)
             if available < taker.qty {
@@ -333,6 +383,8 @@ public struct Matcher: Sendable {
         cids[record].cum = taker.qty - taker.leaves
         cids[record].qty = taker.qty
         cids[record].slot = -1
+        release(side: taker.side, account: taker.account, position: taker.position, frozen: taker.frozen,
+                limit: taker.limit, leaves: taker.leaves)
         if taker.leaves == 0 {
             cids[record].state = .filled
         } else {
@@ -341,11 +393,20 @@ public struct Matcher: Sendable {
         }
     }
 
+    /// An order ended: what it still held frozen goes back to its account.
+    mutating func release(side: Side, account: Int32, position: Int32, frozen: Int64, limit: Int64, leaves: Int64) {
+        if side == .buy {
+            ledger.releaseBuy(account: account, position: position, frozen: frozen, limit: limit, leaves: leaves)
+        } else {
+            ledger.releaseSell(position: position, leaves: leaves)
+        }
+    }
+
     mutating func rest(_ record: Int32, _ taker: Taker, instrument: Int32, tif: TimeInForce) {
         let slot = store.allocate(RestingOrder(
             cid: taker.cid, oid: taker.oid, price: taker.limit, qty: taker.qty, leaves: taker.leaves, next: -1,
             prev: -1, account: taker.account, broker: taker.broker, instrument: instrument, cidRecord: record,
-            level: -1, side: taker.side, tif: tif))
+            level: -1, side: taker.side, tif: tif, frozen: taker.frozen, position: taker.position))
         books[instrument].append(slot, store: &store)
         cids[record].slot = slot
     }
@@ -404,9 +465,28 @@ public struct Matcher: Sendable {
                 levels[index].qty -= qty
                 var maker = resting
                 maker.leaves = makerLeaves
-                trade(instrument, taker, maker: maker, price: price, qty: qty, ts: ts, &out)
+                let fees: FillFees
+                if takerBuys {
+                    let (f, paid) = ledger.settle(buyer: taker.account, buyerPosition: taker.position,
+                                                  buyLimit: taker.limit, seller: resting.account,
+                                                  sellerPosition: resting.position, instrument: instrument,
+                                                  price: price, qty: qty)
+                    taker.frozen -= paid
+                    fees = f
+                } else {
+                    let (f, paid) = ledger.settle(buyer: resting.account, buyerPosition: resting.position,
+                                                  buyLimit: resting.price, seller: taker.account,
+                                                  sellerPosition: taker.position, instrument: instrument,
+                                                  price: price, qty: qty)
+                    maker.frozen -= paid
+                    orders[slot].frozen = maker.frozen
+                    fees = f
+                }
+                trade(instrument, taker, maker: maker, price: price, qty: qty, fees: fees, ts: ts, &out)
                 let next = resting.next
                 if makerLeaves == 0 {
+                    release(side: maker.side, account: maker.account, position: maker.position,
+                            frozen: maker.frozen, limit: maker.price, leaves: 0)
                     let record = resting.cidRecord
                     precondition(record >= 0 && record < cids.count, "cid record out of range")
                     records[record].state = .filled
@@ -426,7 +506,7 @@ public struct Matcher: Sendable {
     /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
     @inline(__always)
     mutating func trade(_ instrument: Int32, _ taker: Taker, maker: RestingOrder, price: Int64,
-                        qty: Int64, ts: Int64, _ out: inout EventBuffer) {
+                        qty: Int64, fees: FillFees, ts: Int64, _ out: inout EventBuffer) {
         let tid = nextTid
         nextTid += 1
         counters.trades += 1
@@ -470,6 +550,9 @@ public struct Matcher: Sendable {
             print.counterAccount = takerBuys ? maker.account : taker.account
             print.counterBroker = takerBuys ? maker.broker : taker.broker
             print.side = taker.side
+            print.buyerFee = fees.buyerFee
+            print.sellerFee = fees.sellerFee
+            print.stampDuty = fees.stampDuty
         }
     }
 
@@ -502,6 +585,8 @@ public struct Matcher: Sendable {
                                 _ out: inout EventBuffer) {
         let order = store[slot]
         books[order.instrument].remove(slot, store: &store)
+        release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
+                limit: order.price, leaves: order.leaves)
         cids[record].state = .canceled
         cids[record].cum = order.qty - order.leaves
         cids[record].qty = order.qty
@@ -544,11 +629,45 @@ public struct Matcher: Sendable {
             cancelResting(record: record, slot: slot, reason: .user, ts: c.ts, &out)
             return
         }
+        let newLeaves = newQty - cum
+        // The market's rules for the new size and price, checked before anything changes.
+        var newFrozen: Int64 = 0
+        var valueDelta: Int64 = 0
+        if order.side == .buy {
+            guard let cost = ledger.buyCost(limit: newPrice, qty: newLeaves) else {
+                reject(c, .insufficientCash, .none, &out)
+                return
+            }
+            let account = ledger.accounts[order.account]
+            newFrozen = cost.frozen
+            valueDelta = cost.value - order.price * order.leaves
+            if account.qualifiedUntil < tradingDate.daysSinceEpoch {
+                reject(c, .notQualified, .none, &out)
+                return
+            }
+            if newFrozen - order.frozen > account.freeCash {
+                reject(c, .insufficientCash, .none, &out)
+                return
+            }
+            if account.annualBuyCap >= 0
+                && account.boughtThisYear + account.openBuyValue + valueDelta > account.annualBuyCap {
+                reject(c, .annualLimit, .none, &out)
+                return
+            }
+        } else if newLeaves > order.leaves,
+                  let reason = ledger.checkSell(position: order.position, qty: newLeaves - order.leaves) {
+            reject(c, reason, .none, &out)
+            return
+        }
         if cids.isFull {
             reject(c, .throttled, .capacity, &out)
             return
         }
-        let newLeaves = newQty - cum
+        if order.side == .buy {
+            ledger.adjustBuy(account: order.account, frozenDelta: newFrozen - order.frozen, valueDelta: valueDelta)
+        } else {
+            ledger.freezeSell(position: order.position, qty: newLeaves - order.leaves)
+        }
         let keepsPriority = newPrice == order.price && newQty <= order.qty
         cids[record].state = .replaced
         cids[record].slot = -1
@@ -575,13 +694,15 @@ public struct Matcher: Sendable {
             store[slot].leaves = newLeaves
             store[slot].cid = c.newCid
             store[slot].cidRecord = newRecord
+            store[slot].frozen = newFrozen
             return
         }
         // Loses priority: off the book, and in again as if new (it may now cross).
         books[order.instrument].remove(slot, store: &store)
         store.free(slot)
         var taker = Taker(cid: c.newCid, oid: order.oid, qty: newQty, leaves: newLeaves, limit: newPrice,
-                          account: order.account, broker: order.broker, side: order.side)
+                          account: order.account, broker: order.broker, side: order.side, frozen: newFrozen,
+                          position: order.position)
         switch match(order.instrument, &taker, ts: c.ts, &out) {
         case .done: finishTaker(newRecord, taker, reason: nil, ts: c.ts, &out)
         case .selfTrade: finishTaker(newRecord, taker, reason: .selfTrade, ts: c.ts, &out)
@@ -661,6 +782,28 @@ public struct Matcher: Sendable {
             ok.date = c.date
             out.append(ok)
             roll(to: c.date, ts: c.ts, &out)
+        case .deposit, .withdraw:
+            guard c.account >= 0 && Int(c.account) < ledger.accounts.count else {
+                rejectOperator(c, .unknownAccount, .none, &out)
+                return
+            }
+            guard c.price > 0 else {
+                rejectOperator(c, .malformed, .badAmount, &out)
+                return
+            }
+            if c.kind == .deposit {
+                if ledger.deposit(account: c.account, amount: c.price) != nil {
+                    rejectOperator(c, .malformed, .cashLimit, &out)
+                    return
+                }
+            } else if let reason = ledger.withdraw(account: c.account, amount: c.price) {
+                rejectOperator(c, reason, .none, &out)
+                return
+            }
+            ok.account = c.account
+            ok.price = c.price
+            ok.qty = ledger.accounts[c.account].cash
+            out.append(ok)
         case .stats:
             var e = Event(kind: .stats, broker: c.broker, ts: c.ts)
             e.qty = counters.commands
@@ -704,7 +847,20 @@ public struct Matcher: Sendable {
             expire(i, ts: ts, keep: { $0.price >= band.low && $0.price <= band.high }, &out)
             books[i].rebase(lowPrice: band.low, highPrice: band.high, store: &store, arena: arena)
         }
+        ledger.roll(from: tradingDate, to: date)
         tradingDate = date
+        // Every open buy in an instrument with a holding period needs the new day's lock lot before
+        // it can fill; one that cannot get it (the pool is full) is canceled rather than let a fill
+        // go unlocked.
+        for i in 0..<Int32(instruments.count) where ledger.holders[i].holdingDays > 0 {
+            var unlockable: [Int32] = []
+            books[i].forEachOrder(.buy, store: store) { slot in
+                if !ledger.ensureLot(position: store[slot].position, instrument: i) { unlockable.append(slot) }
+            }
+            for slot in unlockable {
+                cancelResting(record: store[slot].cidRecord, slot: slot, reason: .admin, ts: ts, &out)
+            }
+        }
         cids.removeAll()
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] {

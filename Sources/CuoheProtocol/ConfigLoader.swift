@@ -47,6 +47,9 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 /// value. Extra keys are an error (a typo must not silently change a market), and an optional key
 /// may be left out but not given as `null`.
 public enum ConfigLoader {
+    /// The exchange's fee account, as it appears in `accounts.csv`: no configured account may use it.
+    public static let feeAccountID = "FEES"
+
     /// The most instruments a market may list.
     public static let instrumentsMax = 10_000
     /// The most brokers a market may configure.
@@ -195,6 +198,11 @@ private struct ConfigReader {
             let o = try object(field, noun: "a fees object", keys: ["feeBps", "stampDutyBps"])
             if let f = o.optional("feeBps") { fees.feeBps = try integer(f, 0...ConfigLoader.bpsMax) }
             if let f = o.optional("stampDutyBps") { fees.stampDutyBps = try integer(f, 0...ConfigLoader.bpsMax) }
+            if fees.feeBps + fees.stampDutyBps > ConfigLoader.bpsMax {
+                // A seller pays both: more than the whole value would leave it owing money on a sale.
+                throw fail(field.path, "expected feeBps + stampDutyBps at most \(ConfigLoader.bpsMax); got "
+                           + "\(fees.feeBps + fees.stampDutyBps)")
+            }
         }
 
         let instrumentsField = try top.required("instruments")
@@ -246,6 +254,10 @@ private struct ConfigReader {
             let account = try self.account(Field(value: value, path: path), brokers: brokerIndex,
                                            brokersPath: brokersField.path, symbols: symbolIndex,
                                            instrumentsPath: instrumentsField.path)
+            if account.id == ConfigLoader.feeAccountID {
+                throw fail(path + ".id", "the account id \(JSONParser.quote(account.id)) is reserved for the exchange's "
+                           + "fee account")
+            }
             if let first = accountIndex[account.id] {
                 throw fail(path + ".id", "duplicate account id \(JSONParser.quote(account.id)); "
                            + "already used by \(accountsField.path)[\(first)]")

@@ -56,6 +56,8 @@ public enum Spelling {
         case .capacity: "CAPACITY"
         case .rejectedOrder: "ORDER_WAS_REJECTED"
         case .zero: "ZERO"
+        case .badAmount: "BAD_AMOUNT"
+        case .cashLimit: "CASH_LIMIT"
         }
     }
 
@@ -98,6 +100,8 @@ public enum Spelling {
         case .phase: "PHASE"
         case .roll: "ROLL"
         case .stats: "STATS"
+        case .deposit: "DEPOSIT"
+        case .withdraw: "WITHDRAW"
         }
     }
 }
@@ -189,6 +193,10 @@ public struct LineFormatter: Sendable {
             text("verb", Spelling.verb(e.verb))
             if e.verb == .roll {
                 text("date", e.date.iso)
+            } else if e.verb == .deposit || e.verb == .withdraw {
+                text("acct", name(directory.accounts, e.account))
+                px("amount", e.price)
+                px("cash", e.qty)
             } else {
                 text("sym", name(directory.symbols, e.instrument))
             }

@@ -110,6 +110,7 @@ public struct LineParser: Sendable {
         case "HALT", "RESUME", "UNSUB": spec = (["sym"], [])
         case "PHASE": spec = (["sym", "phase"], [])
         case "ROLL": spec = (["date"], [])
+        case "DEPOSIT", "WITHDRAW": spec = (["acct", "amount"], [])
         case "STATS", "LOGOUT": spec = ([], [])
         case "LOGIN": spec = (["broker", "token"], ["resume", "hb"])
         case "PING": spec = ([], ["t"])
@@ -199,6 +200,14 @@ public struct LineParser: Sendable {
             return .command(c)
         case "STATS":
             return .command(Command(kind: .stats, broker: broker, ts: 0))
+        case "DEPOSIT", "WITHDRAW":
+            guard let amount = Decimal4.parse(field("amount")!, max: Ledger.cashMax), amount > 0 else {
+                return reject("BAD_AMOUNT")
+            }
+            var c = Command(kind: verb == "DEPOSIT" ? .deposit : .withdraw, broker: broker, ts: 0)
+            c.account = directory.account(field("acct")!)
+            c.price = amount
+            return .command(c)
         case "LOGIN":
             var resume: Int64 = 0
             if let v = field("resume") {

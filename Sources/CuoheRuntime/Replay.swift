@@ -20,6 +20,8 @@ public struct Replay: ~Copyable {
     var events = EventBuffer()
     /// The timestamp of the last command.
     public private(set) var clock: Int64
+    /// Every trade replayed, with its trading date, for `trades.csv`.
+    public private(set) var trades: [TradeRecord] = []
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         directory = Directory(config: config)
@@ -72,11 +74,13 @@ public struct Replay: ~Copyable {
             }
         case .command(var command):
             command.ts = clock
+            let date = matcher.tradingDate
             events.removeAll()
             matcher.process(command, into: &events)
             for i in 0..<events.count {
                 let e = events[i]
                 if e.kind == .trade {
+                    trades.append(TradeRecord(e, date: date))
                     out.append(contentsOf: "* ".utf8)
                 } else {
                     out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
@@ -89,6 +93,11 @@ public struct Replay: ~Copyable {
                 }
             }
         }
+    }
+
+    /// Writes `trades.csv`, `register.csv` and `accounts.csv` into `path`; a message on failure.
+    public func export(to path: String) -> String? {
+        EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, directory: directory)
     }
 
     func emit(_ who: String, _ line: String, _ out: inout [UInt8]) {

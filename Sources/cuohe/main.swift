@@ -7,10 +7,11 @@ import CuoheRuntime
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [FILE]
+    usage: cuohe replay [--config FILE] [--export DIR] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
+             --export DIR writes trades.csv, register.csv and accounts.csv there at the end.
            cuohe demo
              Print the built-in demo market (instruments, brokers and tokens, accounts).
            cuohe help
@@ -43,12 +44,16 @@ func loadConfig(_ path: String?) -> MarketConfig {
 func replay(_ arguments: ArraySlice<String>) -> Never {
     var configPath: String? = nil
     var inputPath: String? = nil
+    var exportPath: String? = nil
     var args = arguments
     while let arg = args.popFirst() {
         switch arg {
         case "--config":
             guard let value = args.popFirst() else { fail("--config needs a FILE", code: ExitCode.usage) }
             configPath = value
+        case "--export":
+            guard let value = args.popFirst() else { fail("--export needs a DIR", code: ExitCode.usage) }
+            exportPath = value
         case "-h", "--help":
             print(usage, terminator: "")
             exit(0)
@@ -77,6 +82,9 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     }
     if writer.writeError != 0 {
         fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
+    }
+    if let exportPath, let problem = engine.export(to: exportPath) {
+        fail(problem, code: ExitCode.failure)
     }
     exit(0)
 }

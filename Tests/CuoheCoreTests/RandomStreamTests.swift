@@ -475,12 +475,22 @@ enum RandomStreamMarket {
             BrokerConfig(id: "B01", token: "t1"),
             BrokerConfig(id: "B02", token: "t2"),
         ],
-        accounts: [
-            AccountConfig(id: "A0", broker: "OPS"), AccountConfig(id: "A1", broker: "OPS"),
-            AccountConfig(id: "A2", broker: "B01"), AccountConfig(id: "A3", broker: "B01"),
-            AccountConfig(id: "A4", broker: "B01"), AccountConfig(id: "A5", broker: "B02"),
-            AccountConfig(id: "A6", broker: "B02"), AccountConfig(id: "A7", broker: "B02"),
-        ])
+        accounts: [("A0", "OPS"), ("A1", "OPS"), ("A2", "B01"), ("A3", "B01"), ("A4", "B01"), ("A5", "B02"),
+                   ("A6", "B02"), ("A7", "B02")].map { id, broker in
+            // The model does not keep money or shares: every account is qualified for good, rich
+            // enough and holds enough of everything that no market rule ever refuses it here (holder
+            // caps are the default 200, holding periods 0, fees 0). `LedgerStreamTests` covers those.
+            AccountConfig(id: id, broker: broker, qualifiedUntil: CivilDate(year: 9999, month: 12, day: 31)!,
+                          cash: RandomStreamMarket.cashEach,
+                          holdings: ["ZJ100001", "ZJ100002", "ZJ100003"].map {
+                              Holding(symbol: $0, shares: RandomStreamMarket.sharesEach)
+                          })
+        })
+
+    /// 10^11 CNY per account: the streams' buys (at most some 10^9 CNY in all) never come close.
+    static let cashEach: Int64 = 100_000_000_000 * Fixed.scale
+    /// 10^11 shares per account and instrument: far more than a stream trades.
+    static let sharesEach: Int64 = 100_000_000_000
 
     static let accountsByBroker: [[Int32]] = [[0, 1], [2, 3, 4], [5, 6, 7]]
 }
@@ -906,6 +916,7 @@ enum RandomStreamText {
     case .halt, .resume: s += " inst=\(c.instrument)"
     case .phase: s += " inst=\(c.instrument) phase=\(c.phase)"
     case .roll: s += " date=\(c.date.iso)"
+    case .deposit, .withdraw: s += " acct=\(c.account) amount=\(c.price)"
     case .stats: break
     }
     return s

@@ -146,7 +146,7 @@ struct ReferenceModel {
         case .cancel: cancel(c)
         case .replace: replace(c)
         case .status: status(c)
-        case .halt, .resume, .phase, .roll, .stats: operatorVerb(c)
+        case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorVerb(c)
         }
         return out
     }
@@ -463,7 +463,8 @@ struct ReferenceModel {
                 }
             }
         default:
-            // STATS: not modelled (the random streams send it only from non-operators).
+            // STATS, DEPOSIT, WITHDRAW: not modelled (the random streams send them only from
+            // non-operators; money is `LedgerStreamTests`' business).
             break
         }
     }

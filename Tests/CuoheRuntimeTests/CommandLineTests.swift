@@ -81,7 +81,7 @@ final class CommandLineTests: XCTestCase {
               "instruments": [ { "symbol": "ZJ1", "name": "One", "tick": "0.05", "lot": 10,
                                  "referencePrice": "5.00", "bandPercent": 5 } ],
               "brokers": [ { "id": "B1", "token": "t", "operator": false } ],
-              "accounts": [ { "id": "X", "broker": "B1", "cash": "0" } ] }
+              "accounts": [ { "id": "X", "broker": "B1", "cash": "100", "qualifiedUntil": "2026-12-31" } ] }
             """)
         let input = try temporaryFile("day.txt", "B1 NEW cid=a acct=X sym=ZJ1 side=BUY qty=10 px=5.25\nB1 NEW cid=b acct=X sym=ZJ1 side=BUY qty=10 px=5.30\n")
         let r = try cuohe(["replay", "--config", config, input])
@@ -136,6 +136,31 @@ final class CommandLineTests: XCTestCase {
         let r = try cuohe(["replay"], stdin: String(decoding: bytes, as: UTF8.self))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("REJ"), "garbage should be rejected line by line")
+    }
+
+    func testExportWritesTheEndOfDayFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-eod-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        let r = try cuohe(["replay", "--export", dir], stdin: """
+            B01 NEW cid=s1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10
+            B02 NEW cid=b1 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let trades = try String(contentsOfFile: dir + "/trades.csv", encoding: .utf8)
+        XCTAssertEqual(trades, """
+            tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty
+            1,2026-12-01,1796083200000000001,ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42
+
+            """)
+        let accounts = try String(contentsOfFile: dir + "/accounts.csv", encoding: .utf8)
+        XCTAssertTrue(accounts.hasPrefix("acct,broker,cash,frozenCash,boughtThisYear\nA1001,B01,1002416.86,0.00,0.00\n"), accounts)
+        XCTAssertTrue(accounts.contains("\nA2001,B02,1197579.28,0.00,2420.00\n"), accounts)
+        XCTAssertTrue(accounts.hasSuffix("\nFEES,,3.86,0.00,0.00\n"), accounts)
+        let register = try String(contentsOfFile: dir + "/register.csv", encoding: .utf8)
+        XCTAssertTrue(register.hasPrefix("sym,acct,shares,sellable\nZJ100231,A1001,4800,4800\nZJ100231,A2001,2200,2200\n"), register)
+        let blocked = try cuohe(["replay", "--export", "/proc/no-such-place/eod"], stdin: "")
+        XCTAssertEqual(blocked.status, 1)
+        XCTAssertTrue(blocked.stderr.contains("/proc/no-such-place/eod"), blocked.stderr)
     }
 
     func testDemoPrintsTheMarket() throws {

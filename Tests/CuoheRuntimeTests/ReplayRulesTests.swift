@@ -120,12 +120,12 @@ final class ReplayRulesTests: XCTestCase {
     func testFokFillsCompletelyOrNotAtAll() {
         check("""
             B01 NEW cid=s1 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.00
-            B01 NEW cid=s2 acct=A1002 sym=ZJ100231 side=SELL qty=100 px=12.10
+            B01 NEW cid=s2 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.10
             B02 NEW cid=f1 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10 tif=FOK
             B02 NEW cid=f2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.10 tif=FOK
             """, """
             B01 ACK seq=1 cid=s1 oid=1 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.00 tif=DAY
-            B01 ACK seq=2 cid=s2 oid=2 acct=A1002 sym=ZJ100231 side=SELL qty=100 px=12.10 tif=DAY
+            B01 ACK seq=2 cid=s2 oid=2 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.10 tif=DAY
             B02 ACK seq=1 cid=f1 oid=3 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10 tif=FOK
             B02 CANCELED seq=2 cid=f1 oid=3 leaves=0 reason=FOK
             B02 ACK seq=3 cid=f2 oid=4 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.10 tif=FOK
@@ -143,13 +143,13 @@ final class ReplayRulesTests: XCTestCase {
         check("""
             B01 NEW cid=s1 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.00
             B02 NEW cid=s2 acct=A2001 sym=ZJ100231 side=SELL qty=100 px=12.05
-            B01 NEW cid=s3 acct=A1002 sym=ZJ100231 side=SELL qty=100 px=12.05
+            B01 NEW cid=s3 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.05
             B02 NEW cid=b1 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10
             B02 STATUS cid=s2
             """, """
             B01 ACK seq=1 cid=s1 oid=1 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.00 tif=DAY
             B02 ACK seq=1 cid=s2 oid=2 acct=A2001 sym=ZJ100231 side=SELL qty=100 px=12.05 tif=DAY
-            B01 ACK seq=2 cid=s3 oid=3 acct=A1002 sym=ZJ100231 side=SELL qty=100 px=12.05 tif=DAY
+            B01 ACK seq=2 cid=s3 oid=3 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.05 tif=DAY
             B02 ACK seq=2 cid=b1 oid=4 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10 tif=DAY
             B02 FILL seq=3 cid=b1 oid=4 tid=1 px=12.00 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=3 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER

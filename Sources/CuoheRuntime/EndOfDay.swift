@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CuoheCore
+import CuoheProtocol
+
+/// One settled trade, as the regulator's report and the registry reconciliation need it.
+public struct TradeRecord: Sendable, Equatable {
+    public var tid: Int64
+    public var date: CivilDate
+    public var ts: Int64
+    public var instrument: Int32
+    public var price: Int64
+    public var qty: Int64
+    public var buyer: Int32
+    public var buyerBroker: Int32
+    public var seller: Int32
+    public var sellerBroker: Int32
+    public var buyerFee: Int64
+    public var sellerFee: Int64
+    public var stampDuty: Int64
+
+    /// The settlement record of a `trade` event on `date`.
+    public init(_ e: Event, date: CivilDate) {
+        precondition(e.kind == .trade, "not a trade event")
+        tid = e.tid
+        self.date = date
+        ts = e.ts
+        instrument = e.instrument
+        price = e.price
+        qty = e.qty
+        buyer = e.account
+        buyerBroker = e.broker
+        seller = e.counterAccount
+        sellerBroker = e.counterBroker
+        buyerFee = e.buyerFee
+        sellerFee = e.sellerFee
+        stampDuty = e.stampDuty
+    }
+}
+
+/// The end-of-day files: `trades.csv`, `register.csv` (the shareholder register) and
+/// `accounts.csv`. Amounts are in CNY with two decimals (more only where a value has sub-fen
+/// digits, which a tick finer than 0.01 can give).
+public enum EndOfDay {
+    public static let tradesHeader = "tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty"
+    public static let registerHeader = "sym,acct,shares,sellable"
+    public static let accountsHeader = "acct,broker,cash,frozenCash,boughtThisYear"
+
+    static func money(_ v: Int64) -> String { Decimal4.format(v, minFraction: 2) }
+
+    public static func tradesCSV(_ trades: [TradeRecord], directory: Directory) -> String {
+        var out = tradesHeader + "\n"
+        for t in trades {
+            let fields: [String] = [
+                String(t.tid), t.date.iso, String(t.ts), directory.symbols[Int(t.instrument)], money(t.price),
+                String(t.qty), directory.accounts[Int(t.buyer)], directory.brokers[Int(t.buyerBroker)],
+                directory.accounts[Int(t.seller)], directory.brokers[Int(t.sellerBroker)], money(t.buyerFee),
+                money(t.sellerFee), money(t.stampDuty),
+            ]
+            out += fields.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// Holders only (shares > 0), sorted by symbol then account. `sellable` is what the holder may
+    /// sell once its holding periods have passed: shares minus those still locked (shares frozen by
+    /// open sell orders still count as sellable: they are on offer).
+    public static func registerCSV(_ ledger: Ledger, directory: Directory) -> String {
+        var lines: [(String, String, String)] = []
+        for p in 0..<Int(ledger.positionCount) {
+            let position = ledger.positions[p]
+            guard position.shares > 0 else { continue }
+            let sym = directory.symbols[Int(position.instrument)]
+            let acct = directory.accounts[Int(position.account)]
+            lines.append((sym, acct, "\(sym),\(acct),\(position.shares),\(position.shares - position.lockedShares)"))
+        }
+        lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        return registerHeader + "\n" + lines.map { $0.2 + "\n" }.joined()
+    }
+
+    /// Every configured account in configuration order, then the exchange's fee account.
+    public static func accountsCSV(_ ledger: Ledger, directory: Directory) -> String {
+        var out = accountsHeader + "\n"
+        for a in 0..<ledger.accounts.count {
+            let account = ledger.accounts[a]
+            out += "\(directory.accounts[a]),\(directory.brokers[Int(account.broker)]),\(money(account.cash)),"
+                + "\(money(account.frozenCash)),\(money(account.boughtThisYear))\n"
+        }
+        out += "\(ConfigLoader.feeAccountID),,\(money(ledger.feesCollected)),0.00,0.00\n"
+        return out
+    }
+
+    /// Writes the three files into `path` (created if missing); a message on failure.
+    public static func write(to path: String, trades: [TradeRecord], ledger: Ledger,
+                             directory: Directory) -> String? {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            return "\(path): cannot create directory: \(String(cString: strerror(errno)))"
+        }
+        let files = [
+            ("trades.csv", tradesCSV(trades, directory: directory)),
+            ("register.csv", registerCSV(ledger, directory: directory)),
+            ("accounts.csv", accountsCSV(ledger, directory: directory)),
+        ]
+        for (name, text) in files {
+            if let problem = writeAtomically(path + "/" + name, text) { return problem }
+        }
+        return nil
+    }
+
+    /// Writes to a temporary file, syncs it and renames it over `path`, so a reader never sees
+    /// half a file.
+    static func writeAtomically(_ path: String, _ text: String) -> String? {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 { return "\(temporary): cannot create: \(String(cString: strerror(errno)))" }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let problem = "\(temporary): cannot write: \(String(cString: strerror(errno)))"
+                close(fd)
+                return problem
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 {
+            let problem = "\(temporary): cannot sync: \(String(cString: strerror(errno)))"
+            close(fd)
+            return problem
+        }
+        close(fd)
+        if rename(temporary, path) != 0 { return "\(path): cannot rename into place: \(String(cString: strerror(errno)))" }
+        return nil
+    }
+}
