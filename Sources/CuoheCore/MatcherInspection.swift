@@ -75,6 +75,69 @@ extension Matcher {
             }
         }
         if live != store.liveCount { return "live count \(store.liveCount), actual \(live)" }
+        return verifyLedger()
+    }
+
+    /// The ledger against the open orders: every account's frozen cash and open buy value equal
+    /// what its live buys hold; every position's frozen shares equal its live sells' leaves and its
+    /// open-buy count its live buys; nothing negative; holder and slot counts match the register
+    /// and never pass the cap.
+    func verifyLedger() -> String? {
+        var frozenCash = [Int64](repeating: 0, count: ledger.accounts.count)
+        var openValue = [Int64](repeating: 0, count: ledger.accounts.count)
+        var frozenShares = [Int64](repeating: 0, count: Int(ledger.positionCount))
+        var openBuys = [Int32](repeating: 0, count: Int(ledger.positionCount))
+        for i in 0..<Int32(instruments.count) {
+            for side in [Side.buy, Side.sell] {
+                for o in restingOrders(instrument: i, side: side) {
+                    guard o.position >= 0 && o.position < ledger.positionCount,
+                          ledger.positions[o.position].account == o.account,
+                          ledger.positions[o.position].instrument == i else {
+                        return "order \(o.oid): register line does not match"
+                    }
+                    if side == .buy {
+                        if o.frozen < 0 { return "order \(o.oid): frozen \(o.frozen)" }
+                        frozenCash[Int(o.account)] += o.frozen
+                        openValue[Int(o.account)] += o.price * o.leaves
+                        openBuys[Int(o.position)] += 1
+                    } else {
+                        if o.frozen != 0 { return "sell order \(o.oid) holds cash" }
+                        frozenShares[Int(o.position)] += o.leaves
+                    }
+                }
+            }
+        }
+        for a in 0..<ledger.accounts.count {
+            let acct = ledger.accounts[a]
+            if acct.frozenCash != frozenCash[a] { return "account \(a): frozen cash \(acct.frozenCash), orders hold \(frozenCash[a])" }
+            if acct.openBuyValue != openValue[a] { return "account \(a): open buy value \(acct.openBuyValue), orders \(openValue[a])" }
+            if acct.cash < acct.frozenCash || acct.frozenCash < 0 { return "account \(a): cash \(acct.cash) below frozen \(acct.frozenCash)" }
+        }
+        var holders = [Int64](repeating: 0, count: instruments.count)
+        var slots = [Int64](repeating: 0, count: instruments.count)
+        for p in 0..<Int(ledger.positionCount) {
+            let position = ledger.positions[p]
+            if position.frozenShares != frozenShares[p] {
+                return "position \(p): frozen shares \(position.frozenShares), sells hold \(frozenShares[p])"
+            }
+            if position.openBuys != openBuys[p] { return "position \(p): open buys \(position.openBuys), actual \(openBuys[p])" }
+            if position.shares < 0 || position.lockedShares < 0 || position.lockedShares > position.shares
+                || position.frozenShares + position.lockedShares > position.shares {
+                return "position \(p): shares \(position.shares), frozen \(position.frozenShares), locked \(position.lockedShares)"
+            }
+            switch position.status {
+            case .holder: holders[Int(position.instrument)] += 1
+            case .slot: slots[Int(position.instrument)] += 1
+            case .none: break
+            }
+        }
+        for i in 0..<instruments.count {
+            let h = ledger.holders[i]
+            if h.holders != holders[i] || h.slots != slots[i] {
+                return "instrument \(i): holders/slots \(h.holders)/\(h.slots), register says \(holders[i])/\(slots[i])"
+            }
+            if h.holders + h.slots > h.holderCap { return "instrument \(i): \(h.holders + h.slots) holders and slots over cap \(h.holderCap)" }
+        }
         return nil
     }
 
@@ -93,6 +156,18 @@ extension Matcher {
         mix(nextOid)
         mix(nextTid)
         for b in 0..<brokerSeq.count { mix(brokerSeq[b]) }
+        mix(ledger.feesCollected)
+        mix(ledger.netDeposits)
+        mix(Int64(ledger.rollCount))
+        for a in 0..<ledger.accounts.count {
+            let acct = ledger.accounts[a]
+            for v in [acct.cash, acct.frozenCash, acct.boughtThisYear, acct.openBuyValue] { mix(v) }
+        }
+        for p in 0..<Int(ledger.positionCount) {
+            let position = ledger.positions[p]
+            for v in [Int64(position.account), Int64(position.instrument), position.shares, position.frozenShares,
+                      position.lockedShares, Int64(position.openBuys)] { mix(v) }
+        }
         for i in 0..<Int32(instruments.count) {
             let s = instruments[i]
             for v in [s.referencePrice, s.bandLow, s.bandHigh, s.lastTradePrice, s.mdseq,
@@ -100,7 +175,7 @@ extension Matcher {
             for side in [Side.buy, Side.sell] {
                 for o in restingOrders(instrument: i, side: side) {
                     for v in [o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker),
-                              Int64(o.tif.rawValue)] { mix(v) }
+                              Int64(o.tif.rawValue), o.frozen] { mix(v) }
                     for w in [o.cid.w0, o.cid.w1, o.cid.w2, o.cid.w3] { mix(w) }
                 }
                 mix(UInt64(0xFFFF))
