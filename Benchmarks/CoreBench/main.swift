@@ -34,15 +34,22 @@ func cidFor(_ n: Int) -> ClientOrderID {
 }
 
 let brokerCount = 10
-let accountCount = 1000
+/// Every account holds the instrument (so buys need no holder slot): the holder cap, 200, bounds it.
+let accountCount = 200
 let tick: Int64 = 100  // 0.01 CNY
 
 func market(referencePrice: Int64) -> MarketConfig {
     let brokers = (0..<brokerCount).map { BrokerConfig(id: "B\($0)", token: "t\($0)") }
-    let accounts = (0..<accountCount).map { AccountConfig(id: "A\($0)", broker: "B\($0 % brokerCount)") }
+    // Qualified, with cash and shares enough that no order of the run is refused for want of them:
+    // the checks all run, and all pass.
+    let accounts = (0..<accountCount).map {
+        AccountConfig(id: "A\($0)", broker: "B\($0 % brokerCount)", qualifiedUntil: CivilDate(iso: "2027-12-31")!,
+                      cash: 10_000_000_000 * Fixed.scale, holdings: [Holding(symbol: "ZJ000001", shares: 1_000_000_000)])
+    }
     let instrument = InstrumentConfig(symbol: "ZJ000001", name: "Bench", tick: tick, lot: 100,
                                       referencePrice: referencePrice, bandPercent: 10)
-    return MarketConfig(tradingDate: CivilDate(iso: "2026-12-01")!, instruments: [instrument],
+    return MarketConfig(tradingDate: CivilDate(iso: "2026-12-01")!, fees: Fees(feeBps: 3, stampDutyBps: 10),
+                        instruments: [instrument],
                         brokers: brokers, accounts: accounts)
 }
 
@@ -164,8 +171,9 @@ func insertCross(orders: Int, seed: UInt64) -> [Command] {
 }
 
 /// Times `commands` through a fresh matcher; returns operations per second.
-func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, batch batchSize: Int) -> (Double, Int) {
-    var matcher = Matcher(config: config, limits: limits)
+func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, batch batchSize: Int,
+             rules: Bool = true) -> (Double, Int) {
+    var matcher = Matcher(config: config, limits: limits, enforcesMarketRules: rules)
     var events = EventBuffer(capacity: 1 << 16)
     var produced = 0
     let start = nowNanos()
@@ -216,10 +224,16 @@ let mixCommands = standardMix(ops: ops, seed: 42)
 let mixConfig = market(referencePrice: 1_000_000)
 let mixLimits = EngineLimits(ordersLiveMax: 1 << 18, cidsPerDayMax: ops + 16)
 var mixRates: [Double] = []
+var plainRates: [Double] = []
+// Checked and plain runs alternate, so drift in the machine's load hits both alike.
 for r in 0..<runs {
     let (rate, produced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize)
-    print("standard mix run \(r + 1): \(Int(rate)) ops/s (\(produced) events)")
+    print("standard mix run \(r + 1), market rules checked: \(Int(rate)) ops/s (\(produced) events)")
     mixRates.append(rate)
+    let (plain, plainProduced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize,
+                                         rules: false)
+    print("standard mix run \(r + 1), plain (no market rules): \(Int(plain)) ops/s (\(plainProduced) events)")
+    plainRates.append(plain)
 }
 
 let crossConfig = market(referencePrice: 188_500)
@@ -231,4 +245,9 @@ for r in 0..<crossRounds {
     print("insert-cross round \(r + 1): \(Int(rate)) ops/s (\(produced) events)")
     crossRates.append(rate)
 }
+let checkedMedian = median(mixRates)
+let plainMedian = median(plainRates)
+print("bench core checks standard_mix_plain_ops_per_sec=\(Int(plainMedian)) "
+      + "standard_mix_checked_ops_per_sec=\(Int(checkedMedian)) "
+      + "checks_cost_percent=\(Int(((1 - checkedMedian / plainMedian) * 100).rounded()))")
 print("bench core standard_mix_ops_per_sec=\(Int(median(mixRates))) insert_cross_ops_per_sec=\(Int(median(crossRates)))")

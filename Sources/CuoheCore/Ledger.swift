@@ -223,6 +223,9 @@ public struct Ledger: Sendable, BitwiseCopyable {
     /// `value × bps / 10^4`, rounded down to the fen. Exact for every value an order can have.
     public static func fee(_ value: Int64, bps: Int64) -> Int64 {
         if value <= 0 || bps <= 0 { return 0 }
+        // value × bps fits 64 bits for any value up to ~9.2 × 10^10 CNY (bps ≤ 10^4): divide by a
+        // constant, which compiles to a multiply. Larger values take the exact 128-bit path.
+        if value <= Int64.max / 10_000 { return value * bps / 1_000_000 * Fixed.fen }
         let wide = value.multipliedFullWidth(by: bps)
         let (quotient, _) = Int64(1_000_000).dividingFullWidth(wide)  // 10^4 (bps) × 10^2 (fen)
         return quotient * Fixed.fen
@@ -305,8 +308,8 @@ public struct Ledger: Sendable, BitwiseCopyable {
     mutating func settle(buyer: Int32, buyerPosition: Int32, buyLimit: Int64, seller: Int32, sellerPosition: Int32,
                          instrument: Int32, price: Int64, qty: Int64) -> (FillFees, Int64) {
         let value = price * qty
-        let f = FillFees(buyerFee: Ledger.fee(value, bps: fees.feeBps),
-                         sellerFee: Ledger.fee(value, bps: fees.feeBps),
+        let exchangeFee = Ledger.fee(value, bps: fees.feeBps)
+        let f = FillFees(buyerFee: exchangeFee, sellerFee: exchangeFee,
                          stampDuty: Ledger.fee(value, bps: fees.stampDutyBps))
         let paid = value + f.buyerFee
         accounts[buyer].cash -= paid

@@ -69,8 +69,13 @@ public struct Matcher: Sendable {
     public private(set) var counters = MatcherCounters()
     /// Accounts, the shareholder register and the money rules.
     public private(set) var ledger: Ledger
+    /// False only to measure what the market's rules cost (the core benchmark's plain figure):
+    /// then no cash, share, qualification, holder or annual check is made and fills settle nothing.
+    /// The engine and replay always enforce them.
+    public let enforcesMarketRules: Bool
 
-    public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
+    public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), enforcesMarketRules: Bool = true) {
+        self.enforcesMarketRules = enforcesMarketRules
         tradingDate = config.tradingDate
         instruments = arena.make(count: config.instruments.count, repeating: InstrumentState(
             tick: 1, lot: 1, referencePrice: 1, bandPercent: 0, bandLow: 1, bandHigh: 1, lastTradePrice: 0,
@@ -292,7 +297,7 @@ public struct Matcher: Sendable {
         var position: Int32 = -1
         var value: Int64 = 0
         var frozen: Int64 = 0
-        if refusal == nil {
+        if refusal == nil && enforcesMarketRules {
             // The market's rules, checked before anything changes.
             let s = instruments[c.instrument]
             position = ledger.findPosition(account: c.account, instrument: c.instrument)
@@ -345,7 +350,9 @@ public struct Matcher: Sendable {
             ack.type = c.type
         }
 
-        if c.side == .buy {
+        if !enforcesMarketRules {
+            // Unchecked (benchmark only): no register line, nothing frozen.
+        } else if c.side == .buy {
             if position < 0 { position = ledger.findOrCreatePosition(account: c.account, instrument: c.instrument) }
             let locked = ledger.ensureLot(position: position, instrument: c.instrument)
             precondition(position >= 0 && locked, "accepted a buy without room in the register")
@@ -395,6 +402,7 @@ public struct Matcher: Sendable {
 
     /// An order ended: what it still held frozen goes back to its account.
     mutating func release(side: Side, account: Int32, position: Int32, frozen: Int64, limit: Int64, leaves: Int64) {
+        if !enforcesMarketRules { return }
         if side == .buy {
             ledger.releaseBuy(account: account, position: position, frozen: frozen, limit: limit, leaves: leaves)
         } else {
@@ -465,8 +473,10 @@ public struct Matcher: Sendable {
                 levels[index].qty -= qty
                 var maker = resting
                 maker.leaves = makerLeaves
-                let fees: FillFees
-                if takerBuys {
+                var fees = FillFees(buyerFee: 0, sellerFee: 0, stampDuty: 0)
+                if !enforcesMarketRules {
+                    // Nothing to settle (benchmark only).
+                } else if takerBuys {
                     let (f, paid) = ledger.settle(buyer: taker.account, buyerPosition: taker.position,
                                                   buyLimit: taker.limit, seller: resting.account,
                                                   sellerPosition: resting.position, instrument: instrument,
@@ -633,7 +643,9 @@ public struct Matcher: Sendable {
         // The market's rules for the new size and price, checked before anything changes.
         var newFrozen: Int64 = 0
         var valueDelta: Int64 = 0
-        if order.side == .buy {
+        if !enforcesMarketRules {
+            // Unchecked (benchmark only).
+        } else if order.side == .buy {
             guard let cost = ledger.buyCost(limit: newPrice, qty: newLeaves) else {
                 reject(c, .insufficientCash, .none, &out)
                 return
@@ -663,7 +675,9 @@ public struct Matcher: Sendable {
             reject(c, .throttled, .capacity, &out)
             return
         }
-        if order.side == .buy {
+        if !enforcesMarketRules {
+            // Nothing frozen to adjust.
+        } else if order.side == .buy {
             ledger.adjustBuy(account: order.account, frozenDelta: newFrozen - order.frozen, valueDelta: valueDelta)
         } else {
             ledger.freezeSell(position: order.position, qty: newLeaves - order.leaves)
@@ -852,7 +866,7 @@ public struct Matcher: Sendable {
         // Every open buy in an instrument with a holding period needs the new day's lock lot before
         // it can fill; one that cannot get it (the pool is full) is canceled rather than let a fill
         // go unlocked.
-        for i in 0..<Int32(instruments.count) where ledger.holders[i].holdingDays > 0 {
+        for i in 0..<Int32(instruments.count) where enforcesMarketRules && ledger.holders[i].holdingDays > 0 {
             var unlockable: [Int32] = []
             books[i].forEachOrder(.buy, store: store) { slot in
                 if !ledger.ensureLot(position: store[slot].position, instrument: i) { unlockable.append(slot) }
