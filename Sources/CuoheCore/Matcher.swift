@@ -863,13 +863,18 @@ public struct Matcher: Sendable {
         }
         ledger.roll(from: tradingDate, to: date)
         tradingDate = date
-        // Every open buy in an instrument with a holding period needs the new day's lock lot before
-        // it can fill; one that cannot get it (the pool is full) is canceled rather than let a fill
-        // go unlocked.
-        for i in 0..<Int32(instruments.count) where enforcesMarketRules && ledger.holders[i].holdingDays > 0 {
+        // Open buys (GTC) must still be lawful on the new day: an account whose qualification has
+        // expired may no longer buy, and every open buy in an instrument with a holding period needs
+        // the new day's lock lot before it can fill. An order that fails either is canceled
+        // (reason ADMIN) rather than let it trade unlawfully.
+        for i in 0..<Int32(instruments.count) where enforcesMarketRules {
             var unlockable: [Int32] = []
             books[i].forEachOrder(.buy, store: store) { slot in
-                if !ledger.ensureLot(position: store[slot].position, instrument: i) { unlockable.append(slot) }
+                let order = store[slot]
+                if ledger.accounts[order.account].qualifiedUntil < date.daysSinceEpoch
+                    || !ledger.ensureLot(position: order.position, instrument: i) {
+                    unlockable.append(slot)
+                }
             }
             for slot in unlockable {
                 cancelResting(record: store[slot].cidRecord, slot: slot, reason: .admin, ts: ts, &out)

@@ -63,9 +63,9 @@ public enum ConfigLoader {
     /// instrument is refused instead of allocating millions of levels).
     public static let bandTicksMax: Int64 = 1_000_000
 
-    /// The largest cash amount (cash, annual cap, bought this year): 10^14 CNY in 10^-4 units,
-    /// 10^18, which fits `Int64` (at most about 9.2 × 10^18).
-    public static let cashMax: Int64 = 1_000_000_000_000_000_000
+    /// The largest cash amount (cash, annual cap, bought this year): the ledger's bound, 10^13 CNY
+    /// (10^17 in 10^-4 units), far enough below `Int64.max` that sums of balances never overflow.
+    public static let cashMax: Int64 = Ledger.cashMax
 
     /// The largest holding of one instrument by one account: the protocol's quantity bound, so
     /// that even 1,000,000 accounts' holdings of one instrument sum to at most 10^18 shares, which

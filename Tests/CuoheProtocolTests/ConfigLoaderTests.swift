@@ -128,7 +128,7 @@ final class ConfigLoaderTests: XCTestCase {
             #"{ "symbol": "P1", "name": "n", "tick": "0.0001", "lot": 1000000000, "referencePrice": "50.00", "bandPercent": 100, "holderCap": 1, "holdingDays": 365, "phase": "AUCTION" }"#,
             #"{ "symbol": "P2", "name": "n", "tick": "1", "lot": 1, "referencePrice": "1000000000", "bandPercent": 0, "phase": "CLOSED" }"#,
         ]
-        let account = #"{ "id": "A1", "broker": "B01", "cash": "100000000000000", "annualBuyCap": "0" }"#
+        let account = #"{ "id": "A1", "broker": "B01", "cash": "10000000000000", "annualBuyCap": "0" }"#
         let config = try ConfigLoader.parse(Array(Self.market(instruments: instruments, accounts: [account]).utf8), file: "f")
         XCTAssertEqual(config.instruments.map(\.phase), [.auction, .closed])
         XCTAssertEqual(config.instruments[1].referencePrice, Fixed.priceMax)
@@ -314,10 +314,10 @@ final class ConfigLoaderTests: XCTestCase {
         assertError(Self.market(instruments: [zero]), path: "$.instruments[0].tick", #"expected a tick greater than 0; got string "0.0000""#)
         let huge = Self.instrumentA.replacingOccurrences(of: #""12.00""#, with: #""1000000000.01""#)
         assertError(Self.market(instruments: [huge]), path: "$.instruments[0].referencePrice", "expected at most 1000000000; got")
-        let cash = #"{ "id": "A1", "broker": "B01", "cash": "100000000000000.0001" }"#
-        assertError(Self.market(accounts: [cash]), path: "$.accounts[0].cash", "expected at most 100000000000000")
+        let cash = #"{ "id": "A1", "broker": "B01", "cash": "10000000000000.0001" }"#
+        assertError(Self.market(accounts: [cash]), path: "$.accounts[0].cash", "expected at most 10000000000000;")
         let cap = #"{ "id": "A1", "broker": "B01", "cash": "1", "annualBuyCap": "99999999999999999999" }"#
-        assertError(Self.market(accounts: [cap]), path: "$.accounts[0].annualBuyCap", "expected at most 100000000000000")
+        assertError(Self.market(accounts: [cap]), path: "$.accounts[0].annualBuyCap", "expected at most 10000000000000;")
     }
 
     func testTickNotDividingReferencePrice() {

@@ -78,6 +78,22 @@ final class ReplayLedgerTests: XCTestCase {
             """)
     }
 
+    func testOpenBuysOfAnAccountWhoseQualificationLapsesAreCanceledAtRoll() {
+        check("""
+            B2 NEW cid=g1 acct=E1 sym=TT side=BUY qty=100 px=9.50 tif=GTC
+            B2 NEW cid=g2 acct=S1 sym=TT side=BUY qty=100 px=9.40 tif=GTC
+            OPS ROLL date=2026-12-31
+            B2 STATUS cid=g2
+            """, """
+            B2 ACK seq=1 cid=g1 oid=1 acct=E1 sym=TT side=BUY qty=100 px=9.50 tif=GTC
+            B2 ACK seq=2 cid=g2 oid=2 acct=S1 sym=TT side=BUY qty=100 px=9.40 tif=GTC
+            OPS OK verb=ROLL date=2026-12-31
+            B2 CANCELED seq=3 cid=g1 oid=1 leaves=0 reason=ADMIN
+            B2 STATUS seq=4 cid=g2 oid=2 state=NEW qty=100 px=9.40 leaves=100 cum=0
+            """)
+        XCTAssertEqual(account("E1").frozenCash, 0)
+    }
+
     func testExactlyEnoughCashAndNotAFenLess() {
         // 1000 × 10.00 = 10,000.00 plus the 3 bps fee 3.00 = 10,003.00: all of Q1's cash.
         check("""
