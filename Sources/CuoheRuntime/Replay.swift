@@ -20,10 +20,13 @@ public struct Replay: ~Copyable {
     var events = EventBuffer()
     /// The timestamp of the last command.
     public private(set) var clock: Int64
-    /// Every trade replayed, with its trading date, for `trades.csv`.
+    /// Every trade replayed, with its trading date, for `trades.csv` (kept only when asked for:
+    /// a long replay would otherwise hold every trade in memory for nothing).
     public private(set) var trades: [TradeRecord] = []
+    public let recordsTrades: Bool
 
-    public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
+    public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), recordsTrades: Bool = true) {
+        self.recordsTrades = recordsTrades
         directory = Directory(config: config)
         parser = LineParser(directory: directory)
         formatter = LineFormatter(directory: directory)
@@ -80,7 +83,7 @@ public struct Replay: ~Copyable {
             for i in 0..<events.count {
                 let e = events[i]
                 if e.kind == .trade {
-                    trades.append(TradeRecord(e, date: date))
+                    if recordsTrades { trades.append(TradeRecord(e, date: date)) }
                     out.append(contentsOf: "* ".utf8)
                 } else {
                     out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)

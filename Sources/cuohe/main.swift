@@ -69,7 +69,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         fd = open(inputPath, O_RDONLY)
         if fd < 0 { fail("\(inputPath): cannot open: \(String(cString: strerror(errno)))", code: ExitCode.failure) }
     }
-    var engine = Replay(config: config)
+    var engine = Replay(config: config, recordsTrades: exportPath != nil)
     var reader = LineReader(fd: fd, lineBytesMax: Replay.inputLineBytesMax)
     var writer = OutputWriter(fd: 1)
     while let line = reader.next() {
