@@ -198,6 +198,8 @@ func median(_ xs: [Double]) -> Double {
 }
 
 var batchSize = 64
+/// 0: checked and plain runs of the standard mix; 1: checked only; 2: plain only (for profiling).
+var mode = 0
 var ops = 10_000_000
 var runs = 3
 var crossOrders = 2_000_000
@@ -205,7 +207,7 @@ var crossRounds = 5
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     guard let v = args.popFirst(), let n = Int(v), n > 0 else {
-        print("usage: cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R] [--batch N]")
+        print("usage: cuohe-core-bench [--ops N] [--runs R] [--cross-orders N] [--cross-rounds R] [--batch N] [--mode 0|1|2]")
         exit(2)
     }
     switch a {
@@ -214,6 +216,7 @@ while let a = args.popFirst() {
     case "--cross-orders": crossOrders = n
     case "--cross-rounds": crossRounds = n
     case "--batch": batchSize = n
+    case "--mode": mode = n
     default:
         print("unknown option \(a)")
         exit(2)
@@ -227,9 +230,12 @@ var mixRates: [Double] = []
 var plainRates: [Double] = []
 // Checked and plain runs alternate, so drift in the machine's load hits both alike.
 for r in 0..<runs {
-    let (rate, produced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize)
-    print("standard mix run \(r + 1), market rules checked: \(Int(rate)) ops/s (\(produced) events)")
-    mixRates.append(rate)
+    if mode != 2 {
+        let (rate, produced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize)
+        print("standard mix run \(r + 1), market rules checked: \(Int(rate)) ops/s (\(produced) events)")
+        mixRates.append(rate)
+    }
+    if mode == 1 { continue }
     let (plain, plainProduced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize,
                                          rules: false)
     print("standard mix run \(r + 1), plain (no market rules): \(Int(plain)) ops/s (\(plainProduced) events)")
@@ -245,8 +251,8 @@ for r in 0..<crossRounds {
     print("insert-cross round \(r + 1): \(Int(rate)) ops/s (\(produced) events)")
     crossRates.append(rate)
 }
-let checkedMedian = median(mixRates)
-let plainMedian = median(plainRates)
+let checkedMedian = mixRates.isEmpty ? 0 : median(mixRates)
+let plainMedian = plainRates.isEmpty ? 1 : median(plainRates)
 print("bench core checks standard_mix_plain_ops_per_sec=\(Int(plainMedian)) "
       + "standard_mix_checked_ops_per_sec=\(Int(checkedMedian)) "
       + "checks_cost_percent=\(Int(((1 - checkedMedian / plainMedian) * 100).rounded()))")

@@ -158,6 +158,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     // MARK: - Positions
 
+    @inline(__always)
     func positionHash(_ account: Int32, _ instrument: Int32) -> Int {
         let key = UInt64(UInt32(bitPattern: account)) << 32 | UInt64(UInt32(bitPattern: instrument))
         var h = key &* 0x9E37_79B9_7F4A_7C15
@@ -166,6 +167,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     }
 
     /// The position of (account, instrument), or -1 if the account never held or bought it.
+    @inline(__always)
     public func findPosition(account: Int32, instrument: Int32) -> Int32 {
         var i = positionHash(account, instrument)
         while true {
@@ -197,9 +199,12 @@ public struct Ledger: Sendable, BitwiseCopyable {
         return p
     }
 
-    public var positionsFull: Bool { Int(positionCount) >= positions.count }
+    public var positionsFull: Bool {
+        @inline(__always) get { Int(positionCount) >= positions.count }
+    }
 
     /// Applies `change` to a position and keeps the instrument's holder and slot counts in step.
+    @inline(__always)
     mutating func update(_ p: Int32, _ change: (inout Position) -> Void) {
         let before = positions[p].status
         change(&positions[p])
@@ -221,6 +226,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     // MARK: - Money
 
     /// `value × bps / 10^4`, rounded down to the fen. Exact for every value an order can have.
+    @inline(__always)
     public static func fee(_ value: Int64, bps: Int64) -> Int64 {
         if value <= 0 || bps <= 0 { return 0 }
         // value × bps fits 64 bits for any value up to ~9.2 × 10^10 CNY (bps ≤ 10^4): divide by a
@@ -233,6 +239,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     /// The cash a buy of `qty` at `limit` freezes: its value plus the fee on that value; nil if
     /// it does not fit the money range at all.
+    @inline(__always)
     public func buyCost(limit: Int64, qty: Int64) -> (value: Int64, frozen: Int64)? {
         let (value, o1) = limit.multipliedReportingOverflow(by: qty)
         if o1 || value > Ledger.cashMax { return nil }
@@ -242,6 +249,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     // MARK: - Checks before an order is accepted (nothing changes)
 
     /// Why a buy may not be accepted, or nil. `position` is the account's position or -1.
+    @inline(__always)
     func checkBuy(account a: Int32, instrument: Int32, position: Int32, value: Int64, frozen: Int64,
                   date: CivilDate) -> RejectReason? {
         let acct = accounts[a]
@@ -259,6 +267,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     }
 
     /// Why a sell of `qty` may not be accepted, or nil.
+    @inline(__always)
     func checkSell(position: Int32, qty: Int64) -> RejectReason? {
         guard position >= 0 else { return .insufficientShares }
         let p = positions[position]
@@ -271,6 +280,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     /// A buy was accepted: freeze its cash and count it as an open buy (taking a holder slot if the
     /// account neither holds nor already has an open buy).
+    @inline(__always)
     mutating func freezeBuy(account a: Int32, position: Int32, value: Int64, frozen: Int64) {
         accounts[a].frozenCash += frozen
         accounts[a].openBuyValue += value
@@ -278,11 +288,13 @@ public struct Ledger: Sendable, BitwiseCopyable {
     }
 
     /// A sell was accepted: freeze its shares.
+    @inline(__always)
     mutating func freezeSell(position: Int32, qty: Int64) {
         positions[position].frozenShares += qty
     }
 
     /// A buy ended (filled or canceled): release what it still had frozen and its open value.
+    @inline(__always)
     mutating func releaseBuy(account a: Int32, position: Int32, frozen: Int64, limit: Int64, leaves: Int64) {
         accounts[a].frozenCash -= frozen
         accounts[a].openBuyValue -= limit * leaves
@@ -290,6 +302,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     }
 
     /// A sell ended: release the shares it still had frozen.
+    @inline(__always)
     mutating func releaseSell(position: Int32, leaves: Int64) {
         positions[position].frozenShares -= leaves
     }
@@ -305,6 +318,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     /// Settles one fill, delivery versus payment: shares move from seller to buyer, cash from
     /// buyer to seller, fees to the exchange. Returns the fees and what the buyer paid from its
     /// frozen cash (value + buyer's fee), which the buy order's own frozen amount drops by.
+    @inline(__always)
     mutating func settle(buyer: Int32, buyerPosition: Int32, buyLimit: Int64, seller: Int32, sellerPosition: Int32,
                          instrument: Int32, price: Int64, qty: Int64) -> (FillFees, Int64) {
         let value = price * qty
@@ -331,6 +345,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     /// True if a buy by `position` (-1: none yet) in `instrument` can have its holding-period
     /// lock recorded today: the instrument has no holding period, the position already has
     /// today's lot, or a lot is free.
+    @inline(__always)
     func canLock(position p: Int32, instrument: Int32) -> Bool {
         let days = holders[instrument].holdingDays
         if days == 0 || lotFree >= 0 { return true }
@@ -361,6 +376,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     /// Locks shares just bought until the holding period ends, in the position's lot for today
     /// (which every open buy in a holding instrument is guaranteed to have).
+    @inline(__always)
     mutating func lock(_ p: Int32, shares: Int64) {
         let last = positions[p].lastLot
         precondition(last >= 0 && lots[last].position == p && lots[last].releaseRoll == rollCount
