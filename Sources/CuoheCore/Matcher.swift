@@ -303,7 +303,9 @@ public struct Matcher: Sendable {
             position = ledger.findPosition(account: c.account, instrument: c.instrument)
             if c.side == .buy {
                 let limit = c.type == .market ? s.bandHigh : c.price
-                if let cost = ledger.buyCost(limit: limit, qty: c.qty) {
+                if ledger.accounts[c.account].qualifiedUntil < tradingDate.daysSinceEpoch {
+                    refusal = (.notQualified, .none)
+                } else if let cost = ledger.buyCost(limit: limit, qty: c.qty) {
                     value = cost.value
                     frozen = cost.frozen
                     if let reason = ledger.checkBuy(account: c.account, instrument: c.instrument, position: position,
@@ -646,17 +648,17 @@ public struct Matcher: Sendable {
         if !enforcesMarketRules {
             // Unchecked (benchmark only).
         } else if order.side == .buy {
-            guard let cost = ledger.buyCost(limit: newPrice, qty: newLeaves) else {
-                reject(c, .insufficientCash, .none, &out)
-                return
-            }
             let account = ledger.accounts[order.account]
-            newFrozen = cost.frozen
-            valueDelta = cost.value - order.price * order.leaves
             if account.qualifiedUntil < tradingDate.daysSinceEpoch {
                 reject(c, .notQualified, .none, &out)
                 return
             }
+            guard let cost = ledger.buyCost(limit: newPrice, qty: newLeaves) else {
+                reject(c, .insufficientCash, .none, &out)
+                return
+            }
+            newFrozen = cost.frozen
+            valueDelta = cost.value - order.price * order.leaves
             if newFrozen - order.frozen > account.freeCash {
                 reject(c, .insufficientCash, .none, &out)
                 return

@@ -942,6 +942,11 @@ enum RandomStreamText {
     case .trade:
         s += " inst=\(e.instrument) mdseq=\(e.mdseq) tid=\(e.tid) px=\(e.price) qty=\(e.qty) buyer=\(e.account)"
             + "@\(e.broker) seller=\(e.counterAccount)@\(e.counterBroker)"
+        if e.buyerFee != 0 || e.sellerFee != 0 || e.stampDuty != 0 {
+            s += " fees=\(e.buyerFee)/\(e.sellerFee)/\(e.stampDuty)"
+        }
+    case .ok where e.verb == .deposit || e.verb == .withdraw:
+        s += " verb=\(e.verb) acct=\(e.account) amount=\(e.price) cash=\(e.qty)"
     case .ok: s += " verb=\(e.verb) inst=\(e.instrument) phase=\(e.phase) date=\(e.date.iso)"
     case .stats: s += " commands=\(e.qty)"
     }
