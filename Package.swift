@@ -25,6 +25,8 @@ let package = Package(
                           swiftSettings: strict),
         .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore"],
                           path: "Benchmarks/CoreBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime"],
+                          path: "Benchmarks/RingBench", swiftSettings: strict),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
