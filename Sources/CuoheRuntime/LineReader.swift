@@ -22,6 +22,9 @@ public struct LineReader: ~Copyable {
         buffer = [UInt8](repeating: 0, count: LineReader.bufferBytes)
     }
 
+    /// True if a whole or partial line is already buffered: `next()` may not need to block.
+    public var hasBufferedData: Bool { start < end }
+
     /// The next line without its `\n` (cut to `lineBytesMax`), or nil at end of input.
     public mutating func next() -> [UInt8]? {
         var line: [UInt8] = []

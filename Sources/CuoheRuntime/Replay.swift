@@ -35,17 +35,19 @@ public struct Replay: ~Copyable {
     }
 
     /// Processes one input line (without `\n`), appending output lines (each ending in `\n`).
-    public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    /// Returns the sequenced command if the line reached the matcher (for the journal).
+    @discardableResult
+    public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> Command? {
         var rest = line
         if let last = rest.last, last == UInt8(ascii: "\r") { rest = rest.dropLast() }
         while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
-        if rest.isEmpty || rest.first == UInt8(ascii: "#") { return }
+        if rest.isEmpty || rest.first == UInt8(ascii: "#") { return nil }
         var stamp: Int64? = nil
         if rest.first == UInt8(ascii: "@") {
             let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
             guard let ns = Decimal4.parseInt64(token) else {
                 emit("-", formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil), &out)
-                return
+                return nil
             }
             stamp = ns
             rest = rest.dropFirst(token.count + 1)
@@ -57,7 +59,7 @@ public struct Replay: ~Copyable {
         clock = stamp ?? (clock + 1)
         guard let broker = directory.broker(brokerToken) else {
             emit(brokerName, formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: clock), &out)
-            return
+            return nil
         }
         switch parser.parse(protocolLine, broker: broker) {
         case .empty:
@@ -77,24 +79,39 @@ public struct Replay: ~Copyable {
             }
         case .command(var command):
             command.ts = clock
-            let date = matcher.tradingDate
-            events.removeAll()
-            matcher.process(command, into: &events)
-            for i in 0..<events.count {
-                let e = events[i]
-                if e.kind == .trade {
-                    if recordsTrades { trades.append(TradeRecord(e, date: date)) }
-                    out.append(contentsOf: "* ".utf8)
-                } else {
-                    out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
-                    out.append(UInt8(ascii: " "))
-                }
-                formatter.append(e, to: &out)
-                out.append(UInt8(ascii: "\n"))
-                if e.kind == .ok && e.verb == .roll && clock < e.date.midnightNanos {
-                    clock = e.date.midnightNanos - 1
-                }
+            apply(command, into: &out)
+            return command
+        }
+        return nil
+    }
+
+    /// Applies a command from the journal on recovery: same state changes as when it was first
+    /// fed, outputs discarded (they were released when it was first processed).
+    public mutating func recover(_ command: Command) {
+        var discard: [UInt8] = []
+        clock = command.ts
+        apply(command, into: &discard, formats: false)
+    }
+
+    mutating func apply(_ command: Command, into out: inout [UInt8], formats: Bool = true) {
+        let date = matcher.tradingDate
+        events.removeAll()
+        matcher.process(command, into: &events)
+        for i in 0..<events.count {
+            let e = events[i]
+            if e.kind == .ok && e.verb == .roll && clock < e.date.midnightNanos {
+                clock = e.date.midnightNanos - 1
             }
+            if e.kind == .trade && recordsTrades { trades.append(TradeRecord(e, date: date)) }
+            if !formats { continue }
+            if e.kind == .trade {
+                out.append(contentsOf: "* ".utf8)
+            } else {
+                out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
+                out.append(UInt8(ascii: " "))
+            }
+            formatter.append(e, to: &out)
+            out.append(UInt8(ascii: "\n"))
         }
     }
 

@@ -7,11 +7,17 @@ import CuoheRuntime
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [--export DIR] [FILE]
+    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none]] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
              --export DIR writes trades.csv, register.csv and accounts.csv there at the end.
+             --data DIR journals every command there and prints each output line only once its
+             command is durable; started on an existing DIR it first recovers, then continues.
+           cuohe journal verify DIR
+             Check the journal's checksums and sequence, replay it, print the state hash.
+           cuohe journal dump DIR
+             Print the journal's records as `seq=N ts=T <broker> <protocol line>`.
            cuohe demo
              Print the built-in demo market (instruments, brokers and tokens, accounts).
            cuohe help
@@ -45,12 +51,22 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var configPath: String? = nil
     var inputPath: String? = nil
     var exportPath: String? = nil
+    var dataPath: String? = nil
+    var durability = Durability.sync
     var args = arguments
     while let arg = args.popFirst() {
         switch arg {
         case "--config":
             guard let value = args.popFirst() else { fail("--config needs a FILE", code: ExitCode.usage) }
             configPath = value
+        case "--data":
+            guard let value = args.popFirst() else { fail("--data needs a DIR", code: ExitCode.usage) }
+            dataPath = value
+        case "--durability":
+            guard let value = args.popFirst(), let d = Durability(rawValue: value) else {
+                fail("--durability takes sync or none", code: ExitCode.usage)
+            }
+            durability = d
         case "--export":
             guard let value = args.popFirst() else { fail("--export needs a DIR", code: ExitCode.usage) }
             exportPath = value
@@ -63,6 +79,8 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
             inputPath = arg
         }
     }
+    if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
+                                    inputPath: inputPath, durability: durability) }
     let config = loadConfig(configPath)
     var fd: Int32 = 0
     if let inputPath, inputPath != "-" {
@@ -89,10 +107,130 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     exit(0)
 }
 
+func readWholeFile(_ path: String) -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    if fd < 0 { fail("\(path): cannot read file: \(String(cString: strerror(errno)))", code: ExitCode.config) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { fail("\(path): cannot read file: \(String(cString: strerror(errno)))", code: ExitCode.config) }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+}
+
+func openInput(_ inputPath: String?) -> Int32 {
+    guard let inputPath, inputPath != "-" else { return 0 }
+    let fd = open(inputPath, O_RDONLY)
+    if fd < 0 { fail("\(inputPath): cannot open: \(String(cString: strerror(errno)))", code: ExitCode.failure) }
+    return fd
+}
+
+func logLine(_ message: String) {
+    let text = Array(("cuohe: " + message + "\n").utf8)
+    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// Commands per group commit at most: bounds the outputs held back waiting for one sync.
+let batchCommandsMax = 1024
+
+/// Replay through the journal: recover what DIR holds, then run the input in group-committed
+/// batches, releasing each batch's output lines only after its commands are durable.
+func durableReplay(data: String, configPath: String?, exportPath: String?, inputPath: String?,
+                   durability: Durability) -> Never {
+    let configText = configPath.map { readWholeFile($0) }
+    let config: MarketConfig
+    let journal: Journal
+    let recovered: [Command]
+    do {
+        config = try DataDirectory.open(data, configText: configText, configName: configPath)
+        (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), durability: durability,
+                                                log: logLine)
+    } catch {
+        fail("\(error)", code: ExitCode.failure)
+    }
+    var engine = Replay(config: config, recordsTrades: exportPath != nil)
+    for command in recovered { engine.recover(command) }
+    if !recovered.isEmpty { logLine("recovered \(recovered.count) commands from \(data)") }
+    var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
+    var writer = OutputWriter(fd: 1)
+    var pending: [UInt8] = []
+    var batch: [Command] = []
+    func commit() {
+        do {
+            try journal.append(batch)
+        } catch {
+            // Nothing of this batch was acknowledged: its outputs are never released.
+            fail("\(error)", code: ExitCode.failure)
+        }
+        batch.removeAll(keepingCapacity: true)
+        writer.buffer.append(contentsOf: pending)
+        pending.removeAll(keepingCapacity: true)
+        writer.flush()
+        if writer.writeError != 0 {
+            fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
+        }
+    }
+    while let line = reader.next() {
+        if let command = engine.feed(line[...], into: &pending) { batch.append(command) }
+        if batch.count >= batchCommandsMax || !reader.hasBufferedData { commit() }
+    }
+    commit()
+    if reader.readError != 0 {
+        fail("reading input: \(String(cString: strerror(reader.readError)))", code: ExitCode.failure)
+    }
+    if let exportPath, let problem = engine.export(to: exportPath) { fail(problem, code: ExitCode.failure) }
+    exit(0)
+}
+
+func journalCommand(_ arguments: ArraySlice<String>) -> Never {
+    guard arguments.count == 2, let verb = arguments.first, let dir = arguments.last, verb == "verify" || verb == "dump" else {
+        fail("usage: cuohe journal verify|dump DIR", code: ExitCode.usage)
+    }
+    let config: MarketConfig
+    let contents: Journal.Contents
+    do {
+        guard access(DataDirectory.marketPath(dir), F_OK) == 0 else {
+            fail("\(dir): not a data directory (no market.json)", code: ExitCode.failure)
+        }
+        config = try DataDirectory.open(dir, configText: nil, configName: nil)
+        contents = try Journal.read(directory: DataDirectory.journalPath(dir))
+    } catch {
+        fail("\(error)", code: ExitCode.failure)
+    }
+    if verb == "dump" {
+        let directory = Directory(config: config)
+        let formatter = CommandFormatter(directory: directory)
+        var writer = OutputWriter(fd: 1)
+        for (i, c) in contents.commands.enumerated() {
+            let broker = c.broker >= 0 && Int(c.broker) < directory.brokers.count ? directory.brokers[Int(c.broker)] : "?"
+            writer.buffer.append(contentsOf: "seq=\(i + 1) ts=\(c.ts) \(broker) \(formatter.line(c))\n".utf8)
+            writer.flushIfFull()
+        }
+        writer.flush()
+        exit(0)
+    }
+    var engine = Replay(config: config, recordsTrades: false)
+    for command in contents.commands { engine.recover(command) }
+    if let problem = engine.matcher.verify() { fail("state after replay is inconsistent: \(problem)", code: ExitCode.failure) }
+    if let torn = contents.tornTail {
+        print("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
+    }
+    let hash = String(engine.matcher.stateDigest(), radix: 16)
+    print("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
+          + "last_seq=\(contents.commands.count) state=\(hash)")
+    exit(0)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "replay":
     replay(arguments.dropFirst())
+case "journal":
+    journalCommand(arguments.dropFirst())
 case "demo":
     print(DemoMarket.summary)
 case "help", "-h", "--help":

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CuoheCore
+import CuoheProtocol
+
+/// A data directory: `market.json` (the configuration it was created with, so recovery always
+/// rebuilds the same market) and `journal/` (the command journal).
+public enum DataDirectory {
+    public static func marketPath(_ dir: String) -> String { dir + "/market.json" }
+    public static func journalPath(_ dir: String) -> String { dir + "/journal" }
+
+    /// Opens `dir`, creating it with `configText` (the operator's file, or the demo market) if
+    /// new. An existing directory keeps its own configuration: a different `configText` is an
+    /// error, so a restart can never silently change the market under the journal.
+    public static func open(_ dir: String, configText: [UInt8]?, configName: String?) throws(JournalError) -> MarketConfig {
+        let market = marketPath(dir)
+        if access(market, F_OK) == 0 {
+            let stored = try Journal.readFile(market)
+            if let configText, configText != stored {
+                throw JournalError(message: "\(dir): was created with another configuration than \(configName ?? "the demo market") "
+                                   + "(see \(market)); start without --config, or with that file")
+            }
+            do {
+                return try ConfigLoader.parse(stored, file: market)
+            } catch {
+                throw JournalError(message: "\(error)")
+            }
+        }
+        let text = configText ?? Array(DemoMarket.json.utf8)
+        let config: MarketConfig
+        do {
+            config = try ConfigLoader.parse(text, file: configName ?? "demo market")
+        } catch {
+            throw JournalError(message: "\(error)")
+        }
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
+        }
+        if let problem = EndOfDay.writeAtomically(market, String(decoding: text, as: UTF8.self)) {
+            throw JournalError(message: problem)
+        }
+        return config
+    }
+}

@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import CuoheCore
+
+/// When a batch of commands counts as durable.
+public enum Durability: String, Sendable {
+    /// One `write` and one `fdatasync` per batch, before any of its outputs are released.
+    case sync
+    /// One `write` per batch, no sync: the OS decides (load tests only).
+    case none
+}
+
+/// A journal that cannot be trusted or written. Never "repaired" silently.
+public struct JournalError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The append-only command journal: segment files `00000001.log`, `00000002.log`, … of
+/// `JournalRecord`s, each with its sequence number and CRC-32C. Group commit: a batch is one
+/// `write` and (under `sync`) one `fdatasync`. A batch never spans two segments; a segment is
+/// closed and a new one started once it passes `segmentBytesMax`.
+public final class Journal {
+    public static let segmentBytesDefault = 64 << 20
+
+    public let directory: String
+    public let segmentBytesMax: Int
+    public let durability: Durability
+    /// The sequence number the next appended command gets.
+    public private(set) var nextSeq: UInt64
+    private var segment: Int
+    private var fd: Int32
+    private var segmentBytes: Int
+    private var buffer: [UInt8] = []
+
+    /// What reading the journal found.
+    public struct Contents {
+        public var commands: [Command] = []
+        /// Segment numbers present, in order.
+        public var segments: [Int] = []
+        /// Bytes of the last segment that hold whole, valid records.
+        public var validBytesInLast = 0
+        /// A torn last record (a write cut short by a crash): where, and how many bytes.
+        public var tornTail: (file: String, offset: Int, bytes: Int)? = nil
+    }
+
+    public static func segmentName(_ n: Int) -> String { String(format: "%08d.log", n) }
+
+    /// Reads and checks every segment: contiguous segment numbers, whole records with good
+    /// checksums, sequence numbers 1, 2, 3, … A damaged record anywhere but at the very end of
+    /// the last segment is an error naming the file and offset; a damaged last record is reported
+    /// as a torn tail.
+    public static func read(directory: String) throws(JournalError) -> Contents {
+        var contents = Contents()
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            return contents
+        }
+        var numbers: [Int] = []
+        for name in names where name.hasSuffix(".log") {
+            guard name.count == 12, let n = Int(name.prefix(8)), n > 0 else {
+                throw JournalError(message: "\(directory)/\(name): not a journal segment name")
+            }
+            numbers.append(n)
+        }
+        numbers.sort()
+        for (i, n) in numbers.enumerated() where n != i + 1 {
+            throw JournalError(message: "\(directory): missing segment \(segmentName(i + 1)) (found \(segmentName(n)))")
+        }
+        contents.segments = numbers
+        var expected: UInt64 = 1
+        for n in numbers {
+            let path = "\(directory)/\(segmentName(n))"
+            let bytes = try readFile(path)
+            let isLast = n == numbers.last
+            var offset = 0
+            while offset < bytes.count {
+                let result = bytes.withUnsafeBytes { JournalRecord.read($0, at: offset) }
+                switch result {
+                case .success(let (seq, command)):
+                    if seq != expected {
+                        throw JournalError(message: "\(path): offset \(offset): sequence \(seq) where \(expected) was expected")
+                    }
+                    contents.commands.append(command)
+                    expected += 1
+                    offset += JournalRecord.recordBytes
+                case .failure(let problem):
+                    let atEnd = bytes.count - offset <= JournalRecord.recordBytes
+                    if isLast && atEnd && problem != .badContent {
+                        contents.tornTail = (path, offset, bytes.count - offset)
+                        contents.validBytesInLast = offset
+                        return contents
+                    }
+                    throw JournalError(message: "\(path): offset \(offset): \(describe(problem)); the journal is damaged "
+                                       + "before its end and will not be replayed")
+                }
+            }
+            if isLast { contents.validBytesInLast = offset }
+        }
+        return contents
+    }
+
+    static func describe(_ p: JournalRecord.Problem) -> String {
+        switch p {
+        case .incomplete: "incomplete record"
+        case .badLength(let l): "bad record length \(l)"
+        case .badChecksum: "checksum mismatch"
+        case .badContent: "record does not decode"
+        }
+    }
+
+    static func readFile(_ path: String) throws(JournalError) -> [UInt8] {
+        let fd = Glibc.open(path, O_RDONLY)
+        if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw JournalError(message: "\(path): cannot stat: \(String(cString: strerror(errno)))") }
+        let size = Int(st.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw JournalError(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+        return bytes
+    }
+
+    /// Opens the journal in `directory` (created if missing) for appending after recovery: reads
+    /// it, truncates a torn tail (telling `log`), and returns the journal and its commands.
+    public static func open(directory: String, segmentBytesMax: Int = Journal.segmentBytesDefault,
+                            durability: Durability = .sync,
+                            log: (String) -> Void) throws(JournalError) -> (Journal, [Command]) {
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw JournalError(message: "\(directory): cannot create: \(String(cString: strerror(errno)))")
+        }
+        let contents = try read(directory: directory)
+        if let torn = contents.tornTail {
+            log("journal: \(torn.file): torn last record at offset \(torn.offset) (\(torn.bytes) bytes, a write cut "
+                + "short by a crash; never acknowledged): truncated")
+            if truncate(torn.file, off_t(torn.offset)) != 0 {
+                throw JournalError(message: "\(torn.file): cannot truncate: \(String(cString: strerror(errno)))")
+            }
+        }
+        let segment = contents.segments.last ?? 1
+        let path = "\(directory)/\(segmentName(segment))"
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if fd < 0 { throw JournalError(message: "\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+        let journal = Journal(directory: directory, segmentBytesMax: segmentBytesMax, durability: durability,
+                              nextSeq: UInt64(contents.commands.count) + 1, segment: segment, fd: fd,
+                              segmentBytes: contents.validBytesInLast)
+        if contents.segments.isEmpty { try journal.syncDirectory() }
+        return (journal, contents.commands)
+    }
+
+    private init(directory: String, segmentBytesMax: Int, durability: Durability, nextSeq: UInt64, segment: Int,
+                 fd: Int32, segmentBytes: Int) {
+        self.directory = directory
+        self.segmentBytesMax = segmentBytesMax
+        self.durability = durability
+        self.nextSeq = nextSeq
+        self.segment = segment
+        self.fd = fd
+        self.segmentBytes = segmentBytes
+    }
+
+    deinit { close(fd) }
+
+    /// Appends a batch: one `write`, then (under `sync`) one `fdatasync`. When this returns the
+    /// batch is durable and its outputs may be released. On an error nothing of the batch counts
+    /// (a partial write is a torn tail the next start truncates) and the journal refuses further
+    /// appends.
+    public func append(_ commands: [Command]) throws(JournalError) {
+        if commands.isEmpty { return }
+        if fd < 0 { throw JournalError(message: "\(directory): journal closed after an earlier write error") }
+        if segmentBytes > 0 && segmentBytes + commands.count * JournalRecord.recordBytes > segmentBytesMax {
+            try rotate()
+        }
+        buffer.removeAll(keepingCapacity: true)
+        for (i, c) in commands.enumerated() { JournalRecord.append(c, seq: nextSeq + UInt64(i), to: &buffer) }
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, buffer.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { try fail("write", errno: n < 0 ? errno : EIO) }
+            done += n
+        }
+        if durability == .sync && fdatasync(fd) != 0 { try fail("fdatasync", errno: errno) }
+        segmentBytes += buffer.count
+        nextSeq += UInt64(commands.count)
+    }
+
+    private func fail(_ what: String, errno code: Int32) throws(JournalError) -> Never {
+        let path = "\(directory)/\(Journal.segmentName(segment))"
+        close(fd)
+        fd = -1
+        throw JournalError(message: "\(path): \(what) failed: \(String(cString: strerror(code)))")
+    }
+
+    private func rotate() throws(JournalError) {
+        if fsync(fd) != 0 { try fail("fsync", errno: errno) }
+        close(fd)
+        segment += 1
+        let path = "\(directory)/\(Journal.segmentName(segment))"
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0o644)
+        if fd < 0 { throw JournalError(message: "\(path): cannot create: \(String(cString: strerror(errno)))") }
+        segmentBytes = 0
+        try syncDirectory()
+    }
+
+    /// Makes a new segment's directory entry durable.
+    private func syncDirectory() throws(JournalError) {
+        let dfd = Glibc.open(directory, O_RDONLY)
+        if dfd < 0 { throw JournalError(message: "\(directory): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(dfd) }
+        if fsync(dfd) != 0 { throw JournalError(message: "\(directory): fsync failed: \(String(cString: strerror(errno)))") }
+    }
+}

@@ -1,0 +1,187 @@
+import XCTest
+import Foundation
+import CuoheCore
+import CuoheProtocol
+@testable import CuoheRuntime
+
+final class JournalTests: XCTestCase {
+    var dir: String = ""
+
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-journal-\(getpid())-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testCRC32CKnownVectors() {
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(CRC32C.checksum([]), 0)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)), 0x62A8_AB43)
+        XCTAssertEqual(CRC32C.checksum(Array(0..<32)), 0x46DD_794E)
+        // Continuing equals one pass, whatever the split.
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let whole = CRC32C.checksum(bytes)
+        for split in [0, 1, 7, 8, 9, 500, 999, 1000] {
+            let first = CRC32C.checksum(Array(bytes[..<split]))
+            let both = Array(bytes[split...]).withUnsafeBytes { CRC32C.checksum($0, continuing: first) }
+            XCTAssertEqual(both, whole, "split at \(split)")
+        }
+    }
+
+    static func randomCommands(_ n: Int, seed: UInt64) -> [Command] {
+        var x = seed
+        func next() -> UInt64 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return x >> 11
+        }
+        return (0..<n).map { i in
+            var c = Command(kind: CommandKind(rawValue: UInt8(1 + next() % 11))!, broker: Int32(next() % 5), ts: Int64(i))
+            c.side = next() % 2 == 0 ? .buy : .sell
+            c.type = next() % 2 == 0 ? .limit : .market
+            c.tif = TimeInForce(rawValue: UInt8(next() % 4))!
+            c.phase = TradingPhase(rawValue: UInt8(next() % 3))!
+            c.account = Int32(truncatingIfNeeded: Int64(next() % 100) - 1)
+            c.instrument = Int32(truncatingIfNeeded: Int64(next() % 4) - 1)
+            c.date = CivilDate(daysSinceEpoch: Int32(next() % 30_000))
+            c.qty = Int64(next() % 1_000_000) - 2
+            c.price = Int64(next() % 10_000_000) - 2
+            c.cid = ClientOrderID("c\(next() % 100_000)")!
+            c.newCid = ClientOrderID("n\(next())")!
+            return c
+        }
+    }
+
+    func assertSame(_ a: Command, _ b: Command, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual([a.kind.rawValue, a.side.rawValue, a.type.rawValue, a.tif.rawValue, a.phase.rawValue],
+                       [b.kind.rawValue, b.side.rawValue, b.type.rawValue, b.tif.rawValue, b.phase.rawValue], file: file, line: line)
+        XCTAssertEqual([Int64(a.broker), Int64(a.account), Int64(a.instrument), Int64(a.date.daysSinceEpoch), a.ts, a.qty, a.price],
+                       [Int64(b.broker), Int64(b.account), Int64(b.instrument), Int64(b.date.daysSinceEpoch), b.ts, b.qty, b.price],
+                       file: file, line: line)
+        XCTAssertEqual(a.cid, b.cid, file: file, line: line)
+        XCTAssertEqual(a.newCid, b.newCid, file: file, line: line)
+    }
+
+    func testRecordsRoundTripAndEqualCommandsGiveEqualBytes() {
+        let commands = Self.randomCommands(500, seed: 1)
+        var bytes: [UInt8] = []
+        for (i, c) in commands.enumerated() { JournalRecord.append(c, seq: UInt64(i + 1), to: &bytes) }
+        XCTAssertEqual(bytes.count, 500 * JournalRecord.recordBytes)
+        for (i, c) in commands.enumerated() {
+            let result = bytes.withUnsafeBytes { JournalRecord.read($0, at: i * JournalRecord.recordBytes) }
+            guard case .success(let (seq, decoded)) = result else { return XCTFail("record \(i): \(result)") }
+            XCTAssertEqual(seq, UInt64(i + 1))
+            assertSame(decoded, c)
+        }
+        var again: [UInt8] = []
+        for (i, c) in commands.enumerated() { JournalRecord.append(c, seq: UInt64(i + 1), to: &again) }
+        XCTAssertEqual(again, bytes, "the format is a function of the command: no padding bytes leak in")
+    }
+
+    func testAppendsAcrossSegmentsReadBackInOrder() throws {
+        let commands = Self.randomCommands(1000, seed: 2)
+        var logs: [String] = []
+        let (journal, recovered) = try Journal.open(directory: dir, segmentBytesMax: 20 * JournalRecord.recordBytes,
+                                                    durability: .sync) { logs.append($0) }
+        XCTAssertTrue(recovered.isEmpty)
+        var i = 0
+        var size = 1
+        while i < commands.count {
+            let n = min(size, commands.count - i)
+            try journal.append(Array(commands[i..<(i + n)]))
+            i += n
+            size = size % 13 + 1
+        }
+        XCTAssertEqual(journal.nextSeq, 1001)
+        let contents = try Journal.read(directory: dir)
+        XCTAssertGreaterThan(contents.segments.count, 40, "rotation happened")
+        XCTAssertEqual(contents.segments, Array(1...contents.segments.count))
+        XCTAssertEqual(contents.commands.count, 1000)
+        for (a, b) in zip(contents.commands, commands) { assertSame(a, b) }
+        XCTAssertNil(contents.tornTail)
+        XCTAssertTrue(logs.isEmpty)
+        // Reopening continues the sequence where it ended.
+        let (reopened, again) = try Journal.open(directory: dir, segmentBytesMax: 20 * JournalRecord.recordBytes) { _ in }
+        XCTAssertEqual(again.count, 1000)
+        XCTAssertEqual(reopened.nextSeq, 1001)
+        try reopened.append(Array(commands[0..<3]))
+        XCTAssertEqual(try Journal.read(directory: dir).commands.count, 1003)
+    }
+
+    func lastSegment() -> String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".log") }.sorted() ?? []
+        return dir + "/" + names.last!
+    }
+
+    func testTornLastRecordIsTruncatedWithALogLine() throws {
+        let commands = Self.randomCommands(10, seed: 3)
+        do {
+            let (journal, _) = try Journal.open(directory: dir) { _ in }
+            try journal.append(commands)
+        }
+        // A crash cut the next write short: 50 bytes of an 11th record.
+        var partial: [UInt8] = []
+        JournalRecord.append(commands[0], seq: 11, to: &partial)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: lastSegment()))
+        handle.seekToEndOfFile()
+        handle.write(Data(partial[0..<50]))
+        try handle.close()
+        var logs: [String] = []
+        let (journal, recovered) = try Journal.open(directory: dir) { logs.append($0) }
+        XCTAssertEqual(recovered.count, 10)
+        XCTAssertEqual(logs.count, 1)
+        XCTAssertTrue(logs[0].contains("torn last record at offset \(10 * JournalRecord.recordBytes) (50 bytes"), logs[0])
+        try journal.append([commands[1]])
+        let contents = try Journal.read(directory: dir)
+        XCTAssertEqual(contents.commands.count, 11)
+        XCTAssertNil(contents.tornTail)
+    }
+
+    func testAFlippedByteBeforeTheEndIsRefusedNamingFileAndOffset() throws {
+        let (journal, _) = try Journal.open(directory: dir) { _ in }
+        try journal.append(Self.randomCommands(10, seed: 4))
+        let path = lastSegment()
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        let victim = 3 * JournalRecord.recordBytes + 40
+        bytes[victim] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(path), message)
+            XCTAssertTrue(message.contains("offset \(3 * JournalRecord.recordBytes): checksum mismatch"), message)
+        }
+        XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }, "the engine refuses to start")
+    }
+
+    func testAMissingSegmentIsRefused() throws {
+        let (journal, _) = try Journal.open(directory: dir, segmentBytesMax: 5 * JournalRecord.recordBytes) { _ in }
+        for c in Self.randomCommands(20, seed: 5) { try journal.append([c]) }
+        try FileManager.default.removeItem(atPath: dir + "/" + Journal.segmentName(2))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("missing segment 00000002.log"), "\(error)")
+        }
+    }
+
+    func testASequenceGapIsRefused() throws {
+        var bytes: [UInt8] = []
+        let commands = Self.randomCommands(3, seed: 6)
+        JournalRecord.append(commands[0], seq: 1, to: &bytes)
+        JournalRecord.append(commands[1], seq: 3, to: &bytes)
+        JournalRecord.append(commands[2], seq: 4, to: &bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + Journal.segmentName(1)))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("offset \(JournalRecord.recordBytes): sequence 3 where 2 was expected"), "\(error)")
+        }
+    }
+
+    func testAFullDiskIsAnErrorNotASilentLoss() throws {
+        // The segment is /dev/full: every write fails with ENOSPC.
+        XCTAssertEqual(symlink("/dev/full", dir + "/" + Journal.segmentName(1)), 0)
+        let (journal, _) = try Journal.open(directory: dir) { _ in }
+        XCTAssertThrowsError(try journal.append(Self.randomCommands(2, seed: 7))) { error in
+            XCTAssertTrue("\(error)".contains("write failed: No space left on device"), "\(error)")
+        }
+        XCTAssertThrowsError(try journal.append(Self.randomCommands(1, seed: 8)), "no appends after a failed write")
+    }
+}
