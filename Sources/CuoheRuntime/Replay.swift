@@ -93,6 +93,13 @@ public struct Replay: ~Copyable {
         apply(command, into: &discard, formats: false)
     }
 
+    /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
+    /// journal against what was printed).
+    public mutating func replay(_ command: Command, into out: inout [UInt8]) {
+        clock = command.ts
+        apply(command, into: &out)
+    }
+
     mutating func apply(_ command: Command, into out: inout [UInt8], formats: Bool = true) {
         let date = matcher.tradingDate
         events.removeAll()
