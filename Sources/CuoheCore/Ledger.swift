@@ -94,7 +94,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     public let accounts: FixedArray<AccountBalance>
     public let positions: FixedArray<Position>
-    public private(set) var positionCount: Int32 = 0
+    public internal(set) var positionCount: Int32 = 0
     /// Entries: position index + 1; 0 is empty. Linear probing, at most half full.
     let positionTable: FixedArray<Int32>
     let positionMask: Int
@@ -103,11 +103,11 @@ public struct Ledger: Sendable, BitwiseCopyable {
     var lotFree: Int32
     public let fees: Fees
     /// The exchange's fee account: every fee and stamp duty collected.
-    public private(set) var feesCollected: Int64 = 0
+    public internal(set) var feesCollected: Int64 = 0
     /// ROLLs since start: holding periods count trading days, not calendar days.
-    public private(set) var rollCount: Int32 = 0
+    public internal(set) var rollCount: Int32 = 0
     /// Net cash paid in by DEPOSIT minus paid out by WITHDRAW (for the conservation check).
-    public private(set) var netDeposits: Int64 = 0
+    public internal(set) var netDeposits: Int64 = 0
 
     /// Free lots left (for `STATS`-style inspection and tests).
     public var lotsFree: Int {

@@ -63,12 +63,12 @@ public struct Matcher: Sendable {
     @usableFromInline var cids: CidIndex
     /// Scratch for the batch loop: cid hashes of the commands between prefetch and use.
     let hashRing: FixedArray<UInt64>
-    public private(set) var tradingDate: CivilDate
-    public private(set) var nextOid: Int64 = 1
-    public private(set) var nextTid: Int64 = 1
-    public private(set) var counters = MatcherCounters()
+    public internal(set) var tradingDate: CivilDate
+    public internal(set) var nextOid: Int64 = 1
+    public internal(set) var nextTid: Int64 = 1
+    public internal(set) var counters = MatcherCounters()
     /// Accounts, the shareholder register and the money rules.
-    public private(set) var ledger: Ledger
+    public internal(set) var ledger: Ledger
     /// False only to measure what the market's rules cost (the core benchmark's plain figure):
     /// then no cash, share, qualification, holder or annual check is made and fills settle nothing.
     /// The engine and replay always enforce them.

@@ -1,0 +1,268 @@
+/// The matcher's whole state as bytes, and back: what a snapshot file holds. Orders are written in
+/// priority order and re-linked on restore, so every book, FIFO and index comes back the same;
+/// `stateDigest()` after a restore equals the digest before it.
+///
+/// Format: little-endian, field by field, versioned. The caller adds the file's checksum.
+extension Matcher {
+    public static let snapshotMagic: [UInt8] = Array("CUOHESNP".utf8)
+    public static let snapshotVersion: UInt32 = 1
+
+    public func snapshot() -> [UInt8] {
+        var w = SnapshotWriter()
+        w.bytes.append(contentsOf: Matcher.snapshotMagic)
+        w.u32(Matcher.snapshotVersion)
+        w.i64(Int64(tradingDate.daysSinceEpoch))
+        for v in [nextOid, nextTid, counters.commands, counters.ordersAccepted, counters.trades, counters.rejects] { w.i64(v) }
+        w.u32(UInt32(instruments.count))
+        for i in 0..<instruments.count {
+            let s = instruments[i]
+            for v in [s.referencePrice, s.bandLow, s.bandHigh, s.lastTradePrice, s.mdseq,
+                      Int64(s.phase.rawValue), s.halted ? 1 : 0] { w.i64(v) }
+        }
+        w.u32(UInt32(brokerSeq.count))
+        for b in 0..<brokerSeq.count { w.i64(brokerSeq[b]) }
+        w.u32(UInt32(cids.count))
+        for r in 0..<cids.count {
+            let record = cids[r]
+            w.cid(record.cid)
+            for v in [record.oid, record.qty, record.price, record.cum, Int64(record.broker), Int64(record.state.rawValue)] {
+                w.i64(v)
+            }
+        }
+        var orders: [RestingOrder] = []
+        for i in 0..<Int32(instruments.count) {
+            for side in [Side.buy, Side.sell] { orders += restingOrders(instrument: i, side: side) }
+        }
+        w.u32(UInt32(orders.count))
+        for o in orders {
+            w.cid(o.cid)
+            for v in [o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker), Int64(o.instrument),
+                      Int64(o.cidRecord), Int64(o.side.rawValue), Int64(o.tif.rawValue), o.frozen, Int64(o.position)] {
+                w.i64(v)
+            }
+        }
+        w.u32(UInt32(ledger.accounts.count))
+        for a in 0..<ledger.accounts.count {
+            let x = ledger.accounts[a]
+            for v in [x.cash, x.frozenCash, x.boughtThisYear, x.openBuyValue, x.annualBuyCap, Int64(x.qualifiedUntil),
+                      Int64(x.broker)] { w.i64(v) }
+        }
+        // Lots are written by their place in the instruments' FIFOs, not their pool index, so the
+        // bytes depend only on the state (a restored matcher snapshots to the same bytes).
+        var lotOrdinal: [Int32: Int64] = [:]
+        for i in 0..<ledger.holders.count {
+            var lot = ledger.holders[i].lotHead
+            while lot >= 0 {
+                lotOrdinal[lot] = Int64(lotOrdinal.count)
+                lot = ledger.lots[lot].next
+            }
+        }
+        w.u32(UInt32(ledger.positionCount))
+        for p in 0..<Int(ledger.positionCount) {
+            let x = ledger.positions[p]
+            for v in [Int64(x.account), Int64(x.instrument), x.shares, x.frozenShares, x.lockedShares, Int64(x.openBuys),
+                      x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1] { w.i64(v) }
+        }
+        for i in 0..<ledger.holders.count {
+            let h = ledger.holders[i]
+            w.i64(h.holders)
+            w.i64(h.slots)
+            var lots: [(Int32, LockLot)] = []
+            var lot = h.lotHead
+            while lot >= 0 {
+                lots.append((lot, ledger.lots[lot]))
+                lot = ledger.lots[lot].next
+            }
+            w.u32(UInt32(lots.count))
+            for (index, l) in lots {
+                for v in [lotOrdinal[index] ?? -1, Int64(l.position), Int64(l.releaseRoll), l.shares] { w.i64(v) }
+            }
+        }
+        for v in [ledger.feesCollected, ledger.netDeposits, Int64(ledger.rollCount)] { w.i64(v) }
+        return w.bytes
+    }
+
+    /// Rebuilds a matcher for `config` from `snapshot()` bytes; nil if the bytes are not a snapshot
+    /// of this market (wrong magic, version or sizes, truncated, or inconsistent once rebuilt).
+    public static func restore(_ bytes: [UInt8], config: MarketConfig, limits: EngineLimits = EngineLimits()) -> Matcher? {
+        var r = SnapshotReader(bytes: bytes)
+        guard r.take(8) == Matcher.snapshotMagic, r.u32() == Matcher.snapshotVersion else { return nil }
+        var m = Matcher(config: config, limits: limits)
+        guard let date = r.i64() else { return nil }
+        m.tradingDate = CivilDate(daysSinceEpoch: Int32(truncatingIfNeeded: date))
+        guard let oid = r.i64(), let tid = r.i64(), let c1 = r.i64(), let c2 = r.i64(), let c3 = r.i64(),
+              let c4 = r.i64() else { return nil }
+        m.nextOid = oid
+        m.nextTid = tid
+        m.counters = MatcherCounters(commands: c1, ordersAccepted: c2, trades: c3, rejects: c4)
+        guard r.u32() == UInt32(m.instruments.count) else { return nil }
+        for i in 0..<m.instruments.count {
+            guard let v = r.i64s(7), let phase = TradingPhase(rawValue: UInt8(truncatingIfNeeded: v[5])) else { return nil }
+            var s = m.instruments[i]
+            s.referencePrice = v[0]
+            s.bandLow = v[1]
+            s.bandHigh = v[2]
+            s.lastTradePrice = v[3]
+            s.mdseq = v[4]
+            s.phase = phase
+            s.halted = v[6] != 0
+            guard s.bandLow > 0, s.bandHigh >= s.bandLow, (s.bandHigh - s.bandLow) % s.tick == 0 else { return nil }
+            m.instruments[i] = s
+            if m.books[i].lowPrice != s.bandLow || m.books[i].highPrice != s.bandHigh {
+                m.books[i] = OrderBook(lowPrice: s.bandLow, highPrice: s.bandHigh, tick: s.tick, arena: m.arena)
+            }
+        }
+        guard r.u32() == UInt32(m.brokerSeq.count) else { return nil }
+        for b in 0..<m.brokerSeq.count {
+            guard let v = r.i64() else { return nil }
+            m.brokerSeq[b] = v
+        }
+        guard let cidCount = r.u32(), Int(cidCount) <= m.cids.capacity else { return nil }
+        for _ in 0..<cidCount {
+            guard let cid = r.cid(), let v = r.i64s(6), let state = CidState(rawValue: UInt8(truncatingIfNeeded: v[5])) else {
+                return nil
+            }
+            let broker = Int32(truncatingIfNeeded: v[4])
+            let probe = m.cids.find(broker: broker, cid: cid)
+            guard probe.record < 0 else { return nil }
+            _ = m.cids.insert(CidRecord(cid: cid, oid: v[0], qty: v[1], price: v[2], cum: v[3], broker: broker, slot: -1,
+                                        state: state), at: probe)
+        }
+        guard let orderCount = r.u32(), Int(orderCount) <= m.store.capacity else { return nil }
+        for _ in 0..<orderCount {
+            guard let cid = r.cid(), let v = r.i64s(12), let side = Side(rawValue: UInt8(truncatingIfNeeded: v[8])),
+                  let tif = TimeInForce(rawValue: UInt8(truncatingIfNeeded: v[9])) else { return nil }
+            let instrument = Int32(truncatingIfNeeded: v[6])
+            let record = Int32(truncatingIfNeeded: v[7])
+            guard instrument >= 0, Int(instrument) < m.instruments.count, record >= 0, record < m.cids.count,
+                  m.books[instrument].contains(price: v[1]), (v[1] - m.books[instrument].lowPrice) % m.instruments[instrument].tick == 0
+            else { return nil }
+            let slot = m.store.allocate(RestingOrder(
+                cid: cid, oid: v[0], price: v[1], qty: v[2], leaves: v[3], next: -1, prev: -1,
+                account: Int32(truncatingIfNeeded: v[4]), broker: Int32(truncatingIfNeeded: v[5]), instrument: instrument,
+                cidRecord: record, level: -1, side: side, tif: tif, frozen: v[10], position: Int32(truncatingIfNeeded: v[11])))
+            m.books[instrument].append(slot, store: &m.store)
+            m.cids[record].slot = slot
+        }
+        guard r.u32() == UInt32(m.ledger.accounts.count) else { return nil }
+        for a in 0..<m.ledger.accounts.count {
+            guard let v = r.i64s(7) else { return nil }
+            m.ledger.accounts[a] = AccountBalance(cash: v[0], frozenCash: v[1], boughtThisYear: v[2], openBuyValue: v[3],
+                                                  annualBuyCap: v[4], qualifiedUntil: Int32(truncatingIfNeeded: v[5]),
+                                                  broker: Int32(truncatingIfNeeded: v[6]))
+        }
+        guard let positionCount = r.u32(), Int(positionCount) <= m.ledger.positions.count else { return nil }
+        var positions: [Position] = []
+        for _ in 0..<positionCount {
+            guard let v = r.i64s(7) else { return nil }
+            positions.append(Position(account: Int32(truncatingIfNeeded: v[0]), instrument: Int32(truncatingIfNeeded: v[1]),
+                                      shares: v[2], frozenShares: v[3], lockedShares: v[4],
+                                      openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6])))
+        }
+        guard m.ledger.restorePositions(positions) else { return nil }
+        var lotMap: [Int32: Int32] = [:]
+        for i in 0..<m.ledger.holders.count {
+            guard let holders = r.i64(), let slots = r.i64(), let lotCount = r.u32() else { return nil }
+            m.ledger.holders[i].holders = holders
+            m.ledger.holders[i].slots = slots
+            for _ in 0..<lotCount {
+                guard let v = r.i64s(4),
+                      let index = m.ledger.restoreLot(instrument: Int32(i), position: Int32(truncatingIfNeeded: v[1]),
+                                                     releaseRoll: Int32(truncatingIfNeeded: v[2]), shares: v[3]) else {
+                    return nil
+                }
+                lotMap[Int32(truncatingIfNeeded: v[0])] = index
+            }
+        }
+        for p in 0..<Int(m.ledger.positionCount) where m.ledger.positions[p].lastLot >= 0 {
+            m.ledger.positions[p].lastLot = lotMap[m.ledger.positions[p].lastLot] ?? -1
+        }
+        guard let fees = r.i64(), let deposits = r.i64(), let rolls = r.i64(), r.atEnd else { return nil }
+        m.ledger.feesCollected = fees
+        m.ledger.netDeposits = deposits
+        m.ledger.rollCount = Int32(truncatingIfNeeded: rolls)
+        return m.verify() == nil ? m : nil
+    }
+}
+
+extension Ledger {
+    /// Replaces the register with `list` (a snapshot's, in creation order); false if it does not fit.
+    mutating func restorePositions(_ list: [Position]) -> Bool {
+        positionTable.fill(with: 0)
+        positionCount = 0
+        for (i, p) in list.enumerated() {
+            guard p.account >= 0, Int(p.account) < accounts.count, p.instrument >= 0, Int(p.instrument) < holders.count
+            else { return false }
+            let index = findOrCreatePosition(account: p.account, instrument: p.instrument)
+            guard index == Int32(i) else { return false }
+            positions[index] = p
+        }
+        // Every lot starts free again; `restoreLot` takes them back in FIFO order.
+        for i in 0..<lots.count { lots[i] = .empty; lots[i].next = i + 1 < lots.count ? Int32(i + 1) : -1 }
+        lotFree = lots.count > 0 ? 0 : -1
+        for i in 0..<holders.count {
+            holders[i].lotHead = -1
+            holders[i].lotTail = -1
+        }
+        return true
+    }
+
+    /// Appends a lot to an instrument's FIFO (restore only); its new index, or nil if none is free.
+    mutating func restoreLot(instrument: Int32, position: Int32, releaseRoll: Int32, shares: Int64) -> Int32? {
+        guard lotFree >= 0, position >= 0, position < positionCount else { return nil }
+        let lot = lotFree
+        lotFree = lots[lot].next
+        lots[lot] = LockLot(position: position, next: -1, releaseRoll: releaseRoll, shares: shares)
+        let tail = holders[instrument].lotTail
+        if tail >= 0 { lots[tail].next = lot } else { holders[instrument].lotHead = lot }
+        holders[instrument].lotTail = lot
+        return lot
+    }
+}
+
+struct SnapshotWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+    mutating func i64(_ v: Int64) {
+        let u = UInt64(bitPattern: v)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(i)))) }
+    }
+    mutating func cid(_ c: ClientOrderID) {
+        for w in [c.w0, c.w1, c.w2, c.w3] { i64(Int64(bitPattern: w)) }
+    }
+}
+
+struct SnapshotReader {
+    let bytes: [UInt8]
+    var at = 0
+
+    var atEnd: Bool { at == bytes.count }
+
+    mutating func take(_ n: Int) -> [UInt8]? {
+        guard bytes.count - at >= n else { return nil }
+        defer { at += n }
+        return Array(bytes[at..<(at + n)])
+    }
+    mutating func u32() -> UInt32? {
+        guard let b = take(4) else { return nil }
+        return b.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+    }
+    mutating func i64() -> Int64? {
+        guard let b = take(8) else { return nil }
+        return Int64(bitPattern: b.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    }
+    mutating func i64s(_ n: Int) -> [Int64]? {
+        var out: [Int64] = []
+        for _ in 0..<n {
+            guard let v = i64() else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+    mutating func cid() -> ClientOrderID? {
+        guard let a = i64(), let b = i64(), let c = i64(), let d = i64() else { return nil }
+        return ClientOrderID(w0: UInt64(bitPattern: a), w1: UInt64(bitPattern: b), w2: UInt64(bitPattern: c),
+                             w3: UInt64(bitPattern: d))
+    }
+}

@@ -1,0 +1,99 @@
+import XCTest
+import CuoheCore
+import CuoheProtocol
+@testable import CuoheRuntime
+
+final class SnapshotTests: XCTestCase {
+    /// Order flow over all three demo instruments (one with a holding period and a holder cap of
+    /// 5, one with lot 1), GTC orders, deposits and ROLLs: every kind of state a snapshot holds.
+    static func lines(_ n: Int, seed: UInt64) -> [String] {
+        var x = seed
+        func next(_ k: Int) -> Int {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((x >> 33) % UInt64(k))
+        }
+        let accounts = [("B01", "A1001"), ("B01", "A1002"), ("B02", "A2001"), ("B02", "A2002"), ("B03", "A3001")]
+        let syms = [("ZJ100231", 1150, 100), ("ZJ100518", 800, 100), ("ZJ200077", 300, 1)]
+        var out: [String] = []
+        var day = 2
+        for i in 0..<n {
+            let (broker, acct) = accounts[next(accounts.count)]
+            let (sym, base, lot) = syms[next(3)]
+            switch next(100) {
+            case 0..<55:
+                var px = base + next(60)
+                if sym == "ZJ200077" { px = px - px % 5 }
+                let tif = ["DAY", "DAY", "GTC", "IOC"][next(4)]
+                out.append("\(broker) NEW cid=c\(i) acct=\(acct) sym=\(sym) side=\(next(2) == 0 ? "BUY" : "SELL") "
+                           + "qty=\((1 + next(5)) * lot * (lot == 1 ? 37 : 1)) px=\(px / 100).\(px % 100 < 10 ? "0" : "")\(px % 100) tif=\(tif)")
+            case 55..<75: out.append("\(broker) CANCEL cid=c\(next(i + 1))")
+            case 75..<85: out.append("\(broker) REPLACE cid=c\(next(i + 1)) newcid=r\(i) qty=\((1 + next(5)) * lot)")
+            case 85..<92: out.append("\(broker) STATUS cid=c\(next(i + 1))")
+            case 92..<96: out.append("OPS DEPOSIT acct=\(acct) amount=\(1 + next(1000)).25")
+            case 96..<98 where i % 7 == 0:
+                out.append("OPS ROLL date=2026-12-\(day < 10 ? "0" : "")\(day)")
+                day = min(day + 1, 28)
+            default: out.append("\(broker) NEW cid=m\(i) acct=\(acct) sym=\(sym) side=BUY qty=\(lot) type=MARKET")
+            }
+        }
+        return out
+    }
+
+    func testRestoreGivesTheSameStateAndTheSameFuture() throws {
+        let limits = EngineLimits(ordersLiveMax: 1 << 14, cidsPerDayMax: 1 << 16, positionsMax: 256, lockLotsMax: 256)
+        let all = Self.lines(12_000, seed: 99)
+        for cut in [0, 1, 4_321, 11_999] {
+            var live = Replay(config: DemoMarket.config, limits: limits, recordsTrades: false)
+            var discard: [UInt8] = []
+            for line in all[..<cut] { live.feed(Array(line.utf8)[...], into: &discard) }
+            let bytes = live.matcher.snapshot()
+            var restored = try XCTUnwrap(Matcher.restore(bytes, config: DemoMarket.config, limits: limits),
+                                         "snapshot at \(cut) does not restore")
+            XCTAssertEqual(restored.stateDigest(), live.matcher.stateDigest(), "state differs after restore at \(cut)")
+            XCTAssertEqual(restored.snapshot(), bytes, "a restored matcher snapshots to the same bytes")
+            // The future: the rest of the day through both, message by message.
+            let formatter = LineFormatter(directory: live.directory)
+            var liveOut: [UInt8] = []
+            var restoredOut: [UInt8] = []
+            var events = EventBuffer()
+            for line in all[cut...] {
+                var out: [UInt8] = []
+                guard let command = live.feed(Array(line.utf8)[...], into: &out) else { continue }
+                liveOut += out
+                events.removeAll()
+                restored.process(command, into: &events)
+                for i in 0..<events.count {
+                    let e = events[i]
+                    if e.kind == .trade {
+                        restoredOut += Array("* ".utf8)
+                    } else {
+                        restoredOut += Array((live.directory.brokers[Int(e.broker)] + " ").utf8)
+                    }
+                    formatter.append(e, to: &restoredOut)
+                    restoredOut.append(UInt8(ascii: "\n"))
+                }
+            }
+            XCTAssertEqual(String(decoding: restoredOut, as: UTF8.self), String(decoding: liveOut, as: UTF8.self),
+                           "outputs after a restore at \(cut) differ")
+            XCTAssertEqual(restored.stateDigest(), live.matcher.stateDigest())
+            XCTAssertGreaterThan(live.matcher.counters.trades, 100)
+        }
+    }
+
+    func testDamagedSnapshotsAreRefused() {
+        var live = Replay(config: DemoMarket.config, limits: EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 16384))
+        var discard: [UInt8] = []
+        for line in Self.lines(2_000, seed: 7) { live.feed(Array(line.utf8)[...], into: &discard) }
+        let bytes = live.matcher.snapshot()
+        let limits = EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 16384)
+        XCTAssertNotNil(Matcher.restore(bytes, config: DemoMarket.config, limits: limits))
+        XCTAssertNil(Matcher.restore(Array(bytes.dropLast()), config: DemoMarket.config, limits: limits), "truncated")
+        XCTAssertNil(Matcher.restore(bytes + [0], config: DemoMarket.config, limits: limits), "trailing bytes")
+        var other = DemoMarket.config
+        other.instruments.removeLast()
+        XCTAssertNil(Matcher.restore(bytes, config: other, limits: limits), "another market")
+        var wrongMagic = bytes
+        wrongMagic[0] ^= 1
+        XCTAssertNil(Matcher.restore(wrongMagic, config: DemoMarket.config, limits: limits))
+    }
+}
