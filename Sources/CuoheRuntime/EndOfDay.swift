@@ -111,10 +111,13 @@ public enum EndOfDay {
     /// Writes to a temporary file, syncs it and renames it over `path`, so a reader never sees
     /// half a file.
     static func writeAtomically(_ path: String, _ text: String) -> String? {
+        writeAtomically(path, bytes: Array(text.utf8))
+    }
+
+    static func writeAtomically(_ path: String, bytes: [UInt8]) -> String? {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { return "\(temporary): cannot create: \(String(cString: strerror(errno)))" }
-        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }

@@ -25,6 +25,16 @@ public struct Replay: ~Copyable {
     public private(set) var trades: [TradeRecord] = []
     public let recordsTrades: Bool
 
+    /// Continues from a restored matcher (a snapshot) and the clock it was taken at.
+    public init(config: MarketConfig, matcher: consuming Matcher, clock: Int64, recordsTrades: Bool = true) {
+        self.recordsTrades = recordsTrades
+        directory = Directory(config: config)
+        parser = LineParser(directory: directory)
+        formatter = LineFormatter(directory: directory)
+        self.matcher = matcher
+        self.clock = clock
+    }
+
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), recordsTrades: Bool = true) {
         self.recordsTrades = recordsTrades
         directory = Directory(config: config)

@@ -7,13 +7,15 @@ import CuoheRuntime
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none]] [FILE]
+    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
              --export DIR writes trades.csv, register.csv and accounts.csv there at the end.
              --data DIR journals every command there and prints each output line only once its
-             command is durable; started on an existing DIR it first recovers, then continues.
+             command is durable; started on an existing DIR it first recovers (newest valid
+             snapshot, then the journal after it), then continues. A snapshot is written every N
+             commands (default 100000) and at the end.
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, print the state hash.
            cuohe journal dump DIR
@@ -53,6 +55,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var exportPath: String? = nil
     var dataPath: String? = nil
     var durability = Durability.sync
+    var snapshotEvery = 100_000
     var args = arguments
     while let arg = args.popFirst() {
         switch arg {
@@ -62,6 +65,11 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         case "--data":
             guard let value = args.popFirst() else { fail("--data needs a DIR", code: ExitCode.usage) }
             dataPath = value
+        case "--snapshot-every":
+            guard let value = args.popFirst(), let n = Int(value), n > 0 else {
+                fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
+            }
+            snapshotEvery = n
         case "--durability":
             guard let value = args.popFirst(), let d = Durability(rawValue: value) else {
                 fail("--durability takes sync or none", code: ExitCode.usage)
@@ -80,7 +88,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         }
     }
     if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
-                                    inputPath: inputPath, durability: durability) }
+                                    inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery) }
     let config = loadConfig(configPath)
     var fd: Int32 = 0
     if let inputPath, inputPath != "-" {
@@ -140,7 +148,7 @@ let batchCommandsMax = 1024
 /// Replay through the journal: recover what DIR holds, then run the input in group-committed
 /// batches, releasing each batch's output lines only after its commands are durable.
 func durableReplay(data: String, configPath: String?, exportPath: String?, inputPath: String?,
-                   durability: Durability) -> Never {
+                   durability: Durability, snapshotEvery: Int) -> Never {
     let configText = configPath.map { readWholeFile($0) }
     let config: MarketConfig
     let journal: Journal
@@ -152,9 +160,50 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     } catch {
         fail("\(error)", code: ExitCode.failure)
     }
-    var engine = Replay(config: config, recordsTrades: exportPath != nil)
-    for command in recovered { engine.recover(command) }
-    if !recovered.isEmpty { logLine("recovered \(recovered.count) commands from \(data)") }
+    // Recovery: the newest snapshot that loads, then the journal after it. With --export the whole
+    // journal is replayed instead, so trades.csv holds every trade, not only those since a snapshot.
+    let snapshots = SnapshotFile.list(data)
+    if let newest = snapshots.first, newest > UInt64(recovered.count) {
+        fail("\(data): snapshot \(newest) is ahead of the journal (\(recovered.count) records): journal records are "
+             + "missing; refusing to start", code: ExitCode.failure)
+    }
+    var restored: (Matcher, Int64, Int)? = nil
+    if exportPath == nil {
+        for seq in snapshots {
+            switch SnapshotFile.load(data: data, seq: seq, config: config, limits: EngineLimits()) {
+            case .success(let (matcher, clock)):
+                restored = (matcher, clock, Int(seq))
+            case .failure(let error):
+                logLine("\(error); trying an older snapshot")
+            }
+            if restored != nil { break }
+        }
+    }
+    var engine: Replay
+    var first = 0
+    if let (matcher, clock, seq) = restored {
+        engine = Replay(config: config, matcher: matcher, clock: clock, recordsTrades: false)
+        first = seq
+    } else {
+        engine = Replay(config: config, recordsTrades: exportPath != nil)
+    }
+    for command in recovered[first...] { engine.recover(command) }
+    if !recovered.isEmpty {
+        logLine("recovered \(recovered.count) commands from \(data)"
+                + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
+    }
+    var lastSnapshot = UInt64(first)
+    func snapshot() {
+        let seq = journal.nextSeq - 1
+        if seq == lastSnapshot { return }
+        do {
+            try SnapshotFile.write(data: data, seq: seq, clock: engine.clock, matcher: engine.matcher)
+            lastSnapshot = seq
+        } catch {
+            // A snapshot only shortens recovery; the journal alone is complete. Say so and go on.
+            logLine("\(error); continuing without this snapshot")
+        }
+    }
     var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
     var writer = OutputWriter(fd: 1)
     var pending: [UInt8] = []
@@ -176,9 +225,13 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     }
     while let line = reader.next() {
         if let command = engine.feed(line[...], into: &pending) { batch.append(command) }
-        if batch.count >= batchCommandsMax || !reader.hasBufferedData { commit() }
+        if batch.count >= batchCommandsMax || !reader.hasBufferedData {
+            commit()
+            if journal.nextSeq - 1 - lastSnapshot >= UInt64(snapshotEvery) { snapshot() }
+        }
     }
     commit()
+    snapshot()
     if reader.readError != 0 {
         fail("reading input: \(String(cString: strerror(reader.readError)))", code: ExitCode.failure)
     }
@@ -214,14 +267,31 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         exit(0)
     }
     var engine = Replay(config: config, recordsTrades: false)
-    for command in contents.commands { engine.recover(command) }
+    // Every snapshot must hold exactly the state the journal gives at its record.
+    let snapshots = Set(SnapshotFile.list(dir))
+    var snapshotsChecked = 0
+    for (i, command) in contents.commands.enumerated() {
+        engine.recover(command)
+        let seq = UInt64(i + 1)
+        guard snapshots.contains(seq) else { continue }
+        switch SnapshotFile.load(data: dir, seq: seq, config: config, limits: EngineLimits()) {
+        case .success(let (matcher, _)):
+            if matcher.stateDigest() != engine.matcher.stateDigest() {
+                fail("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record",
+                     code: ExitCode.failure)
+            }
+            snapshotsChecked += 1
+        case .failure(let error):
+            fail("\(error)", code: ExitCode.failure)
+        }
+    }
     if let problem = engine.matcher.verify() { fail("state after replay is inconsistent: \(problem)", code: ExitCode.failure) }
     if let torn = contents.tornTail {
         print("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
     }
     let hash = String(engine.matcher.stateDigest(), radix: 16)
     print("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
-          + "last_seq=\(contents.commands.count) state=\(hash)")
+          + "last_seq=\(contents.commands.count) snapshots=\(snapshotsChecked) state=\(hash)")
     exit(0)
 }
 

@@ -54,6 +54,44 @@ final class CrashTests: XCTestCase {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    func testADamagedSnapshotFallsBackAndASnapshotAheadOfTheJournalIsRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-snap-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let input = root + "/day.txt"
+        try Self.stream(lines: 12_000, seed: 5).write(toFile: input, atomically: true, encoding: .utf8)
+        let data = root + "/data"
+        let first = try run(["replay", "--data", data, "--snapshot-every", "3000", input], killAfter: nil)
+        XCTAssertEqual(first.status, 0)
+        let snapshots = SnapshotFile.list(data)
+        XCTAssertEqual(snapshots.count, SnapshotFile.keep)
+        XCTAssertEqual(snapshots.first, 12_000)
+        let good = try run(["journal", "verify", data], killAfter: nil)
+        XCTAssertTrue(good.stdout.contains("records=12000"), good.stdout)
+        XCTAssertTrue(good.stdout.contains("snapshots=3"), good.stdout)
+        // Damage the newest snapshot: the restart falls back to the one before and still recovers
+        // the same state.
+        let newest = SnapshotFile.directory(data) + "/" + String(format: "%016llu.snap", UInt64(12_000))
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: newest)))
+        bytes[bytes.count / 2] ^= 0x55
+        try Data(bytes).write(to: URL(fileURLWithPath: newest))
+        let bad = try run(["journal", "verify", data], killAfter: nil)
+        XCTAssertEqual(bad.status, 1, "verify rejects a snapshot that does not check out")
+        let restart = try run(["replay", "--data", data, "/dev/null"], killAfter: nil)
+        XCTAssertEqual(restart.status, 0, "the restart falls back to an older snapshot")
+        // It ends with a fresh snapshot of the same state in place of the damaged one.
+        let digest = good.stdout.split(separator: " ").first { $0.hasPrefix("state=") }!
+        let after = try run(["journal", "verify", data], killAfter: nil)
+        XCTAssertEqual(after.status, 0, after.stdout)
+        XCTAssertTrue(after.stdout.contains(String(digest)), after.stdout)
+        // Records lost from the journal's end, behind a snapshot: refuse to start.
+        let segment = DataDirectory.journalPath(data) + "/" + Journal.segmentName(1)
+        XCTAssertEqual(truncate(segment, off_t(100 * JournalRecord.recordBytes)), 0)
+        let refused = try run(["replay", "--data", data, "/dev/null"], killAfter: nil)
+        XCTAssertEqual(refused.status, 1)
+    }
+
     func testKillAtRandomMomentsLosesNothingPrinted() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-crash-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
@@ -67,7 +105,8 @@ final class CrashTests: XCTestCase {
             rng = rng &* 6_364_136_223_846_793_005 &+ 1
             let delay = 0.05 + Double((rng >> 33) % 1000) / 1000.0 * 0.8
             let data = root + "/data\(round)"
-            let first = try run(["replay", "--data", data, input], killAfter: delay)
+            // Snapshots every few thousand commands: kills land around snapshot writes too.
+            let first = try run(["replay", "--data", data, "--snapshot-every", "4000", input], killAfter: delay)
             // Keep whole lines only: the last element is empty after a final "\n", or a line the
             // kill cut short.
             var printed = first.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import CuoheCore
+
+/// Snapshot files in a data directory's `snapshots/`: the whole engine state after journal record
+/// `seq`, so a restart replays only the journal after it. Written atomically (temporary file,
+/// fsync, rename, directory fsync); the newest few are kept.
+///
+///     "CUOHESNF", u64 seq, i64 clock, u32 CRC-32C of the payload, payload (`Matcher.snapshot()`)
+public enum SnapshotFile {
+    public static let magic: [UInt8] = Array("CUOHESNF".utf8)
+    public static let headerBytes = 8 + 8 + 8 + 4
+    /// Older snapshots are deleted beyond this many: a damaged newest one still leaves a fallback.
+    public static let keep = 3
+
+    public static func directory(_ data: String) -> String { data + "/snapshots" }
+    static func name(_ seq: UInt64) -> String { String(format: "%016llu.snap", seq) }
+
+    /// Writes a snapshot of `matcher` taken after journal record `seq`.
+    public static func write(data: String, seq: UInt64, clock: Int64, matcher: borrowing Matcher) throws(JournalError) {
+        let dir = directory(data)
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
+        }
+        let payload = matcher.snapshot()
+        var bytes = magic
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: seq >> (8 * UInt64(i)))) }
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: clock) >> (8 * UInt64(i)))) }
+        let crc = CRC32C.checksum(payload)
+        for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+        bytes += payload
+        let path = dir + "/" + name(seq)
+        if let problem = EndOfDay.writeAtomically(path, bytes: bytes) { throw JournalError(message: problem) }
+        let dfd = open(dir, O_RDONLY)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+        for old in list(data).dropFirst(keep) { unlink(dir + "/" + name(old)) }
+    }
+
+    /// Snapshot sequence numbers present, newest first.
+    public static func list(_ data: String) -> [UInt64] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory(data))) ?? []
+        return names.compactMap { $0.hasSuffix(".snap") ? UInt64($0.dropLast(5)) : nil }.sorted(by: >)
+    }
+
+    /// The engine state in snapshot `seq`, or a reason it cannot be used.
+    public static func load(data: String, seq: UInt64, config: MarketConfig,
+                            limits: EngineLimits) -> Result<(Matcher, Int64), JournalError> {
+        let path = directory(data) + "/" + name(seq)
+        let bytes: [UInt8]
+        do {
+            bytes = try Journal.readFile(path)
+        } catch {
+            return .failure(error)
+        }
+        func le(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic, le(8, 8) == seq else {
+            return .failure(JournalError(message: "\(path): not a snapshot of record \(seq)"))
+        }
+        let payload = Array(bytes[headerBytes...])
+        guard CRC32C.checksum(payload) == UInt32(le(24, 4)) else {
+            return .failure(JournalError(message: "\(path): checksum mismatch"))
+        }
+        guard let matcher = Matcher.restore(payload, config: config, limits: limits) else {
+            return .failure(JournalError(message: "\(path): does not restore onto this market"))
+        }
+        return .success((matcher, Int64(bitPattern: le(16, 8))))
+    }
+}
