@@ -50,9 +50,9 @@ public struct CidIndex: Sendable, BitwiseCopyable {
         precondition(capacity > 0 && capacity < Int(Int32.max) / 2, "cid capacity out of range")
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        table = arena.make(count: size, repeating: 0)
+        table = arena.makeZeroed(count: size)
         mask = size - 1
-        records = arena.make(count: capacity, repeating: .empty)
+        records = arena.makeZeroed(count: capacity)
     }
 
     /// Where a lookup ended: the record found, or the table position to insert at.

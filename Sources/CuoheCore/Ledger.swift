@@ -100,7 +100,10 @@ public struct Ledger: Sendable, BitwiseCopyable {
     let positionMask: Int
     public let holders: FixedArray<InstrumentHolders>
     let lots: FixedArray<LockLot>
-    var lotFree: Int32
+    /// Lots released since start, linked through `next`; -1 when none.
+    var lotFree: Int32 = -1
+    /// Lots at or above this were never used.
+    var lotHighWater: Int32 = 0
     public let fees: Fees
     /// The exchange's fee account: every fee and stamp duty collected.
     public internal(set) var feesCollected: Int64 = 0
@@ -111,10 +114,27 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     /// Free lots left (for `STATS`-style inspection and tests).
     public var lotsFree: Int {
-        var n = 0
+        var n = lots.count - Int(lotHighWater)
         var lot = lotFree
         while lot >= 0 { n += 1; lot = lots[lot].next }
         return n
+    }
+
+    /// True if a lot can be taken.
+    var lotAvailable: Bool {
+        @inline(__always) get { lotFree >= 0 || Int(lotHighWater) < lots.count }
+    }
+
+    /// Takes a lot (a released one first); the caller checked `lotAvailable`.
+    mutating func takeLot() -> Int32 {
+        if lotFree >= 0 {
+            let lot = lotFree
+            lotFree = lots[lot].next
+            return lot
+        }
+        precondition(Int(lotHighWater) < lots.count, "lock lot pool exhausted")
+        lotHighWater += 1
+        return lotHighWater - 1
     }
 
     public init(config: MarketConfig, limits: EngineLimits, arena: Arena) {
@@ -133,14 +153,12 @@ public struct Ledger: Sendable, BitwiseCopyable {
         }
         let configured = config.accounts.reduce(0) { $0 + $1.holdings.count }
         let capacity = max(limits.positionsMax, configured + 1)
-        positions = arena.make(count: capacity, repeating: .empty)
+        positions = arena.makeZeroed(count: capacity)
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        positionTable = arena.make(count: size, repeating: 0)
+        positionTable = arena.makeZeroed(count: size)
         positionMask = size - 1
-        lots = arena.make(count: max(limits.lockLotsMax, 1), repeating: .empty)
-        for i in 0..<lots.count { lots[i].next = i + 1 < lots.count ? Int32(i + 1) : -1 }
-        lotFree = limits.lockLotsMax > 0 ? 0 : -1
+        lots = arena.makeZeroed(count: max(limits.lockLotsMax, 0))
         for (a, spec) in config.accounts.enumerated() {
             accounts[a] = AccountBalance(
                 cash: spec.cash, frozenCash: 0, boughtThisYear: spec.boughtThisYear, openBuyValue: 0,
@@ -348,7 +366,7 @@ public struct Ledger: Sendable, BitwiseCopyable {
     @inline(__always)
     func canLock(position p: Int32, instrument: Int32) -> Bool {
         let days = holders[instrument].holdingDays
-        if days == 0 || lotFree >= 0 { return true }
+        if days == 0 || lotAvailable { return true }
         guard p >= 0 else { return false }
         let last = positions[p].lastLot
         return last >= 0 && lots[last].releaseRoll == rollCount + days
@@ -363,9 +381,8 @@ public struct Ledger: Sendable, BitwiseCopyable {
         let release = rollCount + days
         let last = positions[p].lastLot
         if last >= 0 && lots[last].releaseRoll == release { return true }
-        guard lotFree >= 0 else { return false }
-        let lot = lotFree
-        lotFree = lots[lot].next
+        guard lotAvailable else { return false }
+        let lot = takeLot()
         lots[lot] = LockLot(position: p, next: -1, releaseRoll: release, shares: 0)
         let tail = holders[instrument].lotTail
         if tail >= 0 { lots[tail].next = lot } else { holders[instrument].lotHead = lot }

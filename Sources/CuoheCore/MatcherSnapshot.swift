@@ -198,8 +198,8 @@ extension Ledger {
             positions[index] = p
         }
         // Every lot starts free again; `restoreLot` takes them back in FIFO order.
-        for i in 0..<lots.count { lots[i] = .empty; lots[i].next = i + 1 < lots.count ? Int32(i + 1) : -1 }
-        lotFree = lots.count > 0 ? 0 : -1
+        lotFree = -1
+        lotHighWater = 0
         for i in 0..<holders.count {
             holders[i].lotHead = -1
             holders[i].lotTail = -1
@@ -209,9 +209,8 @@ extension Ledger {
 
     /// Appends a lot to an instrument's FIFO (restore only); its new index, or nil if none is free.
     mutating func restoreLot(instrument: Int32, position: Int32, releaseRoll: Int32, shares: Int64) -> Int32? {
-        guard lotFree >= 0, position >= 0, position < positionCount else { return nil }
-        let lot = lotFree
-        lotFree = lots[lot].next
+        guard lotAvailable, position >= 0, position < positionCount else { return nil }
+        let lot = takeLot()
         lots[lot] = LockLot(position: position, next: -1, releaseRoll: releaseRoll, shares: shares)
         let tail = holders[instrument].lotTail
         if tail >= 0 { lots[tail].next = lot } else { holders[instrument].lotHead = lot }

@@ -37,28 +37,33 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
 /// free list threaded through `next`, so placing and removing an order allocates nothing.
 public struct OrderStore: Sendable, BitwiseCopyable {
     @usableFromInline var slots: FixedArray<RestingOrder>
-    @usableFromInline var freeHead: Int32
+    /// Slots freed since start, linked through `next`; -1 when none.
+    @usableFromInline var freeHead: Int32 = -1
+    /// Slots at or above this were never used (still untouched zero pages).
+    @usableFromInline var highWater: Int32 = 0
     public private(set) var liveCount: Int = 0
 
     public var capacity: Int { slots.count }
 
     public init(capacity: Int, arena: Arena) {
         precondition(capacity > 0 && capacity < Int(Int32.max), "order capacity out of range")
-        slots = arena.make(count: capacity, repeating: .empty)
-        for i in 0..<capacity {
-            slots[i].next = i + 1 < capacity ? Int32(i + 1) : -1
-        }
-        freeHead = 0
+        slots = arena.makeZeroed(count: capacity)
     }
 
-    public var isFull: Bool { freeHead < 0 }
+    public var isFull: Bool { freeHead < 0 && Int(highWater) >= slots.count }
 
-    /// Takes a free slot for `order`; the caller checked `isFull` first.
+    /// Takes a free slot for `order` (a recycled one first); the caller checked `isFull` first.
     @inline(__always)
     public mutating func allocate(_ order: RestingOrder) -> Int32 {
-        let slot = freeHead
-        precondition(slot >= 0, "order store full")
-        freeHead = slots[slot].next
+        let slot: Int32
+        if freeHead >= 0 {
+            slot = freeHead
+            freeHead = slots[slot].next
+        } else {
+            precondition(Int(highWater) < slots.count, "order store full")
+            slot = highWater
+            highWater += 1
+        }
         slots[slot] = order
         liveCount += 1
         return slot

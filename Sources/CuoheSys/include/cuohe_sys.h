@@ -32,6 +32,28 @@ static inline void *cuohe_alloc(size_t bytes) {
     return p;
 }
 
+/// Allocates `bytes` of zeros without touching them: large blocks come straight from the kernel
+/// as untouched zero pages (marked for huge pages), so a capacity of millions costs nothing until
+/// it is used. Free with `cuohe_free_zeroed` and the same size.
+static inline void *cuohe_alloc_zeroed(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (bytes == 0) bytes = 1;
+    if (bytes < huge) return calloc(1, bytes);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/// Frees a block from `cuohe_alloc_zeroed`.
+static inline void cuohe_free_zeroed(void *p, size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (bytes == 0) bytes = 1;
+    if (bytes < huge) free(p); else munmap(p, bytes);
+}
+
 /// Frees a block from `cuohe_alloc`.
 static inline void cuohe_free(void *p) {
     free(p);
