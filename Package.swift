@@ -27,6 +27,8 @@ let package = Package(
                           path: "Benchmarks/CoreBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime"],
                           path: "Benchmarks/RingBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-pipeline-bench", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
+                          path: "Benchmarks/PipelineBench", swiftSettings: strict),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import CuoheCore
+import CuoheProtocol
+import CuoheRuntime
+
+// cuohe-pipeline-bench: the durable path without text — journal (group commit) then matcher —
+// on one thread. Build and run in release mode:
+//   swift run -c release cuohe-pipeline-bench [--commands N] [--dir DIR]
+// Throughput: batches of 1,024 commands, each appended (one write, one fdatasync under `sync`)
+// and then matched. Durable-ack latency: commands arrive on a fixed schedule (100k/s); each loop
+// takes every command that has arrived (up to 1,024), makes it durable, matches it; a command's
+// latency is from its arrival to the end of its batch (when its outputs may be released).
+
+func nowNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// Order flow on the demo market's first instrument: limit orders around 12.00, cancels of
+/// earlier cids (live or not), now and then a marketable order.
+func commands(_ n: Int) -> [Command] {
+    let config = DemoMarket.config
+    let directory = Directory(config: config)
+    let accounts: [(Int32, Int32)] = [("A1001", "B01"), ("A2001", "B02"), ("A2002", "B02"), ("A3001", "B03")].map {
+        (directory.account($0.0), directory.broker($0.1)!)
+    }
+    var rng = SplitMix64(state: 7)
+    var out: [Command] = []
+    out.reserveCapacity(n)
+    for i in 0..<n {
+        let (acct, broker) = accounts[rng.below(accounts.count)]
+        let ts = config.tradingDate.midnightNanos + Int64(i)
+        if rng.below(10) < 7 || i < 10 {
+            let side: Side = rng.below(2) == 0 ? .buy : .sell
+            let px = Int64(1_170 + rng.below(60)) * 100
+            out.append(.newOrder(broker: broker, ts: ts, cid: ClientOrderID("c\(i)")!, account: acct, instrument: 0,
+                                 side: side, qty: Int64(1 + rng.below(3)) * 100, price: px,
+                                 tif: rng.below(10) == 0 ? .ioc : .day))
+        } else {
+            out.append(.cancel(broker: broker, ts: ts, cid: ClientOrderID("c\(rng.below(i))")!))
+        }
+    }
+    return out
+}
+
+func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+
+var count = 1_000_000
+var root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-pipeline-bench-\(getpid())").path
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    guard let v = args.popFirst() else { print("usage: cuohe-pipeline-bench [--commands N] [--dir DIR]"); exit(2) }
+    switch a {
+    case "--commands": count = Int(v) ?? count
+    case "--dir": root = v
+    default: print("unknown option \(a)"); exit(2)
+    }
+}
+try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+let all = commands(count)
+let limits = EngineLimits(ordersLiveMax: 1 << 20, cidsPerDayMax: count + 16)
+var summary: [String] = []
+for durability in [Durability.sync, Durability.none] {
+    // Throughput.
+    let dir = root + "/\(durability.rawValue)-throughput"
+    try? FileManager.default.removeItem(atPath: dir)
+    let (journal, _) = try Journal.open(directory: dir, durability: durability) { print($0) }
+    var matcher = Matcher(config: DemoMarket.config, limits: limits)
+    var events = EventBuffer(capacity: 1 << 16)
+    let start = nowNanos()
+    var i = 0
+    while i < all.count {
+        let batch = Array(all[i..<min(i + 1024, all.count)])
+        try journal.append(batch)
+        events.removeAll()
+        batch.withUnsafeBufferPointer { matcher.process($0, into: &events) }
+        i += batch.count
+    }
+    let rate = Double(all.count) / (Double(nowNanos() - start) / 1e9)
+    print("\(durability.rawValue): \(Int(rate)) commands/s durable and matched (batches of 1024)")
+    summary.append("\(durability.rawValue)_cmds_per_sec=\(Int(rate))")
+    try? FileManager.default.removeItem(atPath: dir)
+
+    // Durable-ack latency at 100k commands/s.
+    let ldir = root + "/\(durability.rawValue)-latency"
+    try? FileManager.default.removeItem(atPath: ldir)
+    let (ljournal, _) = try Journal.open(directory: ldir, durability: durability) { print($0) }
+    var lmatcher = Matcher(config: DemoMarket.config, limits: limits)
+    let paced = min(all.count, 300_000)
+    let gap: Int64 = 10_000
+    var latencies: [Int64] = []
+    latencies.reserveCapacity(paced)
+    let t0 = nowNanos()
+    var next = 0
+    var batches = 0
+    while next < paced {
+        let now = nowNanos()
+        let arrived = min(paced, Int((now - t0) / gap) + 1)
+        if arrived <= next { continue }
+        let end = min(arrived, next + 1024)
+        let batch = Array(all[next..<end])
+        try ljournal.append(batch)
+        events.removeAll()
+        batch.withUnsafeBufferPointer { lmatcher.process($0, into: &events) }
+        let done = nowNanos()
+        for k in next..<end { latencies.append(done - (t0 + Int64(k) * gap)) }
+        next = end
+        batches += 1
+    }
+    latencies.sort()
+    let line = "p50=\(percentile(latencies, 0.5) / 1000)us p99=\(percentile(latencies, 0.99) / 1000)us "
+        + "p99.9=\(percentile(latencies, 0.999) / 1000)us max=\(latencies.last! / 1000)us"
+    print("\(durability.rawValue): durable-ack latency at 100k commands/s: \(line) (\(paced / max(batches, 1)) commands a batch)")
+    summary.append("\(durability.rawValue)_ack_p50_us=\(percentile(latencies, 0.5) / 1000) "
+                   + "\(durability.rawValue)_ack_p99_us=\(percentile(latencies, 0.99) / 1000) "
+                   + "\(durability.rawValue)_ack_p999_us=\(percentile(latencies, 0.999) / 1000)")
+    try? FileManager.default.removeItem(atPath: ldir)
+}
+try? FileManager.default.removeItem(atPath: root)
+print("bench pipeline " + summary.joined(separator: " "))
