@@ -7,7 +7,7 @@ import CuoheRuntime
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]] [FILE]
+    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N] [--no-prefault]] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
@@ -15,7 +15,8 @@ let usage = """
              --data DIR journals every command there and prints each output line only once its
              command is durable; started on an existing DIR it first recovers (newest valid
              snapshot, then the journal after it), then continues. A snapshot is written every N
-             commands (default 100000) and at the end.
+             commands (default 100000) and at the end. The engine's storage is touched at start
+             (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, print the state hash.
            cuohe journal dump DIR
@@ -56,6 +57,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var dataPath: String? = nil
     var durability = Durability.sync
     var snapshotEvery = 100_000
+    var prefault = true
     var args = arguments
     while let arg = args.popFirst() {
         switch arg {
@@ -65,6 +67,8 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         case "--data":
             guard let value = args.popFirst() else { fail("--data needs a DIR", code: ExitCode.usage) }
             dataPath = value
+        case "--no-prefault":
+            prefault = false
         case "--snapshot-every":
             guard let value = args.popFirst(), let n = Int(value), n > 0 else {
                 fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
@@ -88,7 +92,8 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         }
     }
     if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
-                                    inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery) }
+                                    inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery,
+                                    prefault: prefault) }
     let config = loadConfig(configPath)
     var fd: Int32 = 0
     if let inputPath, inputPath != "-" {
@@ -148,7 +153,10 @@ let batchCommandsMax = 1024
 /// Replay through the journal: recover what DIR holds, then run the input in group-committed
 /// batches, releasing each batch's output lines only after its commands are durable.
 func durableReplay(data: String, configPath: String?, exportPath: String?, inputPath: String?,
-                   durability: Durability, snapshotEvery: Int) -> Never {
+                   durability: Durability, snapshotEvery: Int, prefault: Bool) -> Never {
+    var limits = EngineLimits()
+    // Page faults at start rather than mid-session: the durable-ack tail depends on it.
+    limits.prefaultsMemory = prefault
     let configText = configPath.map { readWholeFile($0) }
     let config: MarketConfig
     let journal: Journal
@@ -170,7 +178,7 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     var restored: (Matcher, Int64, Int)? = nil
     if exportPath == nil {
         for seq in snapshots {
-            switch SnapshotFile.load(data: data, seq: seq, config: config, limits: EngineLimits()) {
+            switch SnapshotFile.load(data: data, seq: seq, config: config, limits: limits) {
             case .success(let (matcher, clock)):
                 restored = (matcher, clock, Int(seq))
             case .failure(let error):
@@ -185,7 +193,7 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         engine = Replay(config: config, matcher: matcher, clock: clock, recordsTrades: false)
         first = seq
     } else {
-        engine = Replay(config: config, recordsTrades: exportPath != nil)
+        engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)
     }
     for command in recovered[first...] { engine.recover(command) }
     if !recovered.isEmpty {

@@ -62,7 +62,7 @@ final class CrashTests: XCTestCase {
         let input = root + "/day.txt"
         try Self.stream(lines: 12_000, seed: 5).write(toFile: input, atomically: true, encoding: .utf8)
         let data = root + "/data"
-        let first = try run(["replay", "--data", data, "--snapshot-every", "3000", input], killAfter: nil)
+        let first = try run(["replay", "--data", data, "--no-prefault", "--snapshot-every", "3000", input], killAfter: nil)
         XCTAssertEqual(first.status, 0)
         let snapshots = SnapshotFile.list(data)
         XCTAssertEqual(snapshots.count, SnapshotFile.keep)
@@ -78,7 +78,7 @@ final class CrashTests: XCTestCase {
         try Data(bytes).write(to: URL(fileURLWithPath: newest))
         let bad = try run(["journal", "verify", data], killAfter: nil)
         XCTAssertEqual(bad.status, 1, "verify rejects a snapshot that does not check out")
-        let restart = try run(["replay", "--data", data, "/dev/null"], killAfter: nil)
+        let restart = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
         XCTAssertEqual(restart.status, 0, "the restart falls back to an older snapshot")
         // It ends with a fresh snapshot of the same state in place of the damaged one.
         let digest = good.stdout.split(separator: " ").first { $0.hasPrefix("state=") }!
@@ -88,7 +88,7 @@ final class CrashTests: XCTestCase {
         // Records lost from the journal's end, behind a snapshot: refuse to start.
         let segment = DataDirectory.journalPath(data) + "/" + Journal.segmentName(1)
         XCTAssertEqual(truncate(segment, off_t(100 * JournalRecord.recordBytes)), 0)
-        let refused = try run(["replay", "--data", data, "/dev/null"], killAfter: nil)
+        let refused = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
         XCTAssertEqual(refused.status, 1)
     }
 
@@ -106,7 +106,8 @@ final class CrashTests: XCTestCase {
             let delay = 0.05 + Double((rng >> 33) % 1000) / 1000.0 * 0.8
             let data = root + "/data\(round)"
             // Snapshots every few thousand commands: kills land around snapshot writes too.
-            let first = try run(["replay", "--data", data, "--snapshot-every", "4000", input], killAfter: delay)
+            let first = try run(["replay", "--data", data, "--no-prefault", "--snapshot-every", "4000", input],
+                                killAfter: delay)
             // Keep whole lines only: the last element is empty after a final "\n", or a line the
             // kill cut short.
             var printed = first.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -114,7 +115,7 @@ final class CrashTests: XCTestCase {
             if first.status != 0 && !printed.isEmpty { killedMidStream += 1 }
 
             // Restart (recovers, truncating any torn record), then verify.
-            let restart = try run(["replay", "--data", data, "/dev/null"], killAfter: nil)
+            let restart = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
             XCTAssertEqual(restart.status, 0, "round \(round): restart failed")
             let verify = try run(["journal", "verify", data], killAfter: nil)
             XCTAssertEqual(verify.status, 0, "round \(round): \(verify.stdout)")
