@@ -13,13 +13,13 @@ public struct Replay: ~Copyable {
     /// exceeds `LineLimits.lineBytesMax`, so it is answered `LINE_TOO_LONG`.
     public static let inputLineBytesMax = 4096
 
-    public let directory: Directory
-    let parser: LineParser
+    public var directory: Directory { edge.directory }
+    public private(set) var edge: ReplayEdge
     let formatter: LineFormatter
     public private(set) var matcher: Matcher
     var events = EventBuffer()
     /// The timestamp of the last command.
-    public private(set) var clock: Int64
+    public var clock: Int64 { edge.clock }
     /// Every trade replayed, with its trading date, for `trades.csv` (kept only when asked for:
     /// a long replay would otherwise hold every trade in memory for nothing).
     public private(set) var trades: [TradeRecord] = []
@@ -28,85 +28,51 @@ public struct Replay: ~Copyable {
     /// Continues from a restored matcher (a snapshot) and the clock it was taken at.
     public init(config: MarketConfig, matcher: consuming Matcher, clock: Int64, recordsTrades: Bool = true) {
         self.recordsTrades = recordsTrades
-        directory = Directory(config: config)
-        parser = LineParser(directory: directory)
+        let directory = Directory(config: config)
         formatter = LineFormatter(directory: directory)
+        edge = ReplayEdge(directory: directory, tradingDate: matcher.tradingDate, clock: clock)
         self.matcher = matcher
-        self.clock = clock
     }
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), recordsTrades: Bool = true) {
         self.recordsTrades = recordsTrades
-        directory = Directory(config: config)
-        parser = LineParser(directory: directory)
+        let directory = Directory(config: config)
         formatter = LineFormatter(directory: directory)
+        edge = ReplayEdge(directory: directory, tradingDate: config.tradingDate)
         matcher = Matcher(config: config, limits: limits)
-        clock = config.tradingDate.midnightNanos - 1
     }
 
     /// Processes one input line (without `\n`), appending output lines (each ending in `\n`).
     /// Returns the sequenced command if the line reached the matcher (for the journal).
     @discardableResult
     public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> Command? {
-        var rest = line
-        if let last = rest.last, last == UInt8(ascii: "\r") { rest = rest.dropLast() }
-        while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
-        if rest.isEmpty || rest.first == UInt8(ascii: "#") { return nil }
-        var stamp: Int64? = nil
-        if rest.first == UInt8(ascii: "@") {
-            let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
-            guard let ns = Decimal4.parseInt64(token) else {
-                emit("-", formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil), &out)
-                return nil
-            }
-            stamp = ns
-            rest = rest.dropFirst(token.count + 1)
-            while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
-        }
-        let brokerToken = rest.prefix { $0 != UInt8(ascii: " ") }
-        let brokerName = String(decoding: brokerToken, as: UTF8.self)
-        let protocolLine = Array(rest.dropFirst(brokerToken.count + 1))
-        clock = stamp ?? (clock + 1)
-        guard let broker = directory.broker(brokerToken) else {
-            emit(brokerName, formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: clock), &out)
+        switch edge.read(line) {
+        case .nothing:
             return nil
-        }
-        switch parser.parse(protocolLine, broker: broker) {
-        case .empty:
-            clock -= stamp == nil ? 1 : 0
-        case .reject(let reason, let cid, let detail):
-            emit(brokerName, formatter.rejectLine(reason, cid: cid, detail: detail, ts: clock), &out)
-        case .session(let request):
-            switch request {
-            case .login:
-                emit(brokerName, "LOGGEDIN broker=\(brokerName) next=\(matcher.lastSeq(broker: broker) + 1)", &out)
-            case .ping(let token):
-                emit(brokerName, token.map { "PONG t=\($0)" } ?? "PONG", &out)
-            case .logout:
-                emit(brokerName, "BYE reason=LOGOUT", &out)
-            case .subscribe, .unsubscribe:
-                break  // Replay prints every trade as `*` lines already.
-            }
-        case .command(var command):
-            command.ts = clock
+        case .line(let who, let text):
+            emit(who, text, &out)
+            return nil
+        case .login(let broker, let name):
+            emit(name, "LOGGEDIN broker=\(name) next=\(matcher.lastSeq(broker: broker) + 1)", &out)
+            return nil
+        case .command(let command):
             apply(command, into: &out)
             return command
         }
-        return nil
     }
 
     /// Applies a command from the journal on recovery: same state changes as when it was first
     /// fed, outputs discarded (they were released when it was first processed).
     public mutating func recover(_ command: Command) {
         var discard: [UInt8] = []
-        clock = command.ts
+        edge.observe(command)
         apply(command, into: &discard, formats: false)
     }
 
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
     /// journal against what was printed).
     public mutating func replay(_ command: Command, into out: inout [UInt8]) {
-        clock = command.ts
+        edge.observe(command)
         apply(command, into: &out)
     }
 
@@ -116,9 +82,6 @@ public struct Replay: ~Copyable {
         matcher.process(command, into: &events)
         for i in 0..<events.count {
             let e = events[i]
-            if e.kind == .ok && e.verb == .roll && clock < e.date.midnightNanos {
-                clock = e.date.midnightNanos - 1
-            }
             if e.kind == .trade && recordsTrades { trades.append(TradeRecord(e, date: date)) }
             if !formats { continue }
             if e.kind == .trade {

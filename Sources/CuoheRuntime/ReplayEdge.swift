@@ -1,0 +1,89 @@
+import CuoheCore
+import CuoheProtocol
+
+/// What one replay input line asks for, decided at the edge, without the matcher.
+public enum EdgeItem: Sendable {
+    case nothing
+    /// A command for the matcher, sequenced: its `ts` is set.
+    case command(Command)
+    /// A line the edge answers itself (an edge-level `REJ`, `PONG`, `BYE`), for `who`.
+    case line(who: String, text: String)
+    /// `LOGIN`: the answer needs the broker's last `seq`, which only the matcher side knows.
+    case login(broker: Int32, name: String)
+}
+
+/// The text side of replay: `[@<ns> ]<broker> <protocol line>` → an `EdgeItem`, and the sequencing
+/// clock. The clock starts at the trading date's midnight UTC and advances 1 ns per command; an `@`
+/// prefix sets it; a `ROLL` the matcher will accept (an operator's, to a later date: the
+/// matcher's own rule) moves it to the new date's midnight if it is behind.
+public struct ReplayEdge: Sendable {
+    public let directory: Directory
+    let parser: LineParser
+    let formatter: LineFormatter
+    /// The timestamp of the last command.
+    public private(set) var clock: Int64
+    /// The trading date as the matcher will have it after the commands read so far.
+    public private(set) var tradingDate: CivilDate
+
+    public init(directory: Directory, tradingDate: CivilDate, clock: Int64? = nil) {
+        self.directory = directory
+        parser = LineParser(directory: directory)
+        formatter = LineFormatter(directory: directory)
+        self.tradingDate = tradingDate
+        self.clock = clock ?? tradingDate.midnightNanos - 1
+    }
+
+    public mutating func read(_ line: ArraySlice<UInt8>) -> EdgeItem {
+        var rest = line
+        if let last = rest.last, last == UInt8(ascii: "\r") { rest = rest.dropLast() }
+        while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
+        if rest.isEmpty || rest.first == UInt8(ascii: "#") { return .nothing }
+        var stamp: Int64? = nil
+        if rest.first == UInt8(ascii: "@") {
+            let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
+            guard let ns = Decimal4.parseInt64(token) else {
+                return .line(who: "-", text: formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil))
+            }
+            stamp = ns
+            rest = rest.dropFirst(token.count + 1)
+            while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
+        }
+        let brokerToken = rest.prefix { $0 != UInt8(ascii: " ") }
+        let brokerName = String(decoding: brokerToken, as: UTF8.self)
+        let protocolLine = Array(rest.dropFirst(brokerToken.count + 1))
+        let previous = clock
+        clock = stamp ?? (clock + 1)
+        guard let broker = directory.broker(brokerToken) else {
+            return .line(who: brokerName, text: formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: clock))
+        }
+        switch parser.parse(protocolLine, broker: broker) {
+        case .empty:
+            if stamp == nil { clock = previous }
+            return .nothing
+        case .reject(let reason, let cid, let detail):
+            return .line(who: brokerName, text: formatter.rejectLine(reason, cid: cid, detail: detail, ts: clock))
+        case .session(let request):
+            switch request {
+            case .login: return .login(broker: broker, name: brokerName)
+            case .ping(let token): return .line(who: brokerName, text: token.map { "PONG t=\($0)" } ?? "PONG")
+            case .logout: return .line(who: brokerName, text: "BYE reason=LOGOUT")
+            case .subscribe, .unsubscribe: return .nothing  // Replay prints every trade as `*` lines.
+            }
+        case .command(var command):
+            command.ts = clock
+            observe(command)
+            return .command(command)
+        }
+    }
+
+    /// Keeps the clock and date in step with a sequenced command (also for journal recovery).
+    public mutating func observe(_ command: Command) {
+        clock = command.ts
+        let b = Int(command.broker)
+        if command.kind == .roll && b >= 0 && b < directory.brokerIsOperator.count && directory.brokerIsOperator[b]
+            && command.date > tradingDate {
+            tradingDate = command.date
+            if clock < command.date.midnightNanos { clock = command.date.midnightNanos - 1 }
+        }
+    }
+}
