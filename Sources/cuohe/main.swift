@@ -200,50 +200,16 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         logLine("recovered \(recovered.count) commands from \(data)"
                 + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
     }
-    var lastSnapshot = UInt64(first)
-    func snapshot() {
-        let seq = journal.nextSeq - 1
-        if seq == lastSnapshot { return }
-        do {
-            try SnapshotFile.write(data: data, seq: seq, clock: engine.clock, matcher: engine.matcher)
-            lastSnapshot = seq
-        } catch {
-            // A snapshot only shortens recovery; the journal alone is complete. Say so and go on.
-            logLine("\(error); continuing without this snapshot")
-        }
-    }
     var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
-    var writer = OutputWriter(fd: 1)
-    var pending: [UInt8] = []
-    var batch: [Command] = []
-    func commit() {
-        do {
-            try journal.append(batch)
-        } catch {
-            // Nothing of this batch was acknowledged: its outputs are never released.
-            fail("\(error)", code: ExitCode.failure)
-        }
-        batch.removeAll(keepingCapacity: true)
-        writer.buffer.append(contentsOf: pending)
-        pending.removeAll(keepingCapacity: true)
-        writer.flush()
-        if writer.writeError != 0 {
-            fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
-        }
+    let recoveredTrades = engine.trades
+    let outcome = DurablePipeline.run(matcher: engine.matcher, edge: engine.edge, journal: journal, data: data,
+                                      snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader, outputFD: 1,
+                                      recordsTrades: exportPath != nil,
+                                      fail: { fail($0, code: ExitCode.failure) })
+    if let exportPath, let problem = EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades,
+                                                    ledger: outcome.matcher.ledger, directory: Directory(config: config)) {
+        fail(problem, code: ExitCode.failure)
     }
-    while let line = reader.next() {
-        if let command = engine.feed(line[...], into: &pending) { batch.append(command) }
-        if batch.count >= batchCommandsMax || !reader.hasBufferedData {
-            commit()
-            if journal.nextSeq - 1 - lastSnapshot >= UInt64(snapshotEvery) { snapshot() }
-        }
-    }
-    commit()
-    snapshot()
-    if reader.readError != 0 {
-        fail("reading input: \(String(cString: strerror(reader.readError)))", code: ExitCode.failure)
-    }
-    if let exportPath, let problem = engine.export(to: exportPath) { fail(problem, code: ExitCode.failure) }
     exit(0)
 }
 
