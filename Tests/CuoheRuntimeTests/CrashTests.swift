@@ -54,6 +54,27 @@ final class CrashTests: XCTestCase {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    func testThePipelineWritesExactlyWhatTheInMemoryReplayWrites() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-pipe-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Order flow with the edge's own answers mixed in: they must come out in place.
+        var lines = Self.stream(lines: 20_000, seed: 3).split(separator: "\n").map(String.init)
+        let extras = ["B01 LOGIN broker=B01 token=secret1", "B02 PING t=x", "B01 FOO", "NOBODY NEW cid=q",
+                      "B01 NEW cid=m acct=A1001", "# comment", "", "@1796090000000000000 B03 STATUS cid=c1",
+                      "OPS ROLL date=2026-12-02", "OPS HALT sym=ZJ100231", "OPS RESUME sym=ZJ100231", "B02 LOGOUT"]
+        for (i, extra) in extras.enumerated() { lines.insert(extra, at: 1 + i * 1_500) }
+        let input = root + "/day.txt"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let memory = try run(["replay", input], killAfter: nil)
+        let piped = try run(["replay", "--data", root + "/data", "--no-prefault", input], killAfter: nil)
+        XCTAssertEqual(memory.status, 0)
+        XCTAssertEqual(piped.status, 0)
+        XCTAssertTrue(memory.stdout.contains("LOGGEDIN broker=B01 next="))
+        XCTAssertEqual(piped.stdout, memory.stdout, "the threaded pipeline must not change a byte")
+    }
+
     func testADamagedSnapshotFallsBackAndASnapshotAheadOfTheJournalIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-snap-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
