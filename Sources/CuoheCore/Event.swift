@@ -47,10 +47,11 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
 /// protocol line; settlement consumes the `trade` events.
 ///
 /// Field use by kind: `ack` (oid, account, instrument, side, qty, price, tif, type);
-/// `reject` (reason, detail); `fill` (oid, tid, price, qty, leaves, cum, liquidity);
+/// `reject` (reason, detail; verb for an operator verb's); `fill` (oid, tid, price, qty, leaves, cum, liquidity, side);
 /// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves); `status` (oid, state,
 /// qty, price, leaves, cum); `trade` (instrument, mdseq, tid, price, qty, account = buyer,
-/// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker);
+/// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker, side = the taker's side,
+/// buyerFee, sellerFee, stampDuty);
 /// `ok` (verb, instrument, phase, date; for DEPOSIT/WITHDRAW account, price = amount, qty = new cash); `stats` (counters in qty = commands, oid = orders accepted,
 /// tid = trades, leaves = resting orders, cum = rejects).
 public struct Event: Sendable, BitwiseCopyable {

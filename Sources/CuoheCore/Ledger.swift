@@ -266,22 +266,32 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     // MARK: - Checks before an order is accepted (nothing changes)
 
-    /// Why a buy may not be accepted, or nil. `position` is the account's position or -1.
+    /// True if the account may buy on `date` (its qualification has not lapsed).
     @inline(__always)
-    func checkBuy(account a: Int32, instrument: Int32, position: Int32, value: Int64, frozen: Int64,
-                  date: CivilDate) -> RejectReason? {
+    public func isQualified(_ a: Int32, on date: CivilDate) -> Bool {
+        accounts[a].qualifiedUntil >= date.daysSinceEpoch
+    }
+
+    /// Checks a buy of `qty` at `limit` in the contract's order (NOT_QUALIFIED, INSUFFICIENT_CASH,
+    /// HOLDER_LIMIT, ANNUAL_LIMIT) and returns what it would freeze. `held` is what the order
+    /// already holds when it is a live buy being replaced (its frozen cash and open value): only
+    /// the difference must fit, and it already has its holder place.
+    @inline(__always)
+    func checkBuy(account a: Int32, instrument: Int32, position: Int32, limit: Int64, qty: Int64, date: CivilDate,
+                  held: (frozen: Int64, value: Int64) = (0, 0)) -> Result<(value: Int64, frozen: Int64), RejectReason> {
+        if !isQualified(a, on: date) { return .failure(.notQualified) }
+        guard let cost = buyCost(limit: limit, qty: qty) else { return .failure(.insufficientCash) }
         let acct = accounts[a]
-        if acct.qualifiedUntil < date.daysSinceEpoch { return .notQualified }
-        if frozen > acct.freeCash { return .insufficientCash }
+        if cost.frozen - held.frozen > acct.freeCash { return .failure(.insufficientCash) }
         let status = position >= 0 ? positions[position].status : .none
         if status == .none {
             let h = holders[instrument]
-            if h.holders + h.slots >= h.holderCap { return .holderLimit }
+            if h.holders + h.slots >= h.holderCap { return .failure(.holderLimit) }
         }
-        if acct.annualBuyCap >= 0 && acct.boughtThisYear + acct.openBuyValue + value > acct.annualBuyCap {
-            return .annualLimit
+        if acct.annualBuyCap >= 0 && acct.boughtThisYear + acct.openBuyValue + cost.value - held.value > acct.annualBuyCap {
+            return .failure(.annualLimit)
         }
-        return nil
+        return .success(cost)
     }
 
     /// Why a sell of `qty` may not be accepted, or nil.

@@ -307,20 +307,16 @@ public struct Matcher: Sendable {
             position = ledger.findPosition(account: c.account, instrument: c.instrument)
             if c.side == .buy {
                 let limit = c.type == .market ? s.bandHigh : c.price
-                if ledger.accounts[c.account].qualifiedUntil < tradingDate.daysSinceEpoch {
-                    refusal = (.notQualified, .none)
-                } else if let cost = ledger.buyCost(limit: limit, qty: c.qty) {
+                switch ledger.checkBuy(account: c.account, instrument: c.instrument, position: position, limit: limit,
+                                       qty: c.qty, date: tradingDate) {
+                case .failure(let reason):
+                    refusal = (reason, .none)
+                case .success(let cost):
                     value = cost.value
                     frozen = cost.frozen
-                    if let reason = ledger.checkBuy(account: c.account, instrument: c.instrument, position: position,
-                                                    value: value, frozen: frozen, date: tradingDate) {
-                        refusal = (reason, .none)
-                    } else if (position < 0 && ledger.positionsFull)
-                                || !ledger.canLock(position: position, instrument: c.instrument) {
+                    if (position < 0 && ledger.positionsFull) || !ledger.canLock(position: position, instrument: c.instrument) {
                         refusal = (.throttled, .capacity)
                     }
-                } else {
-                    refusal = (.insufficientCash, .none)
                 }
             } else if let reason = ledger.checkSell(position: position, qty: c.qty) {
                 refusal = (reason, .none)
@@ -480,22 +476,21 @@ public struct Matcher: Sendable {
                 var maker = resting
                 maker.leaves = makerLeaves
                 var fees = FillFees(buyerFee: 0, sellerFee: 0, stampDuty: 0)
-                if !enforcesMarketRules {
-                    // Nothing to settle (benchmark only).
-                } else if takerBuys {
-                    let (f, paid) = ledger.settle(buyer: taker.account, buyerPosition: taker.position,
-                                                  buyLimit: taker.limit, seller: resting.account,
-                                                  sellerPosition: resting.position, instrument: instrument,
-                                                  price: price, qty: qty)
-                    taker.frozen -= paid
-                    fees = f
-                } else {
-                    let (f, paid) = ledger.settle(buyer: resting.account, buyerPosition: resting.position,
-                                                  buyLimit: resting.price, seller: taker.account,
-                                                  sellerPosition: taker.position, instrument: instrument,
-                                                  price: price, qty: qty)
-                    maker.frozen -= paid
-                    orders[slot].frozen = maker.frozen
+                if enforcesMarketRules {
+                    // The buy side pays from its order's frozen cash: the taker's or the maker's.
+                    let (f, paid) = takerBuys
+                        ? ledger.settle(buyer: taker.account, buyerPosition: taker.position, buyLimit: taker.limit,
+                                        seller: resting.account, sellerPosition: resting.position,
+                                        instrument: instrument, price: price, qty: qty)
+                        : ledger.settle(buyer: resting.account, buyerPosition: resting.position, buyLimit: resting.price,
+                                        seller: taker.account, sellerPosition: taker.position,
+                                        instrument: instrument, price: price, qty: qty)
+                    if takerBuys {
+                        taker.frozen -= paid
+                    } else {
+                        maker.frozen -= paid
+                        orders[slot].frozen = maker.frozen
+                    }
                     fees = f
                 }
                 trade(instrument, taker, maker: maker, price: price, qty: qty, fees: fees, ts: ts, &out)
@@ -652,25 +647,15 @@ public struct Matcher: Sendable {
         if !enforcesMarketRules {
             // Unchecked (benchmark only).
         } else if order.side == .buy {
-            let account = ledger.accounts[order.account]
-            if account.qualifiedUntil < tradingDate.daysSinceEpoch {
-                reject(c, .notQualified, .none, &out)
+            let held = (frozen: order.frozen, value: order.price * order.leaves)
+            switch ledger.checkBuy(account: order.account, instrument: order.instrument, position: order.position,
+                                   limit: newPrice, qty: newLeaves, date: tradingDate, held: held) {
+            case .failure(let reason):
+                reject(c, reason, .none, &out)
                 return
-            }
-            guard let cost = ledger.buyCost(limit: newPrice, qty: newLeaves) else {
-                reject(c, .insufficientCash, .none, &out)
-                return
-            }
-            newFrozen = cost.frozen
-            valueDelta = cost.value - order.price * order.leaves
-            if newFrozen - order.frozen > account.freeCash {
-                reject(c, .insufficientCash, .none, &out)
-                return
-            }
-            if account.annualBuyCap >= 0
-                && account.boughtThisYear + account.openBuyValue + valueDelta > account.annualBuyCap {
-                reject(c, .annualLimit, .none, &out)
-                return
+            case .success(let cost):
+                newFrozen = cost.frozen
+                valueDelta = cost.value - held.value
             }
         } else if newLeaves > order.leaves,
                   let reason = ledger.checkSell(position: order.position, qty: newLeaves - order.leaves) {
@@ -877,7 +862,7 @@ public struct Matcher: Sendable {
             var unlockable: [Int32] = []
             books[i].forEachOrder(.buy, store: store) { slot in
                 let order = store[slot]
-                if ledger.accounts[order.account].qualifiedUntil < date.daysSinceEpoch
+                if !ledger.isQualified(order.account, on: date)
                     || !ledger.ensureLot(position: order.position, instrument: i) {
                     unlockable.append(slot)
                 }

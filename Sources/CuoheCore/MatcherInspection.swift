@@ -39,7 +39,7 @@ extension Matcher {
                         }
                         continue
                     }
-                    if side == .buy || best < 0 { best = side == .buy ? index : (best < 0 ? index : best) }
+                    if side == .buy || best < 0 { best = index }  // bids: the highest; asks: the lowest
                     var count: Int32 = 0
                     var qty: Int64 = 0
                     var prev: Int32 = -1

@@ -88,9 +88,4 @@ public struct OrderStore: Sendable, BitwiseCopyable {
             return slots.base + Int(slot)
         }
     }
-
-    /// True if `slot` holds a live order (for checks and snapshots, not the matching path).
-    public func isLive(_ slot: Int32) -> Bool {
-        slot >= 0 && Int(slot) < capacity && slots[slot].oid != 0
-    }
 }

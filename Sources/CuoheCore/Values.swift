@@ -39,7 +39,7 @@ public enum TradingPhase: UInt8, Sendable, BitwiseCopyable {
 }
 
 /// Why the engine refused a message. The raw values are stable: they are journaled.
-public enum RejectReason: UInt8, Sendable, BitwiseCopyable, CaseIterable {
+public enum RejectReason: UInt8, Sendable, BitwiseCopyable, CaseIterable, Error {
     case malformed = 1
     case lineTooLong
     case unknownVerb

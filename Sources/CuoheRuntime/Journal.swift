@@ -113,7 +113,8 @@ public final class Journal {
         }
     }
 
-    static func readFile(_ path: String) throws(JournalError) -> [UInt8] {
+    /// A whole file's bytes (a regular file's size is read first; nothing grows without bound).
+    public static func readFile(_ path: String) throws(JournalError) -> [UInt8] {
         let fd = Glibc.open(path, O_RDONLY)
         if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

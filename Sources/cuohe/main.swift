@@ -121,17 +121,10 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
 }
 
 func readWholeFile(_ path: String) -> [UInt8] {
-    let fd = open(path, O_RDONLY)
-    if fd < 0 { fail("\(path): cannot read file: \(String(cString: strerror(errno)))", code: ExitCode.config) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { fail("\(path): cannot read file: \(String(cString: strerror(errno)))", code: ExitCode.config) }
-        if n == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<n])
+    do {
+        return try Journal.readFile(path)
+    } catch {
+        fail("\(error)", code: ExitCode.config)
     }
 }
 
