@@ -77,6 +77,9 @@ final class LedgerStreamTests: XCTestCase {
         let checker = LedgerChecker(config: config, limits: limits)
         var generator = LedgerStreamGenerator(seed: seed, steps: steps, config: config)
         var buffer = EventBuffer()
+        // The books of record follow the matcher's events alone; halfway they restart from the
+        // matcher's ledger, as after a snapshot restore.
+        var books = Settlement(config: config, limits: limits)
         for step in 1...steps {
             let live = checker.liveOrders()
             let before = LedgerSnapshot(checker.matcher.ledger)
@@ -85,8 +88,37 @@ final class LedgerStreamTests: XCTestCase {
                 return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
                                            tally: checker.tally)
             }
+            if let failure = reconcile(&books, checker: checker, events: buffer) {
+                return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
+                                           tally: checker.tally)
+            }
+            if step == steps / 2 {
+                books = Settlement(config: config, limits: limits, restoringFrom: checker.matcher.ledger,
+                                   date: checker.matcher.tradingDate)
+                if let d = books.ledger.settledDifference(checker.matcher.ledger) {
+                    return LedgerStreamOutcome(failure: "books restored from the ledger differ: \(d)", tally: checker.tally)
+                }
+            }
         }
         return LedgerStreamOutcome(failure: nil, tally: checker.tally)
+    }
+
+    /// Applies a command's events to the books of record, which must then agree with the
+    /// matcher's ledger on every settled field (and on the trading date).
+    static func reconcile(_ books: inout Settlement, checker: LedgerChecker, events: borrowing EventBuffer) -> String? {
+        let oldDate = books.date
+        for i in 0..<events.count {
+            let effect = books.apply(events[i])
+            if case .closed(let day) = effect, day != oldDate { return "the books closed \(day), not \(oldDate)" }
+        }
+        if books.date != checker.matcher.tradingDate {
+            return "books on \(books.date.iso), matcher on \(checker.matcher.tradingDate.iso)"
+        }
+        if let d = books.ledger.settledDifference(checker.matcher.ledger) { return "books of record differ: \(d)" }
+        if books.ledger.settledDigest() != checker.matcher.ledger.settledDigest() {
+            return "settled digests differ though no field does"
+        }
+        return nil
     }
 
     // MARK: - Fee rounding

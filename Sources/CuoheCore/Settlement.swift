@@ -1,0 +1,206 @@
+/// The books of record: settled cash, shares and the shareholder register, built from the
+/// matcher's outbound events alone (`TRADE`, and the `OK` of `DEPOSIT`, `WITHDRAW` and `ROLL`).
+///
+/// The matcher keeps its own `Ledger` for the checks before a trade (it must know what an account
+/// may spend now, and it freezes cash and shares). Settlement applies each trade again, delivery
+/// versus payment, from the trade's own price, quantity, parties and fees, into a ledger of its
+/// own that knows nothing of orders. At every day's close the two are reconciled: the settled
+/// fields (cash, purchases this year, shares, locked shares, holders, fees, net deposits) must
+/// agree to the 10^-4 unit, or the close reports a break.
+public struct Settlement: Sendable {
+    /// Settled balances (frozen amounts, open buys and holder slots stay zero here: orders are
+    /// the matcher's business).
+    public private(set) var ledger: Ledger
+    /// The trading date the books are on.
+    public private(set) var date: CivilDate
+    /// Trades applied since start (for counters and tests).
+    public private(set) var tradesSettled: Int64 = 0
+    /// Owns the ledger's storage.
+    let arena: Arena
+
+    /// Opening books from the configuration (the same starting cash and holdings the matcher has).
+    public init(config: MarketConfig, limits: EngineLimits) {
+        arena = Arena(prefaults: limits.prefaultsMemory)
+        ledger = Ledger(config: config, limits: limits, arena: arena)
+        date = config.tradingDate
+    }
+
+    /// Books continuing from a matcher restored from a snapshot: its settled fields, nothing of
+    /// its orders. Valid because the books equal those fields after every command (the
+    /// reconciliation every close checks and the tests check after every command).
+    public init(config: MarketConfig, limits: EngineLimits, restoringFrom source: Ledger, date: CivilDate) {
+        self.init(config: config, limits: limits)
+        self.date = date
+        ledger.copySettledFields(from: source)
+    }
+
+    /// What one event changed, for the stage that keeps the day's files.
+    public enum Effect: Equatable, Sendable {
+        case none
+        /// A trade settled.
+        case trade
+        /// The day closed: the books are now on the event's date.
+        case closed(day: CivilDate)
+    }
+
+    /// Applies one of the matcher's events. Events that move nothing settled are ignored.
+    @discardableResult
+    public mutating func apply(_ e: Event) -> Effect {
+        switch e.kind {
+        case .trade:
+            ledger.recordTrade(buyer: e.account, seller: e.counterAccount, instrument: e.instrument, price: e.price,
+                               qty: e.qty, fees: FillFees(buyerFee: e.buyerFee, sellerFee: e.sellerFee,
+                                                          stampDuty: e.stampDuty))
+            tradesSettled += 1
+            return .trade
+        case .ok:
+            switch e.verb {
+            case .deposit:
+                ledger.recordCash(account: e.account, amount: e.price)
+            case .withdraw:
+                ledger.recordCash(account: e.account, amount: -e.price)
+            case .roll:
+                let closed = date
+                ledger.roll(from: date, to: e.date)
+                date = e.date
+                return .closed(day: closed)
+            default:
+                break
+            }
+            return .none
+        default:
+            return .none
+        }
+    }
+}
+
+extension Ledger {
+    /// Settles a trade from its own figures: the same cash, fee, share and lock movements as
+    /// `settle`, with no order's frozen amounts to release.
+    mutating func recordTrade(buyer: Int32, seller: Int32, instrument: Int32, price: Int64, qty: Int64, fees f: FillFees) {
+        let buyerPosition = findOrCreatePosition(account: buyer, instrument: instrument)
+        let sellerPosition = findOrCreatePosition(account: seller, instrument: instrument)
+        precondition(buyerPosition >= 0 && sellerPosition >= 0, "settlement register full")
+        let value = price * qty
+        accounts[buyer].cash -= value + f.buyerFee
+        accounts[buyer].boughtThisYear += value
+        accounts[seller].cash += value - f.sellerFee - f.stampDuty
+        feesCollected += f.buyerFee + f.sellerFee + f.stampDuty
+        update(buyerPosition) { $0.shares += qty }
+        if holders[instrument].holdingDays > 0 {
+            precondition(ensureLot(position: buyerPosition, instrument: instrument), "settlement lock lots full")
+            lock(buyerPosition, shares: qty)
+        }
+        update(sellerPosition) { $0.shares -= qty }
+    }
+
+    /// Cash paid in (positive) or out (negative) by the operator.
+    mutating func recordCash(account a: Int32, amount: Int64) {
+        accounts[a].cash += amount
+        netDeposits += amount
+    }
+
+    /// Takes `source`'s settled fields into this freshly configured ledger: cash, purchases,
+    /// shares, locked shares with their lots (in release order), fees, net deposits and the roll
+    /// count. Frozen amounts, open buys and slots are left at zero.
+    mutating func copySettledFields(from source: Ledger) {
+        precondition(accounts.count == source.accounts.count && holders.count == source.holders.count,
+                     "books and matcher configured differently")
+        for a in 0..<accounts.count {
+            accounts[a].cash = source.accounts[a].cash
+            accounts[a].boughtThisYear = source.accounts[a].boughtThisYear
+        }
+        for p in 0..<positionCount { update(p) { $0.shares = 0 } }
+        for p in 0..<Int(source.positionCount) {
+            let s = source.positions[p]
+            guard s.shares != 0 || s.lockedShares != 0 else { continue }
+            let q = findOrCreatePosition(account: s.account, instrument: s.instrument)
+            precondition(q >= 0, "settlement register full")
+            update(q) { $0.shares = s.shares }
+        }
+        rollCount = source.rollCount
+        for i in 0..<holders.count {
+            var lot = source.holders[i].lotHead
+            while lot >= 0 {
+                let l = source.lots[lot]
+                lot = l.next
+                guard l.shares > 0 else { continue }
+                let s = source.positions[l.position]
+                let q = findPosition(account: s.account, instrument: s.instrument)
+                precondition(q >= 0 && lotAvailable, "settlement lock lots full")
+                let mine = takeLot()
+                lots[mine] = LockLot(position: q, next: -1, releaseRoll: l.releaseRoll, shares: l.shares)
+                let tail = holders[i].lotTail
+                if tail >= 0 { lots[tail].next = mine } else { holders[i].lotHead = mine }
+                holders[i].lotTail = mine
+                positions[q].lastLot = mine
+                positions[q].lockedShares += l.shares
+            }
+        }
+        feesCollected = source.feesCollected
+        netDeposits = source.netDeposits
+    }
+
+    /// A hash of the settled fields only, independent of where positions and lots sit in storage:
+    /// equal for the matcher's ledger and the books of record when they agree.
+    public func settledDigest() -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: Int64) {
+            h = (h ^ UInt64(bitPattern: v)) &* 0x0000_0100_0000_01b3
+            h ^= h >> 29
+        }
+        for a in 0..<accounts.count {
+            mix(accounts[a].cash)
+            mix(accounts[a].boughtThisYear)
+        }
+        // Positions in any storage order: a sum of per-position hashes.
+        var positionsSum: UInt64 = 0
+        for p in 0..<Int(positionCount) {
+            let x = positions[p]
+            guard x.shares != 0 || x.lockedShares != 0 else { continue }
+            var k = UInt64(UInt32(bitPattern: x.account)) << 32 | UInt64(UInt32(bitPattern: x.instrument))
+            k = (k ^ UInt64(bitPattern: x.shares) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+            k = (k ^ UInt64(bitPattern: x.lockedShares) &* 0x94D0_49BB_1331_11EB) &* 0x9E37_79B9_7F4A_7C15
+            positionsSum &+= k ^ (k >> 31)
+        }
+        mix(Int64(bitPattern: positionsSum))
+        for i in 0..<holders.count { mix(holders[i].holders) }
+        mix(feesCollected)
+        mix(netDeposits)
+        mix(Int64(rollCount))
+        return h
+    }
+
+    /// The first settled field in which `self` and `other` differ, described; nil if they agree.
+    public func settledDifference(_ other: Ledger) -> String? {
+        guard accounts.count == other.accounts.count, holders.count == other.holders.count else { return "shapes differ" }
+        for a in 0..<accounts.count {
+            let x = accounts[a], y = other.accounts[a]
+            if x.cash != y.cash { return "account \(a): cash \(x.cash) vs \(y.cash)" }
+            if x.boughtThisYear != y.boughtThisYear {
+                return "account \(a): boughtThisYear \(x.boughtThisYear) vs \(y.boughtThisYear)"
+            }
+        }
+        func check(_ l: Ledger, _ r: Ledger, _ side: String) -> String? {
+            for p in 0..<Int(l.positionCount) {
+                let x = l.positions[p]
+                guard x.shares != 0 || x.lockedShares != 0 else { continue }
+                let q = r.findPosition(account: x.account, instrument: x.instrument)
+                let y = q >= 0 ? r.positions[q] : Position.empty
+                if x.shares != y.shares || x.lockedShares != y.lockedShares {
+                    return "position (account \(x.account), instrument \(x.instrument)): shares \(x.shares)/locked "
+                        + "\(x.lockedShares) vs \(y.shares)/\(y.lockedShares) (\(side))"
+                }
+            }
+            return nil
+        }
+        if let d = check(self, other, "left") ?? check(other, self, "right") { return d }
+        for i in 0..<holders.count where holders[i].holders != other.holders[i].holders {
+            return "instrument \(i): holders \(holders[i].holders) vs \(other.holders[i].holders)"
+        }
+        if feesCollected != other.feesCollected { return "fees \(feesCollected) vs \(other.feesCollected)" }
+        if netDeposits != other.netDeposits { return "net deposits \(netDeposits) vs \(other.netDeposits)" }
+        if rollCount != other.rollCount { return "rolls \(rollCount) vs \(other.rollCount)" }
+        return nil
+    }
+}
