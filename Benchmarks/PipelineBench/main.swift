@@ -6,13 +6,21 @@ import CuoheCore
 import CuoheProtocol
 import CuoheRuntime
 
-// cuohe-pipeline-bench: the durable path without text — journal (group commit) then matcher —
-// on one thread. Build and run in release mode:
-//   swift run -c release cuohe-pipeline-bench [--commands N] [--dir DIR]
-// Throughput: batches of 1,024 commands, each appended (one write, one fdatasync under `sync`)
-// and then matched. Durable-ack latency: commands arrive on a fixed schedule (100k/s); each loop
-// takes every command that has arrived (up to 1,024), makes it durable, matches it; a command's
-// latency is from its arrival to the end of its batch (when its outputs may be released).
+// cuohe-pipeline-bench: the durable path without text, two ways. Build and run in release mode:
+//   swift run -c release cuohe-pipeline-bench [--commands N] [--dir DIR] [--mode single|threaded|both]
+//
+// single: journal (group commit) then matcher on one thread. Throughput: batches of 1,024
+// commands, each appended (one write, one fdatasync under `sync`) and then matched. Durable-ack
+// latency: commands arrive on a fixed schedule (100k/s); each loop takes every command that has
+// arrived (up to 1,024), makes it durable, matches it; a command's latency is from its arrival to
+// the end of its batch (when its outputs may be released).
+//
+// threaded: the real `DurablePipeline` (ingress → sequencer/journal → matcher → settlement →
+// egress threads over SPSC rings, blocking waits, a snapshot every 100,000 commands) fed binary
+// commands on this thread. Throughput: all commands sent as fast as the rings take them, timed to
+// the last event leaving egress. Latency: commands sent on the 100k/s schedule (this thread sleeps
+// between arrivals); a command's latency is from its scheduled arrival to its first event reaching
+// egress, which is only after its batch is durable.
 
 func nowNanos() -> Int64 {
     var ts = timespec()
@@ -62,6 +70,7 @@ func commands(_ n: Int) -> [Command] {
 func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 
 var count = 1_000_000
+var mode = "both"
 var root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-pipeline-bench-\(getpid())").path
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
@@ -69,6 +78,7 @@ while let a = args.popFirst() {
     switch a {
     case "--commands": count = Int(v) ?? count
     case "--dir": root = v
+    case "--mode": mode = v
     default: print("unknown option \(a)"); exit(2)
     }
 }
@@ -77,7 +87,7 @@ let all = commands(count)
 var limits = EngineLimits(ordersLiveMax: 1 << 20, cidsPerDayMax: count + 16)
 limits.prefaultsMemory = true  // page faults belong to start-up, not to the measured run
 var summary: [String] = []
-for durability in [Durability.sync, Durability.none] {
+for durability in [Durability.sync, Durability.none] where mode != "threaded" {
     // Throughput.
     let dir = root + "/\(durability.rawValue)-throughput"
     try? FileManager.default.removeItem(atPath: dir)
@@ -132,6 +142,90 @@ for durability in [Durability.sync, Durability.none] {
                    + "\(durability.rawValue)_ack_p99_us=\(percentile(latencies, 0.99) / 1000) "
                    + "\(durability.rawValue)_ack_p999_us=\(percentile(latencies, 0.999) / 1000)")
     try? FileManager.default.removeItem(atPath: ldir)
+}
+
+/// First-event latencies, written by the egress thread only, read after the pipeline is joined.
+final class Latencies: @unchecked Sendable {
+    let values: UnsafeMutablePointer<Int64>
+    let capacity: Int
+    var count = 0
+    var lastTs: Int64 = -1
+    var events = 0
+    var lastEventAt: Int64 = 0
+    init(capacity: Int) {
+        self.capacity = capacity
+        values = .allocate(capacity: capacity)
+    }
+    deinit { values.deallocate() }
+    func saw(_ e: Event) {
+        events += 1
+        if e.ts != lastTs {
+            lastTs = e.ts
+            if count < capacity {
+                values[count] = nowNanos() - e.ts
+                count += 1
+            }
+        }
+        lastEventAt = nowNanos()
+    }
+}
+
+/// Runs `commands` through the threaded pipeline into `dir`; `paced` sends them on the 100k/s
+/// schedule (each command's ts is its scheduled arrival), else as fast as the rings take them.
+func runThreaded(_ commands: [Command], durability: Durability, dir: String, paced: Bool) throws -> (Double, Latencies) {
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let config = DemoMarket.config
+    let (journal, _) = try Journal.open(directory: DataDirectory.journalPath(dir), durability: durability) { print($0) }
+    let settlement = try SettlementStage(books: Settlement(config: config, limits: limits), data: dir,
+                                         directory: Directory(config: config), dayFirstTid: 1, nextTid: 1,
+                                         report: { print($0) })
+    let latencies = Latencies(capacity: commands.count)
+    let edge = ReplayEdge(directory: Directory(config: config), tradingDate: config.tradingDate)
+    let gap: Int64 = 10_000
+    let start = nowNanos()
+    let outcome = DurablePipeline.run(matcher: Matcher(config: config, limits: limits), settlement: settlement, edge: edge,
+                                      journal: journal, snapshotSeq: 0, snapshotEvery: 100_000,
+                                      egress: .events({ latencies.saw($0) }), recordsTrades: false,
+                                      fail: { print("pipeline failed: \($0)"); exit(1) }) { ingress in
+        if !paced {
+            for c in commands { ingress.send(c) }
+            return
+        }
+        let t0 = nowNanos()
+        var next = 0
+        while next < commands.count {
+            let arrived = min(commands.count, Int((nowNanos() - t0) / gap) + 1)
+            while next < arrived {
+                var c = commands[next]
+                c.ts = t0 + Int64(next) * gap
+                ingress.send(c)
+                next += 1
+            }
+            usleep(50)
+        }
+    }
+    precondition(outcome.matcher.counters.commands == Int64(commands.count), "every command matched")
+    let rate = Double(commands.count) / (Double(latencies.lastEventAt - start) / 1e9)
+    return (rate, latencies)
+}
+
+for durability in [Durability.sync, Durability.none] where mode != "single" {
+    let dir = root + "/threaded-\(durability.rawValue)"
+    let (rate, _) = try runThreaded(all, durability: durability, dir: dir, paced: false)
+    print("\(durability.rawValue): threaded pipeline: \(Int(rate)) commands/s through journal, matcher, settlement, egress")
+    summary.append("threaded_\(durability.rawValue)_cmds_per_sec=\(Int(rate))")
+    let paced = Array(all.prefix(300_000))
+    let (_, l) = try runThreaded(paced, durability: durability, dir: dir, paced: true)
+    var sorted = Array(UnsafeBufferPointer(start: l.values, count: l.count))
+    sorted.sort()
+    let line = "p50=\(percentile(sorted, 0.5) / 1000)us p99=\(percentile(sorted, 0.99) / 1000)us "
+        + "p99.9=\(percentile(sorted, 0.999) / 1000)us max=\(sorted.last! / 1000)us"
+    print("\(durability.rawValue): threaded durable-ack latency at 100k commands/s: \(line) (\(l.count) commands)")
+    summary.append("threaded_\(durability.rawValue)_ack_p50_us=\(percentile(sorted, 0.5) / 1000) "
+                   + "threaded_\(durability.rawValue)_ack_p99_us=\(percentile(sorted, 0.99) / 1000) "
+                   + "threaded_\(durability.rawValue)_ack_p999_us=\(percentile(sorted, 0.999) / 1000)")
+    try? FileManager.default.removeItem(atPath: dir)
 }
 try? FileManager.default.removeItem(atPath: root)
 print("bench pipeline " + summary.joined(separator: " "))

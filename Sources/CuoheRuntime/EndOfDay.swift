@@ -20,6 +20,23 @@ public struct TradeRecord: Sendable, Equatable {
     public var sellerFee: Int64
     public var stampDuty: Int64
 
+    public init(tid: Int64, date: CivilDate, ts: Int64, instrument: Int32, price: Int64, qty: Int64, buyer: Int32,
+                buyerBroker: Int32, seller: Int32, sellerBroker: Int32, buyerFee: Int64, sellerFee: Int64, stampDuty: Int64) {
+        self.tid = tid
+        self.date = date
+        self.ts = ts
+        self.instrument = instrument
+        self.price = price
+        self.qty = qty
+        self.buyer = buyer
+        self.buyerBroker = buyerBroker
+        self.seller = seller
+        self.sellerBroker = sellerBroker
+        self.buyerFee = buyerFee
+        self.sellerFee = sellerFee
+        self.stampDuty = stampDuty
+    }
+
     /// The settlement record of a `trade` event on `date`.
     public init(_ e: Event, date: CivilDate) {
         precondition(e.kind == .trade, "not a trade event")
@@ -79,20 +96,23 @@ public enum EndOfDay {
         return registerHeader + "\n" + lines.map { $0.2 + "\n" }.joined()
     }
 
-    /// Every configured account in configuration order, then the exchange's fee account.
-    public static func accountsCSV(_ ledger: Ledger, directory: Directory) -> String {
+    /// Every configured account in configuration order, then the exchange's fee account. Frozen
+    /// cash is `frozenCash` when given (the books of record keep no orders: the matcher says what
+    /// its open buys hold), else the ledger's own.
+    public static func accountsCSV(_ ledger: Ledger, frozenCash: [Int64]? = nil, directory: Directory) -> String {
         var out = accountsHeader + "\n"
         for a in 0..<ledger.accounts.count {
             let account = ledger.accounts[a]
+            let frozen = frozenCash?[a] ?? account.frozenCash
             out += "\(directory.accounts[a]),\(directory.brokers[Int(account.broker)]),\(money(account.cash)),"
-                + "\(money(account.frozenCash)),\(money(account.boughtThisYear))\n"
+                + "\(money(frozen)),\(money(account.boughtThisYear))\n"
         }
         out += "\(ConfigLoader.feeAccountID),,\(money(ledger.feesCollected)),0.00,0.00\n"
         return out
     }
 
     /// Writes the three files into `path` (created if missing); a message on failure.
-    public static func write(to path: String, trades: [TradeRecord], ledger: Ledger,
+    public static func write(to path: String, trades: [TradeRecord], ledger: Ledger, frozenCash: [Int64]? = nil,
                              directory: Directory) -> String? {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             return "\(path): cannot create directory: \(String(cString: strerror(errno)))"
@@ -100,7 +120,7 @@ public enum EndOfDay {
         let files = [
             ("trades.csv", tradesCSV(trades, directory: directory)),
             ("register.csv", registerCSV(ledger, directory: directory)),
-            ("accounts.csv", accountsCSV(ledger, directory: directory)),
+            ("accounts.csv", accountsCSV(ledger, frozenCash: frozenCash, directory: directory)),
         ]
         for (name, text) in files {
             if let problem = writeAtomically(path + "/" + name, text) { return problem }

@@ -19,37 +19,49 @@ struct StageItem: BitwiseCopyable {
     var command: Command
 }
 
-/// One slot of the egress ring.
+/// One slot of the rings after the matcher.
 struct EgressItem: BitwiseCopyable {
-    enum Kind: UInt8 { case event, edge, end }
+    enum Kind: UInt8 {
+        case event, edge, end
+        /// A snapshot is ready in the notes (matcher → settlement only).
+        case snapshot
+    }
     var kind: Kind
     var event: Event
 }
 
-/// The edge's own answers, in order, handed from the ingress thread to the egress thread; each is
-/// announced by an `.edge` item travelling the rings, so it comes out exactly where it belongs.
-final class EdgeLines: @unchecked Sendable {
-    private var lines: [EdgeItem] = []
+/// A FIFO of values too large or too rare for a ring slot (the edge's own answers, a day's
+/// close, a snapshot's bytes), handed from one stage to a later one. Each value is announced by an
+/// item travelling the rings, so the consumer takes it exactly where it belongs in the stream.
+/// Off the hot path: a lock, and a few per day (or per unusual line).
+final class SideQueue<Value>: @unchecked Sendable {
+    private var values: [Value] = []
     private var head = 0
     private let lock = NSLock()
 
-    func push(_ item: EdgeItem) {
+    func push(_ value: Value) {
         lock.lock()
-        lines.append(item)
+        values.append(value)
         lock.unlock()
     }
 
-    func pop() -> EdgeItem {
+    func pop() -> Value {
         lock.lock()
         defer { lock.unlock() }
-        let item = lines[head]
+        let value = values[head]
         head += 1
-        if head > 4096 && head * 2 > lines.count {
-            lines.removeFirst(head)
+        if head > 4096 && head * 2 > values.count {
+            values.removeFirst(head)
             head = 0
         }
-        return item
+        return value
     }
+}
+
+/// What the matcher stage hands the settlement stage beside the events.
+enum SettlementNote {
+    case dayClose(DayClose)
+    case snapshot(seq: UInt64, clock: Int64, payload: [UInt8])
 }
 
 /// Hands a value to one thread and back (after that thread is joined).
@@ -58,41 +70,102 @@ final class Handoff<Value: ~Copyable>: @unchecked Sendable {
     init(_ value: consuming Value) { self.value = value }
 }
 
+/// Hands a noncopyable value to one thread and gives it up again once that thread is joined.
+final class Lent<Value: ~Copyable>: @unchecked Sendable {
+    var value: Value?
+    init(_ value: consuming Value) { self.value = .some(value) }
+    func take() -> Value { value.take()! }
+}
+
 /// The threaded durable pipeline:
 ///
 ///     ingress (this thread: read, parse, sequence) ══ring══▶ sequencer (journal: one write and one
-///     fdatasync per batch) ══ring══▶ matcher (the core; snapshots) ══ring══▶ egress (format, write)
+///     fdatasync per batch) ══ring══▶ matcher (the core) ══ring══▶ settlement (books of record,
+///     trade log, end-of-day files, snapshots) ══ring══▶ egress (format, write)
 ///
 /// Each stage owns its state and talks to the next only through an SPSC `Ring`. A command reaches
 /// the matcher only after its batch is durable, so every line written is of a durable command.
 public enum DurablePipeline {
     public struct Outcome: ~Copyable {
         public var matcher: Matcher
+        public var settlement: SettlementStage
         public var trades: [TradeRecord]
+    }
+
+    /// The ingress side, given to the producer on the calling thread.
+    public struct Ingress {
+        let ring: Ring<StageItem>
+        let edgeLines: SideQueue<EdgeItem>
+
+        /// Sends a sequenced command (its `ts` set) into the pipeline.
+        public func send(_ command: Command) {
+            ring.publish(StageItem(kind: .command, command: command))
+        }
+
+        /// Sends an answer of the edge's own, to come out in its place among the outputs.
+        public func answer(_ item: EdgeItem) {
+            edgeLines.push(item)
+            ring.publish(StageItem(kind: .edge, command: Command(kind: .stats, broker: 0, ts: 0)))
+        }
+    }
+
+    /// Where the outputs go.
+    public enum Egress: Sendable {
+        /// Protocol lines `<broker> <line>` (market data `* <line>`) written to a file descriptor.
+        case text(fd: Int32)
+        /// Each event handed to a function on the egress thread (load tests); edge answers dropped.
+        case events(@Sendable (Event) -> Void)
     }
 
     static let batchMax = 1024
     static let ringCapacity = 4096
 
-    /// Runs `reader`'s lines through the pipeline. `journal` holds the records already recovered
-    /// into `matcher`, the newest snapshot of which covers `snapshotSeq`; a snapshot is written
-    /// every `snapshotEvery` commands and at the end (also when recovery replayed records after
-    /// the snapshot it started from) into `data`. Fatal errors (journal, output) are reported and end the process with
-    /// status 1 before any output of the failed batch is written.
-    public static func run(matcher: consuming Matcher, edge: ReplayEdge, journal: Journal, data: String,
-                           snapshotSeq: UInt64, snapshotEvery: Int, reader: inout LineReader, outputFD: Int32, recordsTrades: Bool,
+    /// Runs `reader`'s lines through the pipeline, as protocol text in and out.
+    public static func run(matcher: consuming Matcher, settlement: consuming SettlementStage, edge: ReplayEdge,
+                           journal: Journal, snapshotSeq: UInt64, snapshotEvery: Int, reader: inout LineReader,
+                           outputFD: Int32, recordsTrades: Bool,
                            fail: @escaping @Sendable (String) -> Never) -> Outcome {
+        var edgeState = edge
+        return run(matcher: matcher, settlement: settlement, edge: edge, journal: journal, snapshotSeq: snapshotSeq,
+                   snapshotEvery: snapshotEvery, egress: .text(fd: outputFD), recordsTrades: recordsTrades,
+                   fail: fail) { ingress in
+            while let line = reader.next() {
+                switch edgeState.read(line[...]) {
+                case .nothing: continue
+                case .command(let command): ingress.send(command)
+                case let other: ingress.answer(other)
+                }
+            }
+            if reader.readError != 0 { fail("reading input: \(String(cString: strerror(reader.readError)))") }
+        }
+    }
+
+    /// Runs what `produce` sends (on this thread) through the pipeline. `journal` holds the records
+    /// already recovered into `matcher` and `settlement`, the newest snapshot of which covers
+    /// `snapshotSeq`; a snapshot is written every `snapshotEvery` commands and at the end (also when
+    /// recovery replayed records after the snapshot it started from). Fatal errors (journal,
+    /// trade log, end-of-day files, output) are reported and end the process through `fail`
+    /// before any output of the failed batch is written.
+    public static func run(matcher: consuming Matcher, settlement: consuming SettlementStage, edge: ReplayEdge,
+                           journal: Journal, snapshotSeq: UInt64, snapshotEvery: Int, egress egressKind: Egress,
+                           recordsTrades: Bool, fail: @escaping @Sendable (String) -> Never,
+                           produce: (Ingress) -> Void) -> Outcome {
         let ingress = Ring<StageItem>(minimumCapacity: ringCapacity, wait: .blocking)
         let sequenced = Ring<StageItem>(minimumCapacity: ringCapacity, wait: .blocking)
+        let matched = Ring<EgressItem>(minimumCapacity: ringCapacity * 4, wait: .blocking)
         let egress = Ring<EgressItem>(minimumCapacity: ringCapacity * 4, wait: .blocking)
-        let edgeLines = EdgeLines()
+        let edgeLines = SideQueue<EdgeItem>()
+        let notes = SideQueue<SettlementNote>()
         let directory = edge.directory
         let lastSeqs = (0..<directory.brokers.count).map { matcher.lastSeq(broker: Int32($0)) }
         let startDate = matcher.tradingDate
+        let data = settlement.data
         let matcherBox = Handoff(matcher)
+        let settlementBox = Lent(settlement)
         let tradesBox = Handoff([TradeRecord]())
         let journalBox = Handoff(journal)
         let done = DispatchSemaphore(value: 0)
+        let endItem = EgressItem(kind: .end, event: Event(kind: .ok, broker: -1, ts: 0))
 
         // Sequencer: group commit whatever has arrived, then pass it on.
         Thread {
@@ -118,7 +191,8 @@ public enum DurablePipeline {
             done.signal()
         }.start()
 
-        // Matcher: apply durable commands, hand events on, snapshot now and then.
+        // Matcher: apply durable commands and hand the events on; at a close, its side of the
+        // books; now and then the bytes of a snapshot.
         let firstSeq = journal.nextSeq
         Thread {
             var items = [StageItem](repeating: StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)),
@@ -129,16 +203,6 @@ public enum DurablePipeline {
             var seq = firstSeq - 1
             var lastSnapshot = snapshotSeq
             var finished = false
-            func snapshot() {
-                if seq == lastSnapshot { return }
-                do {
-                    try SnapshotFile.write(data: data, seq: seq, clock: shadow.clock, matcher: matcherBox.value)
-                    lastSnapshot = seq
-                } catch {
-                    // A snapshot only shortens recovery; the journal alone is complete.
-                    FileHandle.standardError.write(Data("cuohe: \(error); continuing without this snapshot\n".utf8))
-                }
-            }
             while !finished {
                 let n = items.withUnsafeMutableBufferPointer { sequenced.take(into: $0) }
                 out.removeAll(keepingCapacity: true)
@@ -150,27 +214,86 @@ public enum DurablePipeline {
                         events.removeAll()
                         matcherBox.value.process(command, into: &events)
                         seq += 1
-                        for e in 0..<events.count { out.append(EgressItem(kind: .event, event: events[e])) }
+                        for e in 0..<events.count {
+                            let event = events[e]
+                            if event.kind == .ok && event.verb == .roll {
+                                notes.push(.dayClose(DayClose(matcherBox.value.ledger)))
+                            }
+                            out.append(EgressItem(kind: .event, event: event))
+                        }
                     case .edge:
                         out.append(EgressItem(kind: .edge, event: Event(kind: .ok, broker: -1, ts: 0)))
                     case .end:
                         finished = true
                     }
                 }
-                if !out.isEmpty { out.withUnsafeBufferPointer { egress.publish($0) } }
-                if seq - lastSnapshot >= UInt64(snapshotEvery) { snapshot() }
+                if seq != lastSnapshot && (finished || seq - lastSnapshot >= UInt64(snapshotEvery)) {
+                    notes.push(.snapshot(seq: seq, clock: shadow.clock, payload: matcherBox.value.snapshot()))
+                    out.append(EgressItem(kind: .snapshot, event: Event(kind: .ok, broker: -1, ts: 0)))
+                    lastSnapshot = seq
+                }
+                if finished { out.append(endItem) }
+                if !out.isEmpty { out.withUnsafeBufferPointer { matched.publish($0) } }
             }
-            snapshot()
-            egress.publish(EgressItem(kind: .end, event: Event(kind: .ok, broker: -1, ts: 0)))
             done.signal()
         }.start()
 
-        // Egress: format and write; flush whenever the ring runs dry.
+        // Settlement: the books of record, the trade log and the day's files; snapshots are
+        // written here, once the trade log holds everything they count on.
+        Thread {
+            var items = [EgressItem](repeating: endItem, count: batchMax)
+            var finished = false
+            while !finished {
+                let n = items.withUnsafeMutableBufferPointer { matched.take(into: $0) }
+                var forward = 0
+                for i in 0..<n {
+                    switch items[i].kind {
+                    case .event:
+                        do {
+                            try settlementBox.value!.apply(items[i].event) {
+                                guard case .dayClose(let close) = notes.pop() else { fail("day close out of order") }
+                                return close
+                            }
+                        } catch {
+                            fail("\(error)")
+                        }
+                    case .snapshot:
+                        guard case .snapshot(let seq, let clock, let payload) = notes.pop() else {
+                            fail("snapshot out of order")
+                        }
+                        do {
+                            let dayFirstTid = try settlementBox.value!.sync()
+                            try SnapshotFile.write(data: data, seq: seq, clock: clock, dayFirstTid: dayFirstTid,
+                                                   payload: payload)
+                        } catch {
+                            // A snapshot only shortens recovery; the journal alone is complete.
+                            FileHandle.standardError.write(Data("cuohe: \(error); continuing without this snapshot\n".utf8))
+                        }
+                        continue
+                    case .end:
+                        do { try settlementBox.value!.sync() } catch { fail("\(error)") }
+                        finished = true
+                    case .edge:
+                        break
+                    }
+                    items[forward] = items[i]
+                    forward += 1
+                }
+                items.withUnsafeBufferPointer { egress.publish(UnsafeBufferPointer(rebasing: $0[0..<forward])) }
+            }
+            done.signal()
+        }.start()
+
+        // Egress: format and write (flushing whenever the ring runs dry), or hand events over.
         Thread {
             let formatter = LineFormatter(directory: directory)
-            var writer = OutputWriter(fd: outputFD)
-            var items = [EgressItem](repeating: EgressItem(kind: .end, event: Event(kind: .ok, broker: -1, ts: 0)),
-                                     count: batchMax)
+            var writer = OutputWriter(fd: -1)
+            var handler: (@Sendable (Event) -> Void)? = nil
+            switch egressKind {
+            case .text(let fd): writer = OutputWriter(fd: fd)
+            case .events(let f): handler = f
+            }
+            var items = [EgressItem](repeating: endItem, count: batchMax)
             var lastSeq = lastSeqs
             var date = startDate
             var finished = false
@@ -181,8 +304,13 @@ public enum DurablePipeline {
                     case .event:
                         let e = items[i].event
                         if e.seq > 0 { lastSeq[Int(e.broker)] = e.seq }
+                        if e.kind == .trade && recordsTrades { tradesBox.value.append(TradeRecord(e, date: date)) }
+                        if e.kind == .ok && e.verb == .roll { date = e.date }
+                        if let handler {
+                            handler(e)
+                            continue
+                        }
                         if e.kind == .trade {
-                            if recordsTrades { tradesBox.value.append(TradeRecord(e, date: date)) }
                             writer.buffer.append(contentsOf: "* ".utf8)
                         } else {
                             writer.buffer.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
@@ -190,9 +318,10 @@ public enum DurablePipeline {
                         }
                         formatter.append(e, to: &writer.buffer)
                         writer.buffer.append(UInt8(ascii: "\n"))
-                        if e.kind == .ok && e.verb == .roll { date = e.date }
                     case .edge:
-                        switch edgeLines.pop() {
+                        let item = edgeLines.pop()
+                        if handler != nil { continue }
+                        switch item {
                         case .line(let who, let text):
                             writer.buffer.append(contentsOf: "\(who) \(text)\n".utf8)
                         case .login(let broker, let name):
@@ -202,35 +331,25 @@ public enum DurablePipeline {
                         }
                     case .end:
                         finished = true
+                    case .snapshot:
+                        break
                     }
                 }
-                if egress.count == 0 || writer.buffer.count >= OutputWriter.flushBytes {
+                if handler == nil && (egress.count == 0 || writer.buffer.count >= OutputWriter.flushBytes) {
                     writer.flush()
                     if writer.writeError != 0 {
                         fail("writing output: \(String(cString: strerror(writer.writeError)))")
                     }
                 }
             }
-            writer.flush()
+            if handler == nil { writer.flush() }
             done.signal()
         }.start()
 
         // Ingress: this thread.
-        var edgeState = edge
-        while let line = reader.next() {
-            switch edgeState.read(line[...]) {
-            case .nothing:
-                continue
-            case .command(let command):
-                ingress.publish(StageItem(kind: .command, command: command))
-            case let other:
-                edgeLines.push(other)
-                ingress.publish(StageItem(kind: .edge, command: Command(kind: .stats, broker: 0, ts: 0)))
-            }
-        }
-        if reader.readError != 0 { fail("reading input: \(String(cString: strerror(reader.readError)))") }
+        produce(Ingress(ring: ingress, edgeLines: edgeLines))
         ingress.publish(StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)))
-        for _ in 0..<3 { done.wait() }
-        return Outcome(matcher: matcherBox.value, trades: tradesBox.value)
+        for _ in 0..<4 { done.wait() }
+        return Outcome(matcher: matcherBox.value, settlement: settlementBox.take(), trades: tradesBox.value)
     }
 }

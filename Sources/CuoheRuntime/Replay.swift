@@ -69,6 +69,16 @@ public struct Replay: ~Copyable {
         apply(command, into: &discard, formats: false)
     }
 
+    /// Applies a command from the journal on recovery, as `recover`, and hands its events to the
+    /// settlement stage (which writes the trade log and, at a `ROLL`, the day's files).
+    public mutating func recover(_ command: Command, settling stage: inout SettlementStage) throws(JournalError) {
+        recover(command)
+        let ledger = matcher.ledger
+        for i in 0..<events.count {
+            try stage.apply(events[i]) { DayClose(ledger) }
+        }
+    }
+
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
     /// journal against what was printed).
     public mutating func replay(_ command: Command, into out: inout [UInt8]) {

@@ -8,26 +8,34 @@ import CuoheCore
 /// `seq`, so a restart replays only the journal after it. Written atomically (temporary file,
 /// fsync, rename, directory fsync); the newest few are kept.
 ///
-///     "CUOHESNF", u64 seq, i64 clock, u32 CRC-32C of the payload, payload (`Matcher.snapshot()`)
+///     "CUOHESN2", u64 seq, i64 clock, i64 the day's first trade id (where the day's trade log
+///     starts), u32 CRC-32C of the payload, payload (`Matcher.snapshot()`)
 public enum SnapshotFile {
-    public static let magic: [UInt8] = Array("CUOHESNF".utf8)
-    public static let headerBytes = 8 + 8 + 8 + 4
+    public static let magic: [UInt8] = Array("CUOHESN2".utf8)
+    public static let headerBytes = 8 + 8 + 8 + 8 + 4
+
+    /// A loaded snapshot: the matcher, the sequencing clock and the day's first trade id.
+    public struct Loaded {
+        public var matcher: Matcher
+        public var clock: Int64
+        public var dayFirstTid: Int64
+    }
     /// Older snapshots are deleted beyond this many: a damaged newest one still leaves a fallback.
     public static let keep = 3
 
     public static func directory(_ data: String) -> String { data + "/snapshots" }
     static func name(_ seq: UInt64) -> String { String(format: "%016llu.snap", seq) }
 
-    /// Writes a snapshot of `matcher` taken after journal record `seq`.
-    public static func write(data: String, seq: UInt64, clock: Int64, matcher: borrowing Matcher) throws(JournalError) {
+    /// Writes a snapshot (`payload`: `Matcher.snapshot()`) taken after journal record `seq`.
+    public static func write(data: String, seq: UInt64, clock: Int64, dayFirstTid: Int64, payload: [UInt8]) throws(JournalError) {
         let dir = directory(data)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
         }
-        let payload = matcher.snapshot()
         var bytes = magic
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: seq >> (8 * UInt64(i)))) }
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: clock) >> (8 * UInt64(i)))) }
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: dayFirstTid) >> (8 * UInt64(i)))) }
         let crc = CRC32C.checksum(payload)
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
         bytes += payload
@@ -49,7 +57,7 @@ public enum SnapshotFile {
 
     /// The engine state in snapshot `seq`, or a reason it cannot be used.
     public static func load(data: String, seq: UInt64, config: MarketConfig,
-                            limits: EngineLimits) -> Result<(Matcher, Int64), JournalError> {
+                            limits: EngineLimits) -> Result<Loaded, JournalError> {
         let path = directory(data) + "/" + name(seq)
         let bytes: [UInt8]
         do {
@@ -62,12 +70,13 @@ public enum SnapshotFile {
             return .failure(JournalError(message: "\(path): not a snapshot of record \(seq)"))
         }
         let payload = Array(bytes[headerBytes...])
-        guard CRC32C.checksum(payload) == UInt32(le(24, 4)) else {
+        guard CRC32C.checksum(payload) == UInt32(le(32, 4)) else {
             return .failure(JournalError(message: "\(path): checksum mismatch"))
         }
         guard let matcher = Matcher.restore(payload, config: config, limits: limits) else {
             return .failure(JournalError(message: "\(path): does not restore onto this market"))
         }
-        return .success((matcher, Int64(bitPattern: le(16, 8))))
+        return .success(Loaded(matcher: matcher, clock: Int64(bitPattern: le(16, 8)),
+                               dayFirstTid: Int64(bitPattern: le(24, 8))))
     }
 }

@@ -168,12 +168,12 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         fail("\(data): snapshot \(newest) is ahead of the journal (\(recovered.count) records): journal records are "
              + "missing; refusing to start", code: ExitCode.failure)
     }
-    var restored: (Matcher, Int64, Int)? = nil
+    var restored: (loaded: SnapshotFile.Loaded, seq: Int)? = nil
     if exportPath == nil {
         for seq in snapshots {
             switch SnapshotFile.load(data: data, seq: seq, config: config, limits: limits) {
-            case .success(let (matcher, clock)):
-                restored = (matcher, clock, Int(seq))
+            case .success(let loaded):
+                restored = (loaded, Int(seq))
             case .failure(let error):
                 logLine("\(error); trying an older snapshot")
             }
@@ -182,25 +182,43 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     }
     var engine: Replay
     var first = 0
-    if let (matcher, clock, seq) = restored {
-        engine = Replay(config: config, matcher: matcher, clock: clock, recordsTrades: false)
+    var books: Settlement
+    var dayFirstTid: Int64 = 1
+    if let (loaded, seq) = restored {
+        engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
+        books = Settlement(config: config, limits: limits, restoringFrom: loaded.matcher.ledger,
+                           date: loaded.matcher.tradingDate)
+        dayFirstTid = loaded.dayFirstTid
         first = seq
     } else {
         engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)
+        books = Settlement(config: config, limits: limits)
     }
-    for command in recovered[first...] { engine.recover(command) }
+    let directory = Directory(config: config)
+    var settlement: SettlementStage
+    do {
+        settlement = try SettlementStage(books: books, data: data, directory: directory, dayFirstTid: dayFirstTid,
+                                         nextTid: engine.matcher.nextTid, report: { logLine($0) })
+        for command in recovered[first...] { try engine.recover(command, settling: &settlement) }
+    } catch {
+        fail("\(error)", code: ExitCode.failure)
+    }
     if !recovered.isEmpty {
         logLine("recovered \(recovered.count) commands from \(data)"
                 + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
     }
     var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
     let recoveredTrades = engine.trades
-    let outcome = DurablePipeline.run(matcher: engine.matcher, edge: engine.edge, journal: journal, data: data,
-                                      snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader, outputFD: 1,
-                                      recordsTrades: exportPath != nil,
+    let outcome = DurablePipeline.run(matcher: engine.matcher, settlement: settlement, edge: engine.edge, journal: journal,
+                                      snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader,
+                                      outputFD: 1, recordsTrades: exportPath != nil,
                                       fail: { fail($0, code: ExitCode.failure) })
+    if outcome.settlement.breaks > 0 {
+        fail("\(outcome.settlement.breaks) reconciliation break(s) between the books of record and the matcher",
+             code: ExitCode.failure)
+    }
     if let exportPath, let problem = EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades,
-                                                    ledger: outcome.matcher.ledger, directory: Directory(config: config)) {
+                                                    ledger: outcome.matcher.ledger, directory: directory) {
         fail(problem, code: ExitCode.failure)
     }
     exit(0)
@@ -242,8 +260,8 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         let seq = UInt64(i + 1)
         guard snapshots.contains(seq) else { continue }
         switch SnapshotFile.load(data: dir, seq: seq, config: config, limits: EngineLimits()) {
-        case .success(let (matcher, _)):
-            if matcher.stateDigest() != engine.matcher.stateDigest() {
+        case .success(let loaded):
+            if loaded.matcher.stateDigest() != engine.matcher.stateDigest() {
                 fail("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record",
                      code: ExitCode.failure)
             }

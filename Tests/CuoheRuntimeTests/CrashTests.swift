@@ -7,13 +7,14 @@ import CuoheProtocol
 /// `SIGKILL` at random moments: nothing the engine printed may be lost, the journal must verify,
 /// and the recovered state must equal a clean replay of the journaled commands.
 final class CrashTests: XCTestCase {
-    var binary: URL {
+    static var binary: URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("cuohe")
     }
 
-    /// A day of well-formed order flow on the demo market (every line reaches the matcher).
-    static func stream(lines: Int, seed: UInt64) -> String {
+    /// Well-formed order flow on the demo market (every line reaches the matcher); with `days` > 1,
+    /// an operator's ROLL every `lines / days` lines and now and then a DEPOSIT or WITHDRAW.
+    static func stream(lines: Int, seed: UInt64, days: Int = 1) -> String {
         var x = seed
         func next(_ n: Int) -> Int {
             x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -22,6 +23,15 @@ final class CrashTests: XCTestCase {
         let accounts = [("B01", "A1001"), ("B02", "A2001"), ("B02", "A2002"), ("B03", "A3001")]
         var out = ""
         for i in 0..<lines {
+            if days > 1 && i > 0 && i % (lines / days) == 0 {
+                let start = CivilDate(year: 2026, month: 12, day: 1)!.daysSinceEpoch
+                out += "OPS ROLL date=\(CivilDate(daysSinceEpoch: start + Int32(i / (lines / days))).iso)\n"
+                continue
+            }
+            if days > 1 && i % 997 == 500 {
+                out += "OPS \(next(2) == 0 ? "DEPOSIT" : "WITHDRAW") acct=\(accounts[next(accounts.count)].1) amount=\(1 + next(900)).25\n"
+                continue
+            }
             let (broker, acct) = accounts[next(accounts.count)]
             switch next(10) {
             case 0..<6:
@@ -36,7 +46,12 @@ final class CrashTests: XCTestCase {
         return out
     }
 
+    /// Runs the `cuohe` binary beside the tests to its end.
     func run(_ arguments: [String], killAfter: Double?) throws -> (status: Int32, stdout: String) {
+        try Self.runCuohe(arguments, killAfter: killAfter)
+    }
+
+    static func runCuohe(_ arguments: [String], killAfter: Double? = nil) throws -> (status: Int32, stdout: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -119,8 +134,9 @@ final class CrashTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let input = root + "/day.txt"
-        try Self.stream(lines: 60_000, seed: 11).write(toFile: input, atomically: true, encoding: .utf8)
+        try Self.stream(lines: 60_000, seed: 11, days: 40).write(toFile: input, atomically: true, encoding: .utf8)
         var rng: UInt64 = 2026
+        var daysClosed = 0
         var killedMidStream = 0
         for round in 0..<20 {
             rng = rng &* 6_364_136_223_846_793_005 &+ 1
@@ -154,8 +170,50 @@ final class CrashTests: XCTestCase {
             let hash = String(clean.matcher.stateDigest(), radix: 16)
             XCTAssertTrue(verify.stdout.contains("state=\(hash)"), "round \(round): \(verify.stdout) vs \(hash)")
             XCTAssertTrue(verify.stdout.contains("records=\(contents.commands.count)"))
+            // The end-of-day files and the open day's trade log equal those of a clean run of the
+            // journaled commands, byte for byte.
+            let reference = root + "/reference\(round)"
+            let closed = try Self.settleCleanly(contents.commands, data: reference)
+            daysClosed += closed
+            let actualFiles = try Self.files(under: data + "/eod"), expectedFiles = try Self.files(under: reference + "/eod")
+            XCTAssertEqual(actualFiles.keys.sorted(), expectedFiles.keys.sorted(), "round \(round): end-of-day files")
+            for (name, bytes) in expectedFiles where actualFiles[name] != bytes {
+                XCTFail("round \(round): eod/\(name) differs from a clean run's")
+            }
             try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: reference)
         }
         XCTAssertGreaterThanOrEqual(killedMidStream, 5, "most kills should land while output was flowing")
+        XCTAssertGreaterThan(daysClosed, 10, "kills should land after some of the day's closes")
+    }
+
+    /// Runs `commands` in memory through the matcher and a settlement stage writing into `data`;
+    /// returns how many days closed.
+    static func settleCleanly(_ commands: [Command], data: String) throws -> Int {
+        let config = DemoMarket.config
+        let limits = EngineLimits(ordersLiveMax: 1 << 16, cidsPerDayMax: 1 << 17)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var clean = Replay(config: config, limits: limits, recordsTrades: false)
+        var stage = try SettlementStage(books: Settlement(config: config, limits: limits), data: data,
+                                        directory: Directory(config: config), dayFirstTid: 1, nextTid: 1,
+                                        report: { XCTFail("clean run: \($0)") })
+        for c in commands { try clean.recover(c, settling: &stage) }
+        try stage.sync()
+        XCTAssertEqual(stage.breaks, 0)
+        return stage.closes
+    }
+
+    /// Every file under `dir` (recursively), by path relative to it.
+    static func files(under dir: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: dir) else { return out }
+        while let name = walker.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let path = dir + "/" + name
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                out[name] = try Data(contentsOf: URL(fileURLWithPath: path))
+            }
+        }
+        return out
     }
 }

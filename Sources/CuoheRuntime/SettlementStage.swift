@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CuoheCore
+import CuoheProtocol
+
+/// What the matcher hands settlement at a day's close: what only it knows (the cash its open
+/// buys keep frozen) and its ledger's settled digest, which the books of record must match.
+public struct DayClose: Sendable {
+    public var frozenCash: [Int64]
+    public var settledDigest: UInt64
+
+    public init(_ ledger: Ledger) {
+        frozenCash = (0..<ledger.accounts.count).map { ledger.accounts[$0].frozenCash }
+        settledDigest = ledger.settledDigest()
+    }
+}
+
+/// The settlement stage's state: the books of record (`Settlement`), the day's trade log, and the
+/// end-of-day files written into `eod/<date>/` of the data directory at every `ROLL`:
+/// `trades.csv` (the day's trades), `register.csv` and `accounts.csv` (as the close leaves them:
+/// the day's orders expired, holding periods counted down).
+///
+/// At each close the books are reconciled with the matcher's ledger; a difference is reported (it
+/// would be a defect: both follow the same events) and the books of record are what is written.
+public struct SettlementStage: ~Copyable {
+    public private(set) var books: Settlement
+    public private(set) var log: TradeLog
+    public let data: String
+    let directory: Directory
+    /// The first trade id of the current day, and the next trade id expected.
+    public private(set) var dayFirstTid: Int64
+    public private(set) var nextTid: Int64
+    /// Days closed since start, and reconciliation breaks found at those closes.
+    public private(set) var closes = 0
+    public private(set) var breaks = 0
+    let report: @Sendable (String) -> Void
+
+    /// Continues `books` on their date, whose trade log must hold trades `dayFirstTid ..< nextTid`.
+    public init(books: consuming Settlement, data: String, directory: Directory, dayFirstTid: Int64, nextTid: Int64,
+                report: @escaping @Sendable (String) -> Void) throws(JournalError) {
+        log = try TradeLog.open(data: data, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+        self.books = books
+        self.data = data
+        self.directory = directory
+        self.dayFirstTid = dayFirstTid
+        self.nextTid = nextTid
+        self.report = report
+    }
+
+    /// Applies one of the matcher's events. A `ROLL`'s `OK` closes the day: `close` gives the
+    /// matcher's side of it (taken after the whole `ROLL` command).
+    public mutating func apply(_ e: Event, close: () -> DayClose) throws(JournalError) {
+        let date = books.date
+        switch books.apply(e) {
+        case .none:
+            break
+        case .trade:
+            try log.append(TradeRecord(e, date: date))
+            nextTid = e.tid + 1
+        case .closed(let day):
+            try closeDay(day, close())
+        }
+    }
+
+    /// Writes the closed day's files, reconciles, and starts the new day's log.
+    mutating func closeDay(_ day: CivilDate, _ close: DayClose) throws(JournalError) {
+        closes += 1
+        if books.ledger.settledDigest() != close.settledDigest {
+            breaks += 1
+            report("reconciliation break at the close of \(day.iso): the books of record differ from the matcher's ledger")
+        }
+        try log.sync()
+        let dir = TradeLog.directory(data: data, date: day)
+        if let problem = EndOfDay.write(to: dir, trades: log.records, ledger: books.ledger, frozenCash: close.frozenCash,
+                                        directory: directory) {
+            throw JournalError(message: problem)
+        }
+        dayFirstTid = nextTid
+        log = try TradeLog.open(data: data, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+    }
+
+    /// Makes the day's log durable (before a snapshot that counts on it, and at the end).
+    /// Returns the day's first trade id, which a snapshot taken now records.
+    @discardableResult
+    public mutating func sync() throws(JournalError) -> Int64 {
+        try log.sync()
+        return dayFirstTid
+    }
+}

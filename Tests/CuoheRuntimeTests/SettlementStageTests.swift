@@ -1,0 +1,129 @@
+import XCTest
+import Foundation
+import CuoheCore
+import CuoheProtocol
+@testable import CuoheRuntime
+
+/// The day's trade log and the end-of-day files the settlement stage writes at every ROLL.
+final class SettlementStageTests: XCTestCase {
+    var dir: String = ""
+    let date = CivilDate(year: 2026, month: 12, day: 1)!
+
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-settle-\(getpid())-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func record(_ tid: Int64) -> TradeRecord {
+        TradeRecord(tid: tid, date: date, ts: 1_000 + tid, instrument: 0, price: 120_000 + tid, qty: 100 * tid, buyer: 1,
+                    buyerBroker: 2, seller: 3, sellerBroker: 1, buyerFee: 3_600, sellerFee: 3_600, stampDuty: tid)
+    }
+
+    /// Writes trades 1...n and syncs.
+    func writeLog(_ n: Int64) throws {
+        var log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        for tid in 1...n { try log.append(record(tid)) }
+        try log.sync()
+    }
+
+    func testRecordsRoundTripAndLaterOnesAreCutOff() throws {
+        try writeLog(10)
+        var lines: [String] = []
+        let log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 8, log: { lines.append($0) })
+        XCTAssertEqual(log.records, (1...7).map(record))
+        XCTAssertEqual(lines.count, 1, "cutting off trades after the snapshot is logged")
+        let size = try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int
+        XCTAssertEqual(size, 7 * TradeLog.recordBytes)
+    }
+
+    func testATornRecordAfterTheSnapshotIsDroppedButAMissingOneRefuses() throws {
+        try writeLog(5)
+        let path = TradeLog.path(data: dir, date: date)
+        XCTAssertEqual(truncate(path, off_t(5 * TradeLog.recordBytes - 9)), 0)  // the 5th record torn
+        XCTAssertEqual(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 5, log: { _ in }).records.count, 4)
+        XCTAssertThrowsError(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
+            XCTAssertTrue("\(error)".contains("offset \(4 * TradeLog.recordBytes)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("missing"), "\(error)")
+        }
+    }
+
+    func testAFlippedByteBeforeTheSnapshotRefusesNamingTheOffset() throws {
+        try writeLog(5)
+        let path = TradeLog.path(data: dir, date: date)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[2 * TradeLog.recordBytes + 40] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
+            XCTAssertTrue("\(error)".contains("\(path): offset \(2 * TradeLog.recordBytes)"), "\(error)")
+        }
+        // The same damage after the snapshot's last trade is regenerated data: cut off.
+        XCTAssertEqual(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 3, log: { _ in }).records.count, 2)
+    }
+
+    func testAFullDiskIsAnError() throws {
+        var log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        try log.append(record(1))
+        // Point the log's file at /dev/full: the next flush must throw, not drop the record.
+        let full = open("/dev/full", O_WRONLY)
+        XCTAssertGreaterThanOrEqual(full, 0)
+        let fd = try XCTUnwrap(openFileDescriptors(of: log.path).first)
+        XCTAssertGreaterThanOrEqual(dup2(full, fd), 0)
+        close(full)
+        XCTAssertThrowsError(try log.flush()) { error in
+            XCTAssertTrue("\(error)".contains("cannot write"), "\(error)")
+        }
+    }
+
+    /// The descriptors of this process open on `path`.
+    func openFileDescriptors(of path: String) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { name in
+            guard let fd = Int32(name),
+                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name),
+                  target == path else { return nil }
+            return fd
+        }
+    }
+
+    /// Input over several days, run through `replay --data` in two parts (the second starting from
+    /// a mid-day snapshot): each day's files equal what `replay --export` writes for the input up to
+    /// and including that day's ROLL (trades.csv: that day's lines of it).
+    func testEveryRollWritesTheDaysFilesAsTheExportWould() throws {
+        let text = CrashTests.stream(lines: 6_000, seed: 21, days: 4)
+        let lines = text.split(separator: "\n").map(String.init)
+        let rolls = lines.indices.filter { lines[$0].hasPrefix("OPS ROLL") }
+        XCTAssertEqual(rolls.count, 3)
+        // Part one ends mid-way through the second day; snapshots every 500 commands.
+        let cut = (rolls[0] + rolls[1]) / 2 + 7
+        let partOne = dir + "/one.txt", partTwo = dir + "/two.txt"
+        try (lines[..<cut].joined(separator: "\n") + "\n").write(toFile: partOne, atomically: true, encoding: .utf8)
+        try (lines[cut...].joined(separator: "\n") + "\n").write(toFile: partTwo, atomically: true, encoding: .utf8)
+        let data = dir + "/data"
+        for part in [partOne, partTwo] {
+            let result = try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "--snapshot-every", "500", part])
+            XCTAssertEqual(result.status, 0)
+        }
+        XCTAssertFalse(SnapshotFile.list(data).isEmpty)
+        let start = CivilDate(year: 2026, month: 12, day: 1)!.daysSinceEpoch
+        for (k, roll) in rolls.enumerated() {
+            let prefix = dir + "/prefix\(k).txt", export = dir + "/export\(k)"
+            try (lines[...roll].joined(separator: "\n") + "\n").write(toFile: prefix, atomically: true, encoding: .utf8)
+            XCTAssertEqual(try CrashTests.runCuohe(["replay", "--export", export, prefix]).status, 0)
+            let day = CivilDate(daysSinceEpoch: start + Int32(k)).iso
+            let eod = data + "/eod/" + day
+            for name in ["register.csv", "accounts.csv"] {
+                XCTAssertEqual(try String(contentsOfFile: eod + "/" + name, encoding: .utf8),
+                               try String(contentsOfFile: export + "/" + name, encoding: .utf8), "\(day) \(name)")
+            }
+            let exported = try String(contentsOfFile: export + "/trades.csv", encoding: .utf8).split(separator: "\n")
+            let days = [exported[0]] + exported.dropFirst().filter { $0.split(separator: ",")[1] == day }
+            let written = try String(contentsOfFile: eod + "/trades.csv", encoding: .utf8).split(separator: "\n")
+            XCTAssertGreaterThan(written.count, 20, "\(day): a day of trades")
+            XCTAssertEqual(written, days, "\(day) trades.csv")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/eod/" + CivilDate(daysSinceEpoch: start + 3).iso
+                                                      + "/trades.csv"), "the open day has no files yet")
+    }
+}
