@@ -16,7 +16,7 @@ import CuoheRuntime
 // the end of its batch (when its outputs may be released).
 //
 // threaded: the real `DurablePipeline` (ingress → sequencer/journal → matcher → settlement →
-// egress threads over SPSC rings, blocking waits, a snapshot every 100,000 commands) fed binary
+// egress threads over SPSC rings, blocking waits, a snapshot every 1,000,000 commands as `cuohe replay --data` does by default) fed binary
 // commands on this thread. Throughput: all commands sent as fast as the rings take them, timed to
 // the last event leaving egress. Latency: commands sent on the 100k/s schedule (this thread sleeps
 // between arrivals); a command's latency is from its scheduled arrival to its first event reaching
@@ -71,14 +71,16 @@ func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.cou
 
 var count = 1_000_000
 var mode = "both"
+var snapshotEvery = 1_000_000
 var root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-pipeline-bench-\(getpid())").path
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
-    guard let v = args.popFirst() else { print("usage: cuohe-pipeline-bench [--commands N] [--dir DIR]"); exit(2) }
+    guard let v = args.popFirst() else { print("usage: cuohe-pipeline-bench [--commands N] [--dir DIR] [--mode single|threaded|both] [--snapshot-every N]"); exit(2) }
     switch a {
     case "--commands": count = Int(v) ?? count
     case "--dir": root = v
     case "--mode": mode = v
+    case "--snapshot-every": snapshotEvery = Int(v) ?? snapshotEvery
     default: print("unknown option \(a)"); exit(2)
     }
 }
@@ -172,7 +174,8 @@ final class Latencies: @unchecked Sendable {
 
 /// Runs `commands` through the threaded pipeline into `dir`; `paced` sends them on the 100k/s
 /// schedule (each command's ts is its scheduled arrival), else as fast as the rings take them.
-func runThreaded(_ commands: [Command], durability: Durability, dir: String, paced: Bool) throws -> (Double, Latencies) {
+func runThreaded(_ commands: [Command], durability: Durability, dir: String, paced: Bool,
+                 limits: EngineLimits, snapshotEvery: Int) throws -> (Double, Latencies) {
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let config = DemoMarket.config
@@ -183,11 +186,13 @@ func runThreaded(_ commands: [Command], durability: Durability, dir: String, pac
     let latencies = Latencies(capacity: commands.count)
     let edge = ReplayEdge(directory: Directory(config: config), tradingDate: config.tradingDate)
     let gap: Int64 = 10_000
-    let start = nowNanos()
-    let outcome = DurablePipeline.run(matcher: Matcher(config: config, limits: limits), settlement: settlement, edge: edge,
-                                      journal: journal, snapshotSeq: 0, snapshotEvery: 100_000,
+    let matcher = Matcher(config: config, limits: limits)  // prefaulted: before the clock starts
+    var start: Int64 = 0
+    let outcome = DurablePipeline.run(matcher: matcher, settlement: settlement, edge: edge,
+                                      journal: journal, snapshotSeq: 0, snapshotEvery: snapshotEvery,
                                       egress: .events({ latencies.saw($0) }), recordsTrades: false,
                                       fail: { print("pipeline failed: \($0)"); exit(1) }) { ingress in
+        start = nowNanos()
         if !paced {
             for c in commands { ingress.send(c) }
             return
@@ -202,6 +207,7 @@ func runThreaded(_ commands: [Command], durability: Durability, dir: String, pac
                 ingress.send(c)
                 next += 1
             }
+            ingress.flush()
             usleep(50)
         }
     }
@@ -212,11 +218,11 @@ func runThreaded(_ commands: [Command], durability: Durability, dir: String, pac
 
 for durability in [Durability.sync, Durability.none] where mode != "single" {
     let dir = root + "/threaded-\(durability.rawValue)"
-    let (rate, _) = try runThreaded(all, durability: durability, dir: dir, paced: false)
+    let (rate, _) = try runThreaded(all, durability: durability, dir: dir, paced: false, limits: limits, snapshotEvery: snapshotEvery)
     print("\(durability.rawValue): threaded pipeline: \(Int(rate)) commands/s through journal, matcher, settlement, egress")
     summary.append("threaded_\(durability.rawValue)_cmds_per_sec=\(Int(rate))")
     let paced = Array(all.prefix(300_000))
-    let (_, l) = try runThreaded(paced, durability: durability, dir: dir, paced: true)
+    let (_, l) = try runThreaded(paced, durability: durability, dir: dir, paced: true, limits: limits, snapshotEvery: snapshotEvery)
     var sorted = Array(UnsafeBufferPointer(start: l.values, count: l.count))
     sorted.sort()
     let line = "p50=\(percentile(sorted, 0.5) / 1000)us p99=\(percentile(sorted, 0.99) / 1000)us "

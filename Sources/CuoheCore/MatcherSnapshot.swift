@@ -22,24 +22,38 @@ extension Matcher {
         w.u32(UInt32(brokerSeq.count))
         for b in 0..<brokerSeq.count { w.i64(brokerSeq[b]) }
         w.u32(UInt32(cids.count))
+        w.bytes.reserveCapacity(Int(cids.count) * 80 + 256)
         for r in 0..<cids.count {
             let record = cids[r]
             w.cid(record.cid)
-            for v in [record.oid, record.qty, record.price, record.cum, Int64(record.broker), Int64(record.state.rawValue)] {
-                w.i64(v)
-            }
+            w.i64(record.oid)
+            w.i64(record.qty)
+            w.i64(record.price)
+            w.i64(record.cum)
+            w.i64(Int64(record.broker))
+            w.i64(Int64(record.state.rawValue))
         }
         var orders: [RestingOrder] = []
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] { orders += restingOrders(instrument: i, side: side) }
         }
         w.u32(UInt32(orders.count))
+        w.bytes.reserveCapacity(w.bytes.count + orders.count * 128 + ledger.accounts.count * 56
+                                + Int(ledger.positionCount) * 56 + 4096)
         for o in orders {
             w.cid(o.cid)
-            for v in [o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker), Int64(o.instrument),
-                      Int64(o.cidRecord), Int64(o.side.rawValue), Int64(o.tif.rawValue), o.frozen, Int64(o.position)] {
-                w.i64(v)
-            }
+            w.i64(o.oid)
+            w.i64(o.price)
+            w.i64(o.qty)
+            w.i64(o.leaves)
+            w.i64(Int64(o.account))
+            w.i64(Int64(o.broker))
+            w.i64(Int64(o.instrument))
+            w.i64(Int64(o.cidRecord))
+            w.i64(Int64(o.side.rawValue))
+            w.i64(Int64(o.tif.rawValue))
+            w.i64(o.frozen)
+            w.i64(Int64(o.position))
         }
         w.u32(UInt32(ledger.accounts.count))
         for a in 0..<ledger.accounts.count {
@@ -219,16 +233,21 @@ extension Ledger {
     }
 }
 
+/// Appends little-endian fields; a whole field per append (a snapshot of a busy day holds
+/// millions of them, written on the matcher's thread).
 struct SnapshotWriter {
     var bytes: [UInt8] = []
 
-    mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
-    mutating func i64(_ v: Int64) {
-        let u = UInt64(bitPattern: v)
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(i)))) }
-    }
+    @inline(__always)
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    @inline(__always)
+    mutating func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    @inline(__always)
     mutating func cid(_ c: ClientOrderID) {
-        for w in [c.w0, c.w1, c.w2, c.w3] { i64(Int64(bitPattern: w)) }
+        i64(Int64(bitPattern: c.w0))
+        i64(Int64(bitPattern: c.w1))
+        i64(Int64(bitPattern: c.w2))
+        i64(Int64(bitPattern: c.w3))
     }
 }
 
@@ -244,15 +263,22 @@ struct SnapshotReader {
         return Array(bytes[at..<(at + n)])
     }
     mutating func u32() -> UInt32? {
-        guard let b = take(4) else { return nil }
-        return b.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        guard bytes.count - at >= 4 else { return nil }
+        var v: UInt32 = 0
+        for i in 0..<4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
+        at += 4
+        return v
     }
     mutating func i64() -> Int64? {
-        guard let b = take(8) else { return nil }
-        return Int64(bitPattern: b.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        guard bytes.count - at >= 8 else { return nil }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        at += 8
+        return Int64(bitPattern: v)
     }
     mutating func i64s(_ n: Int) -> [Int64]? {
         var out: [Int64] = []
+        out.reserveCapacity(n)
         for _ in 0..<n {
             guard let v = i64() else { return nil }
             out.append(v)

@@ -92,20 +92,40 @@ public enum DurablePipeline {
         public var trades: [TradeRecord]
     }
 
-    /// The ingress side, given to the producer on the calling thread.
-    public struct Ingress {
+    /// The ingress side, given to the producer on the calling thread. Items are gathered and
+    /// published to the ring in batches (one release store and at most one wake-up per batch);
+    /// the producer calls `flush()` whenever it is about to wait for more input, so nothing waits
+    /// behind a half-full batch.
+    public final class Ingress {
+        static let batch = 256
         let ring: Ring<StageItem>
         let edgeLines: SideQueue<EdgeItem>
+        private var pending: [StageItem] = []
+
+        init(ring: Ring<StageItem>, edgeLines: SideQueue<EdgeItem>) {
+            self.ring = ring
+            self.edgeLines = edgeLines
+            pending.reserveCapacity(Ingress.batch)
+        }
 
         /// Sends a sequenced command (its `ts` set) into the pipeline.
         public func send(_ command: Command) {
-            ring.publish(StageItem(kind: .command, command: command))
+            pending.append(StageItem(kind: .command, command: command))
+            if pending.count == Ingress.batch { flush() }
         }
 
         /// Sends an answer of the edge's own, to come out in its place among the outputs.
         public func answer(_ item: EdgeItem) {
             edgeLines.push(item)
-            ring.publish(StageItem(kind: .edge, command: Command(kind: .stats, broker: 0, ts: 0)))
+            pending.append(StageItem(kind: .edge, command: Command(kind: .stats, broker: 0, ts: 0)))
+            if pending.count == Ingress.batch { flush() }
+        }
+
+        /// Publishes what is gathered.
+        public func flush() {
+            if pending.isEmpty { return }
+            pending.withUnsafeBufferPointer { ring.publish($0) }
+            pending.removeAll(keepingCapacity: true)
         }
     }
 
@@ -135,6 +155,7 @@ public enum DurablePipeline {
                 case .command(let command): ingress.send(command)
                 case let other: ingress.answer(other)
                 }
+                if !reader.hasBufferedData { ingress.flush() }
             }
             if reader.readError != 0 { fail("reading input: \(String(cString: strerror(reader.readError)))") }
         }
@@ -166,6 +187,8 @@ public enum DurablePipeline {
         let journalBox = Handoff(journal)
         let done = DispatchSemaphore(value: 0)
         let endItem = EgressItem(kind: .end, event: Event(kind: .ok, broker: -1, ts: 0))
+        // Snapshot files, one at a time, in order, off the data path.
+        let snapshotWriter = DispatchQueue(label: "cuohe.snapshots")
 
         // Sequencer: group commit whatever has arrived, then pass it on.
         Thread {
@@ -261,13 +284,21 @@ public enum DurablePipeline {
                         guard case .snapshot(let seq, let clock, let payload) = notes.pop() else {
                             fail("snapshot out of order")
                         }
+                        // The trade log first (the snapshot counts on it), then the file, written
+                        // off this thread so the events keep flowing.
                         do {
                             let dayFirstTid = try settlementBox.value!.sync()
-                            try SnapshotFile.write(data: data, seq: seq, clock: clock, dayFirstTid: dayFirstTid,
-                                                   payload: payload)
+                            snapshotWriter.async {
+                                do {
+                                    try SnapshotFile.write(data: data, seq: seq, clock: clock, dayFirstTid: dayFirstTid,
+                                                           payload: payload)
+                                } catch {
+                                    // A snapshot only shortens recovery; the journal alone is complete.
+                                    FileHandle.standardError.write(Data("cuohe: \(error); continuing without this snapshot\n".utf8))
+                                }
+                            }
                         } catch {
-                            // A snapshot only shortens recovery; the journal alone is complete.
-                            FileHandle.standardError.write(Data("cuohe: \(error); continuing without this snapshot\n".utf8))
+                            fail("\(error)")
                         }
                         continue
                     case .end:
@@ -347,9 +378,12 @@ public enum DurablePipeline {
         }.start()
 
         // Ingress: this thread.
-        produce(Ingress(ring: ingress, edgeLines: edgeLines))
+        let gate = Ingress(ring: ingress, edgeLines: edgeLines)
+        produce(gate)
+        gate.flush()
         ingress.publish(StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)))
         for _ in 0..<4 { done.wait() }
+        snapshotWriter.sync {}
         return Outcome(matcher: matcherBox.value, settlement: settlementBox.take(), trades: tradesBox.value)
     }
 }

@@ -15,7 +15,7 @@ let usage = """
              --data DIR journals every command there and prints each output line only once its
              command is durable; started on an existing DIR it first recovers (newest valid
              snapshot, then the journal after it), then continues. A snapshot is written every N
-             commands (default 100000) and at the end. The engine's storage is touched at start
+             commands (default 1000000) and at the end. The engine's storage is touched at start
              (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, print the state hash.
@@ -56,7 +56,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var exportPath: String? = nil
     var dataPath: String? = nil
     var durability = Durability.sync
-    var snapshotEvery = 100_000
+    var snapshotEvery = 1_000_000
     var prefault = true
     var args = arguments
     while let arg = args.popFirst() {
