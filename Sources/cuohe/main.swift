@@ -180,26 +180,36 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
             if restored != nil { break }
         }
     }
-    var engine: Replay
-    var first = 0
-    var books: Settlement
-    var dayFirstTid: Int64 = 1
-    if let (loaded, seq) = restored {
-        engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
-        books = Settlement(config: config, limits: limits, restoringFrom: loaded.matcher.ledger,
-                           date: loaded.matcher.tradingDate)
-        dayFirstTid = loaded.dayFirstTid
-        first = seq
-    } else {
-        engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)
-        books = Settlement(config: config, limits: limits)
-    }
     let directory = Directory(config: config)
-    var settlement: SettlementStage
+    var engine: Replay? = nil
+    var first = 0
+    var stage: SettlementStage? = nil
+    if let (loaded, seq) = restored {
+        do {
+            stage = try SettlementStage(books: Settlement(config: config, limits: limits, restoringFrom: loaded.matcher.ledger,
+                                                          date: loaded.matcher.tradingDate),
+                                        data: data, directory: directory, dayFirstTid: loaded.dayFirstTid,
+                                        nextTid: loaded.matcher.nextTid, report: { logLine($0) })
+            engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
+            first = seq
+        } catch {
+            // The trade log is derived data: rebuild it (and everything else) from the journal.
+            logLine("\(error); replaying the whole journal instead of starting from snapshot \(seq)")
+        }
+    }
     do {
-        settlement = try SettlementStage(books: books, data: data, directory: directory, dayFirstTid: dayFirstTid,
-                                         nextTid: engine.matcher.nextTid, report: { logLine($0) })
-        for command in recovered[first...] { try engine.recover(command, settling: &settlement) }
+        if stage == nil {
+            engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)
+            stage = try SettlementStage(books: Settlement(config: config, limits: limits), data: data, directory: directory,
+                                        dayFirstTid: 1, nextTid: 1, report: { logLine($0) })
+        }
+    } catch {
+        fail("\(error)", code: ExitCode.failure)
+    }
+    var settlement = stage.take()!
+    var replay = engine.take()!
+    do {
+        for command in recovered[first...] { try replay.recover(command, settling: &settlement) }
     } catch {
         fail("\(error)", code: ExitCode.failure)
     }
@@ -208,8 +218,8 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
                 + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
     }
     var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
-    let recoveredTrades = engine.trades
-    let outcome = DurablePipeline.run(matcher: engine.matcher, settlement: settlement, edge: engine.edge, journal: journal,
+    let recoveredTrades = replay.trades
+    let outcome = DurablePipeline.run(matcher: replay.matcher, settlement: settlement, edge: replay.edge, journal: journal,
                                       snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader,
                                       outputFD: 1, recordsTrades: exportPath != nil,
                                       fail: { fail($0, code: ExitCode.failure) })

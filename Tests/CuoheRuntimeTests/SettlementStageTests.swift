@@ -126,4 +126,31 @@ final class SettlementStageTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/eod/" + CivilDate(daysSinceEpoch: start + 3).iso
                                                       + "/trades.csv"), "the open day has no files yet")
     }
+
+    /// The trade log is derived data: when the one a snapshot counts on is gone or damaged, the
+    /// restart says so and rebuilds every day's files from the whole journal, byte for byte.
+    func testALostOrDamagedTradeLogIsRebuiltFromTheJournal() throws {
+        let input = dir + "/days.txt"
+        try CrashTests.stream(lines: 3_000, seed: 8, days: 3).write(toFile: input, atomically: true, encoding: .utf8)
+        let data = dir + "/data"
+        XCTAssertEqual(try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "--snapshot-every", "700", input]).status, 0)
+        let original = try CrashTests.files(under: data + "/eod")
+        XCTAssertEqual(original.keys.filter { $0.hasSuffix("trades.csv") }.count, 2, "two closed days")
+        let openDay = try XCTUnwrap(original.keys.first { $0.hasSuffix("trades.log") && !original.keys.contains(
+            String($0.dropLast("trades.log".count)) + "trades.csv") })
+
+        // Damaged: one byte of the open day's log (which the newest snapshot counts on).
+        let path = data + "/eod/" + openDay
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertGreaterThan(bytes.count, TradeLog.recordBytes)
+        bytes[TradeLog.recordBytes / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "/dev/null"]).status, 0)
+        XCTAssertEqual(try CrashTests.files(under: data + "/eod"), original)
+
+        // Gone: the whole eod directory.
+        try FileManager.default.removeItem(atPath: data + "/eod")
+        XCTAssertEqual(try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "/dev/null"]).status, 0)
+        XCTAssertEqual(try CrashTests.files(under: data + "/eod"), original)
+    }
 }
