@@ -7,7 +7,8 @@ import CuoheRuntime
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N] [--no-prefault]] [FILE]
+    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]
+                        [--segment-bytes N] [--no-prefault]] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
@@ -15,7 +16,10 @@ let usage = """
              --data DIR journals every command there and prints each output line only once its
              command is durable; started on an existing DIR it first recovers (newest valid
              snapshot, then the journal after it), then continues. A snapshot is written every N
-             commands (default 1000000) and at the end. The engine's storage is touched at start
+             commands (default 1000000) and at the end; a journal segment file is closed and the
+             next begun once it passes N bytes (--segment-bytes, default 67108864, at least 4096).
+             Every ROLL writes the day's trades.csv, register.csv and accounts.csv into
+             DIR/eod/<date>/. The engine's storage is touched at start
              (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, print the state hash.
@@ -57,6 +61,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var dataPath: String? = nil
     var durability = Durability.sync
     var snapshotEvery = 1_000_000
+    var segmentBytes = Journal.segmentBytesDefault
     var prefault = true
     var args = arguments
     while let arg = args.popFirst() {
@@ -74,6 +79,11 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
                 fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
             }
             snapshotEvery = n
+        case "--segment-bytes":
+            guard let value = args.popFirst(), let n = Int(value), n >= 4096, n <= 1 << 32 else {
+                fail("--segment-bytes takes a number of bytes from 4096 to 4294967296", code: ExitCode.usage)
+            }
+            segmentBytes = n
         case "--durability":
             guard let value = args.popFirst(), let d = Durability(rawValue: value) else {
                 fail("--durability takes sync or none", code: ExitCode.usage)
@@ -93,7 +103,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     }
     if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
                                     inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery,
-                                    prefault: prefault) }
+                                    segmentBytes: segmentBytes, prefault: prefault) }
     let config = loadConfig(configPath)
     var fd: Int32 = 0
     if let inputPath, inputPath != "-" {
@@ -146,7 +156,7 @@ let batchCommandsMax = 1024
 /// Replay through the journal: recover what DIR holds, then run the input in group-committed
 /// batches, releasing each batch's output lines only after its commands are durable.
 func durableReplay(data: String, configPath: String?, exportPath: String?, inputPath: String?,
-                   durability: Durability, snapshotEvery: Int, prefault: Bool) -> Never {
+                   durability: Durability, snapshotEvery: Int, segmentBytes: Int, prefault: Bool) -> Never {
     var limits = EngineLimits()
     // Page faults at start rather than mid-session: the durable-ack tail depends on it.
     limits.prefaultsMemory = prefault
@@ -156,8 +166,8 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     let recovered: [Command]
     do {
         config = try DataDirectory.open(data, configText: configText, configName: configPath)
-        (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), durability: durability,
-                                                log: logLine)
+        (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), segmentBytesMax: segmentBytes,
+                                                durability: durability, log: logLine)
     } catch {
         fail("\(error)", code: ExitCode.failure)
     }

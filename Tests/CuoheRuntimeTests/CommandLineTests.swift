@@ -124,6 +124,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(missingConfig.stderr.contains("/nonexistent/market.json"), missingConfig.stderr)
     }
 
+    func testSegmentSizeRotatesTheJournalAndIsChecked() throws {
+        for bad in ["0", "4095", "lots", "99999999999"] {
+            let refused = try cuohe(["replay", "--data", "/tmp/unused", "--segment-bytes", bad], stdin: "")
+            XCTAssertEqual(refused.status, 2, bad)
+            XCTAssertTrue(refused.stderr.contains("--segment-bytes takes"), refused.stderr)
+        }
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-segments-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: data)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        // 600 commands of 128 bytes (75 KiB) into segments of 8 KiB: a batch never spans two
+        // segments, so one may run past the size by a batch (up to 256 commands as the ingress
+        // gathers them), but the journal must still rotate.
+        let input = CrashTests.stream(lines: 600, seed: 4)
+        let first = try cuohe(["replay", "--data", data, "--no-prefault", "--segment-bytes", "8192", "-"], stdin: input)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: data + "/journal").filter { $0.hasSuffix(".log") }
+        XCTAssertGreaterThanOrEqual(segments.count, 2, "\(segments)")
+        let verify = try cuohe(["journal", "verify", data])
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("segments=\(segments.count) records=600"), verify.stdout)
+        let memory = try cuohe(["replay", "-"], stdin: input)
+        XCTAssertEqual(first.stdout, memory.stdout)
+    }
+
     func testGarbageInputNeverCrashesTheReplay() throws {
         var rng: UInt64 = 99
         var bytes: [UInt8] = []
