@@ -20,7 +20,7 @@ let package = Package(
         // Text at the edges: the line protocol codec, fixed-point decimals, the JSON configuration.
         .target(name: "CuoheProtocol", dependencies: ["CuoheCore"], swiftSettings: strict),
         // Drivers around the core: replay today; rings, journal and pipeline next.
-        .target(name: "CuoheRuntime", dependencies: ["CuoheCore", "CuoheProtocol"], swiftSettings: strict),
+        .target(name: "CuoheRuntime", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheSys"], swiftSettings: strict),
         .executableTarget(name: "cuohe", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
                           swiftSettings: strict),
         .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore"],

@@ -1,6 +1,18 @@
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every journal record:
-/// slicing-by-8 over eight 256-entry tables, about 1 byte per cycle, no dependencies.
+import CuoheSys
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every journal record.
+/// With the CPU's CRC32 instruction (SSE 4.2) when it has one, eight bytes a step; otherwise
+/// slicing-by-8 over eight 256-entry tables, about 1 byte per cycle. Tests check the two agree.
 public enum CRC32C {
+    static let hardware = cuohe_crc32c_hardware() != 0
+
+    /// The CRC-32C of `bytes`, continuing from `crc` (0 to start).
+    @inline(__always)
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        if hardware, let base = bytes.baseAddress { return cuohe_crc32c(crc, base, bytes.count) }
+        return software(bytes, continuing: crc)
+    }
+
     static let polynomial: UInt32 = 0x82F6_3B78
 
     /// tables[k][b]: the CRC of byte b followed by k zero bytes.
@@ -17,8 +29,8 @@ public enum CRC32C {
         return t
     }()
 
-    /// The CRC-32C of `bytes`, continuing from `crc` (0 to start).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    /// The table-driven CRC-32C (any CPU).
+    static func software(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         var i = 0
         let n = bytes.count

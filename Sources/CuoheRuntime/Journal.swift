@@ -183,7 +183,12 @@ public final class Journal {
             try rotate()
         }
         buffer.removeAll(keepingCapacity: true)
-        for (i, c) in commands.enumerated() { JournalRecord.append(c, seq: nextSeq + UInt64(i), to: &buffer) }
+        buffer.append(contentsOf: repeatElement(0, count: commands.count * JournalRecord.recordBytes))
+        buffer.withUnsafeMutableBytes { out in
+            for (i, c) in commands.enumerated() {
+                JournalRecord.encode(c, seq: nextSeq + UInt64(i), into: out.baseAddress! + i * JournalRecord.recordBytes)
+            }
+        }
         var done = 0
         while done < buffer.count {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, buffer.count - done) }

@@ -16,27 +16,39 @@ public enum JournalRecord {
     /// Appends one record for `command` with sequence number `seq`.
     public static func append(_ command: Command, seq: UInt64, to out: inout [UInt8]) {
         let start = out.count
-        out.reserveCapacity(start + recordBytes)
-        put32(UInt32(bodyBytes), &out)
-        put32(0, &out)  // the checksum, filled in below
-        put64(seq, &out)
-        out.append(command.kind.rawValue)
-        out.append(command.side.rawValue)
-        out.append(command.type.rawValue)
-        out.append(command.tif.rawValue)
-        out.append(command.phase.rawValue)
-        out.append(contentsOf: [0, 0, 0])
-        put32(UInt32(bitPattern: command.broker), &out)
-        put32(UInt32(bitPattern: command.account), &out)
-        put32(UInt32(bitPattern: command.instrument), &out)
-        put32(UInt32(bitPattern: command.date.daysSinceEpoch), &out)
-        put64(UInt64(bitPattern: command.ts), &out)
-        put64(UInt64(bitPattern: command.qty), &out)
-        put64(UInt64(bitPattern: command.price), &out)
-        for w in [command.cid.w0, command.cid.w1, command.cid.w2, command.cid.w3,
-                  command.newCid.w0, command.newCid.w1, command.newCid.w2, command.newCid.w3] { put64(w, &out) }
-        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + headerBytes)...])) }
-        for i in 0..<4 { out[start + 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        out.append(contentsOf: repeatElement(0, count: recordBytes))
+        out.withUnsafeMutableBytes { encode(command, seq: seq, into: $0.baseAddress! + start) }
+    }
+
+    /// Writes one record for `command` with sequence number `seq` into the `recordBytes` at `p`
+    /// (whose padding bytes must already be zero).
+    @inline(__always)
+    public static func encode(_ command: Command, seq: UInt64, into p: UnsafeMutableRawPointer) {
+        p.storeBytes(of: UInt32(bodyBytes).littleEndian, toByteOffset: 0, as: UInt32.self)
+        let b = headerBytes
+        p.storeBytes(of: seq.littleEndian, toByteOffset: b, as: UInt64.self)
+        p.storeBytes(of: command.kind.rawValue, toByteOffset: b + 8, as: UInt8.self)
+        p.storeBytes(of: command.side.rawValue, toByteOffset: b + 9, as: UInt8.self)
+        p.storeBytes(of: command.type.rawValue, toByteOffset: b + 10, as: UInt8.self)
+        p.storeBytes(of: command.tif.rawValue, toByteOffset: b + 11, as: UInt8.self)
+        p.storeBytes(of: command.phase.rawValue, toByteOffset: b + 12, as: UInt8.self)
+        p.storeBytes(of: command.broker.littleEndian, toByteOffset: b + 16, as: Int32.self)
+        p.storeBytes(of: command.account.littleEndian, toByteOffset: b + 20, as: Int32.self)
+        p.storeBytes(of: command.instrument.littleEndian, toByteOffset: b + 24, as: Int32.self)
+        p.storeBytes(of: command.date.daysSinceEpoch.littleEndian, toByteOffset: b + 28, as: Int32.self)
+        p.storeBytes(of: command.ts.littleEndian, toByteOffset: b + 32, as: Int64.self)
+        p.storeBytes(of: command.qty.littleEndian, toByteOffset: b + 40, as: Int64.self)
+        p.storeBytes(of: command.price.littleEndian, toByteOffset: b + 48, as: Int64.self)
+        p.storeBytes(of: command.cid.w0.littleEndian, toByteOffset: b + 56, as: UInt64.self)
+        p.storeBytes(of: command.cid.w1.littleEndian, toByteOffset: b + 64, as: UInt64.self)
+        p.storeBytes(of: command.cid.w2.littleEndian, toByteOffset: b + 72, as: UInt64.self)
+        p.storeBytes(of: command.cid.w3.littleEndian, toByteOffset: b + 80, as: UInt64.self)
+        p.storeBytes(of: command.newCid.w0.littleEndian, toByteOffset: b + 88, as: UInt64.self)
+        p.storeBytes(of: command.newCid.w1.littleEndian, toByteOffset: b + 96, as: UInt64.self)
+        p.storeBytes(of: command.newCid.w2.littleEndian, toByteOffset: b + 104, as: UInt64.self)
+        p.storeBytes(of: command.newCid.w3.littleEndian, toByteOffset: b + 112, as: UInt64.self)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + b, count: bodyBytes))
+        p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// Why a record could not be read.
@@ -78,14 +90,6 @@ public enum JournalRecord {
         c.newCid = ClientOrderID(w0: get64(bytes, b + 88), w1: get64(bytes, b + 96), w2: get64(bytes, b + 104),
                                  w3: get64(bytes, b + 112))
         return .success((seq, c))
-    }
-
-    static func put32(_ v: UInt32, _ out: inout [UInt8]) {
-        for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) }
-    }
-
-    static func put64(_ v: UInt64, _ out: inout [UInt8]) {
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
     }
 
     static func get32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {

@@ -3,6 +3,7 @@
 #define CUOHE_SYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -57,6 +58,45 @@ static inline void cuohe_free_zeroed(void *p, size_t bytes) {
 /// Frees a block from `cuohe_alloc`.
 static inline void cuohe_free(void *p) {
     free(p);
+}
+
+/// True if the CPU has the SSE 4.2 CRC-32C instruction (every x86-64 server of the last decade).
+static inline int cuohe_crc32c_hardware(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sse4.2");
+#else
+    return 0;
+#endif
+}
+
+/// CRC-32C of `bytes` continuing from `crc` (0 to start), with the CPU's CRC32 instruction: eight
+/// bytes a step. Only call it when `cuohe_crc32c_hardware()` is true.
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+#endif
+static inline uint32_t cuohe_crc32c(uint32_t crc, const void *bytes, size_t count) {
+#if defined(__x86_64__)
+    const unsigned char *p = (const unsigned char *)bytes;
+    uint64_t c = (uint32_t)~crc;
+    while (count >= 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        count -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (count > 0) {
+        c32 = __builtin_ia32_crc32qi(c32, *p);
+        p += 1;
+        count -= 1;
+    }
+    return ~c32;
+#else
+    (void)crc; (void)bytes; (void)count;
+    return 0;
+#endif
 }
 
 #endif
