@@ -138,6 +138,8 @@ public enum DurablePipeline {
     }
 
     static let batchMax = 1024
+    /// Commands per group commit at most: under full load one `fdatasync` covers this many.
+    public static let commitMax = 4096
     static let ringCapacity = 4096
 
     /// Runs `reader`'s lines through the pipeline, as protocol text in and out.
@@ -171,8 +173,8 @@ public enum DurablePipeline {
                            journal: Journal, snapshotSeq: UInt64, snapshotEvery: Int, egress egressKind: Egress,
                            recordsTrades: Bool, fail: @escaping @Sendable (String) -> Never,
                            produce: (Ingress) -> Void) -> Outcome {
-        let ingress = Ring<StageItem>(minimumCapacity: ringCapacity, wait: .blocking)
-        let sequenced = Ring<StageItem>(minimumCapacity: ringCapacity, wait: .blocking)
+        let ingress = Ring<StageItem>(minimumCapacity: commitMax * 2, wait: .blocking)
+        let sequenced = Ring<StageItem>(minimumCapacity: commitMax * 2, wait: .blocking)
         let matched = Ring<EgressItem>(minimumCapacity: ringCapacity * 4, wait: .blocking)
         let egress = Ring<EgressItem>(minimumCapacity: ringCapacity * 4, wait: .blocking)
         let edgeLines = SideQueue<EdgeItem>()
@@ -193,9 +195,9 @@ public enum DurablePipeline {
         // Sequencer: group commit whatever has arrived, then pass it on.
         Thread {
             var items = [StageItem](repeating: StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)),
-                                    count: batchMax)
+                                    count: commitMax)
             var commands: [Command] = []
-            commands.reserveCapacity(batchMax)
+            commands.reserveCapacity(commitMax)
             var finished = false
             while !finished {
                 let n = items.withUnsafeMutableBufferPointer { ingress.take(into: $0) }

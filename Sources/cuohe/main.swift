@@ -150,8 +150,6 @@ func logLine(_ message: String) {
     _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-/// Commands per group commit at most: bounds the outputs held back waiting for one sync.
-let batchCommandsMax = 1024
 
 /// Replay through the journal: recover what DIR holds, then run the input in group-committed
 /// batches, releasing each batch's output lines only after its commands are durable.
