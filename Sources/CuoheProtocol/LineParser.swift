@@ -28,213 +28,327 @@ public enum ParsedLine: Sendable {
     case reject(RejectReason, cid: ClientOrderID, detail: String?)
 }
 
+/// The keys the protocol knows, in the order `MISSING_…` names them.
+enum FieldKey: Int, CaseIterable {
+    case cid, acct, sym, side, qty, px, type, tif, newcid, phase, date, amount, broker, token, resume, hb, t, depth
+
+    static let names: [String] = allCases.map { "\($0)" }
+    /// Each name packed little-endian into a word (every name is at most 8 bytes).
+    static let packed: [UInt64] = names.map { LineParser.pack(Array($0.utf8)[...]) }
+
+    var bit: UInt32 { 1 << UInt32(rawValue) }
+}
+
 /// Turns a text line into a `ParsedLine`: verbs and keys checked exactly as PROTOCOL.md says,
 /// names resolved to ids through the `Directory`, numbers to fixed-point integers.
+///
+/// No allocation on the order path: the verb and keys are matched as packed words, fields are
+/// byte ranges in a stack buffer, found by key through a slot per known key. Only rejects,
+/// session requests and operator dates build `String`s.
 public struct LineParser: Sendable {
     public let directory: Directory
 
     public init(directory: Directory) { self.directory = directory }
 
-    /// One `key=value` field as byte ranges into the line.
+    enum Verb {
+        case new, cancel, status, replace, halt, resume, unsub, phase, roll, deposit, withdraw, stats, logout, login,
+             ping, sub
+    }
+
+    static let verbs: [(UInt64, Verb)] = ([
+        ("NEW", .new), ("CANCEL", .cancel), ("STATUS", .status), ("REPLACE", .replace), ("HALT", .halt),
+        ("RESUME", .resume), ("UNSUB", .unsub), ("PHASE", .phase), ("ROLL", .roll), ("DEPOSIT", .deposit),
+        ("WITHDRAW", .withdraw), ("STATS", .stats), ("LOGOUT", .logout), ("LOGIN", .login), ("PING", .ping),
+        ("SUB", .sub),
+    ] as [(String, Verb)]).map { (LineParser.pack(Array($0.0.utf8)[...]), $0.1) }
+
+    /// Up to 8 bytes as a little-endian word; 0 (no verb or key packs to it) if longer or empty.
+    @inline(__always)
+    static func pack<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        if bytes.isEmpty || bytes.count > 8 { return 0 }
+        var w: UInt64 = 0
+        var shift: UInt64 = 0
+        for b in bytes {
+            w |= UInt64(b) << shift
+            shift += 8
+        }
+        return w
+    }
+
+    /// The keys each verb requires and allows.
+    static func spec(_ verb: Verb) -> (required: UInt32, optional: UInt32) {
+        func mask(_ keys: [FieldKey]) -> UInt32 { keys.reduce(0) { $0 | $1.bit } }
+        switch verb {
+        case .new: return (mask([.cid, .acct, .sym, .side, .qty]), mask([.px, .type, .tif]))
+        case .cancel, .status: return (FieldKey.cid.bit, 0)
+        case .replace: return (mask([.cid, .newcid]), mask([.qty, .px]))
+        case .halt, .resume, .unsub: return (FieldKey.sym.bit, 0)
+        case .phase: return (mask([.sym, .phase]), 0)
+        case .roll: return (FieldKey.date.bit, 0)
+        case .deposit, .withdraw: return (mask([.acct, .amount]), 0)
+        case .stats, .logout: return (0, 0)
+        case .login: return (mask([.broker, .token]), mask([.resume, .hb]))
+        case .ping: return (0, FieldKey.t.bit)
+        case .sub: return (mask([.sym, .depth]), 0)
+        }
+    }
+
+    static let specs: [(required: UInt32, optional: UInt32)] = [
+        Verb.new, .cancel, .status, .replace, .halt, .resume, .unsub, .phase, .roll, .deposit, .withdraw, .stats,
+        .logout, .login, .ping, .sub,
+    ].map { spec($0) }
+
+    /// One `key=value` field: byte offsets into the line, and its key (-1: not a protocol key).
     struct Field {
-        var key: Range<Int>
-        var value: Range<Int>
+        var keyStart: Int32
+        var keyEnd: Int32
+        var valueStart: Int32
+        var valueEnd: Int32
+        var key: Int32
     }
 
     /// Parses one line (without its `\n`; a trailing `\r` is accepted). `broker` is the sending
     /// broker's id, stamped on commands.
     public func parse(_ line: [UInt8], broker: Int32) -> ParsedLine {
+        line.withUnsafeBufferPointer { parse($0, broker: broker) }
+    }
+
+    public func parse(_ line: ArraySlice<UInt8>, broker: Int32) -> ParsedLine {
+        line.withUnsafeBufferPointer { parse($0, broker: broker) }
+    }
+
+    public func parse(_ line: String, broker: Int32) -> ParsedLine { parse(Array(line.utf8), broker: broker) }
+
+    public func parse(_ line: UnsafeBufferPointer<UInt8>, broker: Int32) -> ParsedLine {
+        withUnsafeTemporaryAllocation(of: Field.self, capacity: LineLimits.fieldsMax) { fields in
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: FieldKey.allCases.count) { slots in
+                parse(line, broker: broker, fields: fields, slots: slots)
+            }
+        }
+    }
+
+    func parse(_ line: UnsafeBufferPointer<UInt8>, broker: Int32, fields: UnsafeMutableBufferPointer<Field>,
+               slots: UnsafeMutableBufferPointer<Int8>) -> ParsedLine {
+        let space = UInt8(ascii: " ")
         var end = line.count
         if end > 0 && line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         if end + 1 > LineLimits.lineBytesMax { return .reject(.lineTooLong, cid: .none, detail: nil) }
         // Trailing spaces are forgiven (hand-typed lines); inner runs of spaces are not.
-        while end > 0 && line[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        while end > 0 && line[end - 1] == space { end -= 1 }
         if end == 0 || line[0] == UInt8(ascii: "#") { return .empty }
         for i in 0..<end where line[i] < 0x20 || line[i] == 0x7F {
             return .reject(.malformed, cid: .none, detail: "CONTROL_BYTE")
         }
         // Verb.
         var i = 0
-        while i < end && line[i] != UInt8(ascii: " ") { i += 1 }
-        let verb = String(decoding: line[0..<i], as: UTF8.self)
+        while i < end && line[i] != space { i += 1 }
+        let verbWord = LineParser.pack(UnsafeBufferPointer(rebasing: line[0..<i]))
+        var verb: Verb? = nil
+        var spec: (required: UInt32, optional: UInt32) = (0, 0)
+        for (k, (word, v)) in LineParser.verbs.enumerated() where word == verbWord {
+            verb = v
+            spec = LineParser.specs[k]
+            break
+        }
         // Fields.
-        var fields: [Field] = []
+        for k in 0..<slots.count { slots[k] = -1 }
+        var count = 0
         var cid = ClientOrderID.none
         var malformed: String? = nil
         while i < end {
             i += 1  // the single space
             let start = i
-            while i < end && line[i] != UInt8(ascii: " ") { i += 1 }
-            let token = start..<i
-            guard let eq = line[token].firstIndex(of: UInt8(ascii: "=")) else {
+            while i < end && line[i] != space { i += 1 }
+            var eq = start
+            while eq < i && line[eq] != UInt8(ascii: "=") { eq += 1 }
+            if eq == i {
                 malformed = malformed ?? "FIELD_WITHOUT_VALUE"
                 continue
             }
-            let key = start..<eq
-            let value = (eq + 1)..<i
-            if key.isEmpty || !line[key].allSatisfy({ $0 >= 97 && $0 <= 122 }) {
+            var keyOK = eq > start
+            for k in start..<eq where line[k] < 97 || line[k] > 122 { keyOK = false }
+            if !keyOK {
                 malformed = malformed ?? "BAD_KEY"
                 continue
             }
-            if value.isEmpty { malformed = malformed ?? "EMPTY_VALUE" }
-            if line[value].contains(UInt8(ascii: "=")) { malformed = malformed ?? "EQUALS_IN_VALUE" }
-            for other in fields where line[other.key].elementsEqual(line[key]) {
-                malformed = malformed ?? "DUPLICATE_KEY"
+            if eq + 1 == i { malformed = malformed ?? "EMPTY_VALUE" }
+            for k in (eq + 1)..<i where line[k] == UInt8(ascii: "=") {
+                malformed = malformed ?? "EQUALS_IN_VALUE"
+                break
             }
-            if fields.count >= LineLimits.fieldsMax {
+            let keyWord = LineParser.pack(UnsafeBufferPointer(rebasing: line[start..<eq]))
+            var key: Int32 = -1
+            if keyWord != 0, let k = FieldKey.packed.firstIndex(of: keyWord) { key = Int32(k) }
+            if key >= 0 {
+                if slots[Int(key)] >= 0 { malformed = malformed ?? "DUPLICATE_KEY" }
+            } else {
+                for f in 0..<count where fields[f].key < 0 {
+                    let other = UnsafeBufferPointer(rebasing: line[Int(fields[f].keyStart)..<Int(fields[f].keyEnd)])
+                    if other.elementsEqual(UnsafeBufferPointer(rebasing: line[start..<eq])) {
+                        malformed = malformed ?? "DUPLICATE_KEY"
+                    }
+                }
+            }
+            if count >= LineLimits.fieldsMax {
                 malformed = malformed ?? "TOO_MANY_FIELDS"
                 continue
             }
-            fields.append(Field(key: key, value: value))
-            if line[key].elementsEqual("cid".utf8), let c = ClientOrderID(bytes: line[value]) { cid = c }
-        }
-        func field(_ name: String) -> ArraySlice<UInt8>? {
-            for f in fields where line[f.key].elementsEqual(name.utf8) { return line[f.value] }
-            return nil
-        }
-        func allowed(_ required: [String], _ optional: [String]) -> String? {
-            for f in fields {
-                let key = String(decoding: line[f.key], as: UTF8.self)
-                if !required.contains(key) && !optional.contains(key) { return "UNKNOWN_KEY_\(key.uppercased())" }
+            fields[count] = Field(keyStart: Int32(start), keyEnd: Int32(eq), valueStart: Int32(eq + 1), valueEnd: Int32(i),
+                                  key: key)
+            if key >= 0 && slots[Int(key)] < 0 { slots[Int(key)] = Int8(count) }
+            count += 1
+            if key == Int32(FieldKey.cid.rawValue),
+               let c = ClientOrderID(bytes: UnsafeBufferPointer(rebasing: line[(eq + 1)..<i])) {
+                cid = c
             }
-            for key in required where field(key) == nil { return "MISSING_\(key.uppercased())" }
-            return nil
         }
+        guard let verb else { return .reject(.unknownVerb, cid: cid, detail: nil) }
         func reject(_ detail: String) -> ParsedLine { .reject(.malformed, cid: cid, detail: detail) }
-
-        let spec: (required: [String], optional: [String])
-        switch verb {
-        case "NEW": spec = (["cid", "acct", "sym", "side", "qty"], ["px", "type", "tif"])
-        case "CANCEL", "STATUS": spec = (["cid"], [])
-        case "REPLACE": spec = (["cid", "newcid"], ["qty", "px"])
-        case "HALT", "RESUME", "UNSUB": spec = (["sym"], [])
-        case "PHASE": spec = (["sym", "phase"], [])
-        case "ROLL": spec = (["date"], [])
-        case "DEPOSIT", "WITHDRAW": spec = (["acct", "amount"], [])
-        case "STATS", "LOGOUT": spec = ([], [])
-        case "LOGIN": spec = (["broker", "token"], ["resume", "hb"])
-        case "PING": spec = ([], ["t"])
-        case "SUB": spec = (["sym", "depth"], [])
-        default:
-            return .reject(.unknownVerb, cid: cid, detail: nil)
-        }
         if let detail = malformed { return reject(detail) }
-        if let detail = allowed(spec.required, spec.optional) { return reject(detail) }
+        for f in 0..<count {
+            let key = fields[f].key
+            if key < 0 || (spec.required | spec.optional) & (1 << UInt32(key)) == 0 {
+                let name = String(decoding: UnsafeBufferPointer(rebasing: line[Int(fields[f].keyStart)..<Int(fields[f].keyEnd)]),
+                                  as: UTF8.self)
+                return reject("UNKNOWN_KEY_\(name.uppercased())")
+            }
+        }
+        for key in FieldKey.allCases where spec.required & key.bit != 0 && slots[key.rawValue] < 0 {
+            return reject("MISSING_\(FieldKey.names[key.rawValue].uppercased())")
+        }
 
-        func cidField(_ name: String) -> ClientOrderID? {
-            guard let v = field(name) else { return nil }
+        func field(_ key: FieldKey) -> UnsafeBufferPointer<UInt8>? {
+            let f = Int(slots[key.rawValue])
+            if f < 0 { return nil }
+            return UnsafeBufferPointer(rebasing: line[Int(fields[f].valueStart)..<Int(fields[f].valueEnd)])
+        }
+        func text(_ key: FieldKey) -> String { String(decoding: field(key)!, as: UTF8.self) }
+        func equals(_ value: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+            word.withUTF8Buffer { value.elementsEqual($0) }
+        }
+        func cidField(_ key: FieldKey) -> ClientOrderID? {
+            guard let v = field(key) else { return nil }
             return ClientOrderID(bytes: v)
         }
-        func quantity(_ v: ArraySlice<UInt8>?) -> Int64 {
+        func quantity(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
             guard let q = Decimal4.parseInteger(v), q <= Fixed.quantityMax else { return Command.invalid }
             return q
         }
-        func price(_ v: ArraySlice<UInt8>?) -> Int64 {
+        func price(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
             return Decimal4.parse(v) ?? Command.invalid
         }
 
         switch verb {
-        case "NEW":
-            guard let orderCid = cidField("cid") else { return reject("BAD_CID") }
+        case .new:
+            guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
             var c = Command(kind: .new, broker: broker, ts: 0)
             c.cid = orderCid
-            c.account = directory.account(field("acct")!)
-            c.instrument = directory.symbol(field("sym")!)
-            switch String(decoding: field("side")!, as: UTF8.self) {
-            case "BUY": c.side = .buy
-            case "SELL": c.side = .sell
-            default: return reject("BAD_SIDE")
+            c.account = directory.account(field(.acct)!)
+            c.instrument = directory.symbol(field(.sym)!)
+            let side = field(.side)!
+            if equals(side, "BUY") {
+                c.side = .buy
+            } else if equals(side, "SELL") {
+                c.side = .sell
+            } else {
+                return reject("BAD_SIDE")
             }
-            switch field("type").map({ String(decoding: $0, as: UTF8.self) }) {
-            case nil, "LIMIT"?: c.type = .limit
-            case "MARKET"?: c.type = .market
-            default: return reject("BAD_TYPE")
+            if let type = field(.type) {
+                if equals(type, "LIMIT") {
+                    c.type = .limit
+                } else if equals(type, "MARKET") {
+                    c.type = .market
+                } else {
+                    return reject("BAD_TYPE")
+                }
             }
-            switch field("tif").map({ String(decoding: $0, as: UTF8.self) }) {
-            case nil, "DAY"?: c.tif = .day
-            case "GTC"?: c.tif = .gtc
-            case "IOC"?: c.tif = .ioc
-            case "FOK"?: c.tif = .fok
-            default: return reject("BAD_TIF")
+            if let tif = field(.tif) {
+                if equals(tif, "DAY") {
+                    c.tif = .day
+                } else if equals(tif, "GTC") {
+                    c.tif = .gtc
+                } else if equals(tif, "IOC") {
+                    c.tif = .ioc
+                } else if equals(tif, "FOK") {
+                    c.tif = .fok
+                } else {
+                    return reject("BAD_TIF")
+                }
             }
-            c.qty = quantity(field("qty"))
-            c.price = price(field("px"))
+            c.qty = quantity(field(.qty))
+            c.price = price(field(.px))
             return .command(c)
-        case "CANCEL", "STATUS":
-            guard let orderCid = cidField("cid") else { return reject("BAD_CID") }
-            var c = Command(kind: verb == "CANCEL" ? .cancel : .status, broker: broker, ts: 0)
+        case .cancel, .status:
+            guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
+            var c = Command(kind: verb == .cancel ? .cancel : .status, broker: broker, ts: 0)
             c.cid = orderCid
             return .command(c)
-        case "REPLACE":
-            guard let orderCid = cidField("cid") else { return reject("BAD_CID") }
-            guard let newCid = cidField("newcid") else { return reject("BAD_NEWCID") }
-            if field("qty") == nil && field("px") == nil { return reject("QTY_OR_PX_REQUIRED") }
+        case .replace:
+            guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
+            guard let newCid = cidField(.newcid) else { return reject("BAD_NEWCID") }
+            if field(.qty) == nil && field(.px) == nil { return reject("QTY_OR_PX_REQUIRED") }
             var c = Command(kind: .replace, broker: broker, ts: 0)
             c.cid = orderCid
             c.newCid = newCid
-            c.qty = quantity(field("qty"))
-            c.price = price(field("px"))
+            c.qty = quantity(field(.qty))
+            c.price = price(field(.px))
             return .command(c)
-        case "HALT", "RESUME":
-            var c = Command(kind: verb == "HALT" ? .halt : .resume, broker: broker, ts: 0)
-            c.instrument = directory.symbol(field("sym")!)
+        case .halt, .resume:
+            var c = Command(kind: verb == .halt ? .halt : .resume, broker: broker, ts: 0)
+            c.instrument = directory.symbol(field(.sym)!)
             return .command(c)
-        case "PHASE":
+        case .phase:
             var c = Command(kind: .phase, broker: broker, ts: 0)
-            c.instrument = directory.symbol(field("sym")!)
-            switch String(decoding: field("phase")!, as: UTF8.self) {
-            case "AUCTION": c.phase = .auction
-            case "OPEN": c.phase = .open
-            case "CLOSED": c.phase = .closed
-            default: return reject("BAD_PHASE")
+            c.instrument = directory.symbol(field(.sym)!)
+            let phase = field(.phase)!
+            if equals(phase, "AUCTION") {
+                c.phase = .auction
+            } else if equals(phase, "OPEN") {
+                c.phase = .open
+            } else if equals(phase, "CLOSED") {
+                c.phase = .closed
+            } else {
+                return reject("BAD_PHASE")
             }
             return .command(c)
-        case "ROLL":
-            guard let date = CivilDate(iso: String(decoding: field("date")!, as: UTF8.self)) else {
-                return reject("BAD_DATE")
-            }
+        case .roll:
+            guard let date = CivilDate(iso: text(.date)) else { return reject("BAD_DATE") }
             var c = Command(kind: .roll, broker: broker, ts: 0)
             c.date = date
             return .command(c)
-        case "STATS":
+        case .stats:
             return .command(Command(kind: .stats, broker: broker, ts: 0))
-        case "DEPOSIT", "WITHDRAW":
-            guard let amount = Decimal4.parse(field("amount")!, max: Ledger.cashMax), amount > 0 else {
+        case .deposit, .withdraw:
+            guard let amount = Decimal4.parse(field(.amount)!, max: Ledger.cashMax), amount > 0 else {
                 return reject("BAD_AMOUNT")
             }
-            var c = Command(kind: verb == "DEPOSIT" ? .deposit : .withdraw, broker: broker, ts: 0)
-            c.account = directory.account(field("acct")!)
+            var c = Command(kind: verb == .deposit ? .deposit : .withdraw, broker: broker, ts: 0)
+            c.account = directory.account(field(.acct)!)
             c.price = amount
             return .command(c)
-        case "LOGIN":
+        case .login:
             var resume: Int64 = 0
-            if let v = field("resume") {
+            if let v = field(.resume) {
                 guard let r = Decimal4.parseInteger(v) else { return reject("BAD_RESUME") }
                 resume = r
             }
             var hb: Int64 = 5
-            if let v = field("hb") {
+            if let v = field(.hb) {
                 guard let h = Decimal4.parseInteger(v), (1...60).contains(h) else { return reject("BAD_HB") }
                 hb = h
             }
-            return .session(.login(broker: String(decoding: field("broker")!, as: UTF8.self),
-                                   token: String(decoding: field("token")!, as: UTF8.self),
-                                   resume: resume, heartbeatSeconds: hb))
-        case "PING":
-            return .session(.ping(token: field("t").map { String(decoding: $0, as: UTF8.self) }))
-        case "LOGOUT":
+            return .session(.login(broker: text(.broker), token: text(.token), resume: resume, heartbeatSeconds: hb))
+        case .ping:
+            return .session(.ping(token: field(.t).map { String(decoding: $0, as: UTF8.self) }))
+        case .logout:
             return .session(.logout)
-        case "SUB":
-            guard let d = Decimal4.parseInteger(field("depth")!), (1...20).contains(d) else { return reject("BAD_DEPTH") }
-            return .session(.subscribe(instrument: directory.symbol(field("sym")!), depth: Int(d)))
-        case "UNSUB":
-            return .session(.unsubscribe(instrument: directory.symbol(field("sym")!)))
-        default:
-            return .reject(.unknownVerb, cid: cid, detail: nil)
+        case .sub:
+            guard let d = Decimal4.parseInteger(field(.depth)!), (1...20).contains(d) else { return reject("BAD_DEPTH") }
+            return .session(.subscribe(instrument: directory.symbol(field(.sym)!), depth: Int(d)))
+        case .unsub:
+            return .session(.unsubscribe(instrument: directory.symbol(field(.sym)!)))
         }
     }
-
-    public func parse(_ line: String, broker: Int32) -> ParsedLine { parse(Array(line.utf8), broker: broker) }
 }

@@ -49,8 +49,8 @@ public struct ReplayEdge: Sendable {
             while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
         }
         let brokerToken = rest.prefix { $0 != UInt8(ascii: " ") }
-        let brokerName = String(decoding: brokerToken, as: UTF8.self)
-        let protocolLine = Array(rest.dropFirst(brokerToken.count + 1))
+        var brokerName: String { String(decoding: brokerToken, as: UTF8.self) }
+        let protocolLine = rest.dropFirst(brokerToken.count + 1)
         let previous = clock
         clock = stamp ?? (clock + 1)
         guard let broker = directory.broker(brokerToken) else {
