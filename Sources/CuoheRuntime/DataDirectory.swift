@@ -10,6 +10,15 @@ public enum DataDirectory {
     public static func marketPath(_ dir: String) -> String { dir + "/market.json" }
     public static func journalPath(_ dir: String) -> String { dir + "/journal" }
 
+    /// Makes a directory's entries (files created or renamed in it) durable. Best effort: a
+    /// directory that cannot be opened or synced leaves the files' own syncs standing.
+    static func syncDirectory(_ dir: String) {
+        let fd = Glibc.open(dir, O_RDONLY)
+        if fd < 0 { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
     /// Opens `dir`, creating it with `configText` (the operator's file, or the demo market) if
     /// new. An existing directory keeps its own configuration: a different `configText` is an
     /// error, so a restart can never silently change the market under the journal.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import CuoheCore
 import CuoheProtocol
+import Synchronization
 
 /// One slot of the ingress and sequenced rings.
 struct StageItem: BitwiseCopyable {
@@ -62,6 +63,12 @@ final class SideQueue<Value>: @unchecked Sendable {
 enum SettlementNote {
     case dayClose(DayClose)
     case snapshot(seq: UInt64, clock: Int64, payload: [UInt8])
+}
+
+/// Snapshots handed to the writer and not yet written: the matcher takes no new one while one is
+/// in flight, so slow snapshot writes cannot pile up copies of the state in memory.
+final class SnapshotsInFlight: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// Hands a value to one thread and back (after that thread is joined).
@@ -191,6 +198,7 @@ public enum DurablePipeline {
         let endItem = EgressItem(kind: .end, event: Event(kind: .ok, broker: -1, ts: 0))
         // Snapshot files, one at a time, in order, off the data path.
         let snapshotWriter = DispatchQueue(label: "cuohe.snapshots")
+        let inFlight = SnapshotsInFlight()
 
         // Sequencer: group commit whatever has arrived, then pass it on.
         Thread {
@@ -252,7 +260,9 @@ public enum DurablePipeline {
                         finished = true
                     }
                 }
-                if seq != lastSnapshot && (finished || seq - lastSnapshot >= UInt64(snapshotEvery)) {
+                let due = seq - lastSnapshot >= UInt64(snapshotEvery) && inFlight.count.load(ordering: .acquiring) == 0
+                if seq != lastSnapshot && (finished || due) {
+                    inFlight.count.add(1, ordering: .relaxed)
                     notes.push(.snapshot(seq: seq, clock: shadow.clock, payload: matcherBox.value.snapshot()))
                     out.append(EgressItem(kind: .snapshot, event: Event(kind: .ok, broker: -1, ts: 0)))
                     lastSnapshot = seq
@@ -298,6 +308,7 @@ public enum DurablePipeline {
                                     // A snapshot only shortens recovery; the journal alone is complete.
                                     FileHandle.standardError.write(Data("cuohe: \(error); continuing without this snapshot\n".utf8))
                                 }
+                                inFlight.count.subtract(1, ordering: .releasing)
                             }
                         } catch {
                             fail("\(error)")

@@ -9,7 +9,7 @@ import CuoheCore
 /// fsync, rename, directory fsync); the newest few are kept.
 ///
 ///     "CUOHESN2", u64 seq, i64 clock, i64 the day's first trade id (where the day's trade log
-///     starts), u32 CRC-32C of the payload, payload (`Matcher.snapshot()`)
+///     starts), u32 CRC-32C of those three fields and the payload, payload (`Matcher.snapshot()`)
 public enum SnapshotFile {
     public static let magic: [UInt8] = Array("CUOHESN2".utf8)
     public static let headerBytes = 8 + 8 + 8 + 8 + 4
@@ -36,17 +36,25 @@ public enum SnapshotFile {
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: seq >> (8 * UInt64(i)))) }
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: clock) >> (8 * UInt64(i)))) }
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: dayFirstTid) >> (8 * UInt64(i)))) }
-        let crc = CRC32C.checksum(payload)
+        let crc = checksum(header: bytes[8..<32], payload: payload)
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
         bytes += payload
         let path = dir + "/" + name(seq)
         if let problem = EndOfDay.writeAtomically(path, bytes: bytes) { throw JournalError(message: problem) }
         let dfd = open(dir, O_RDONLY)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
+        if dfd < 0 || fsync(dfd) != 0 {
+            let problem = "\(dir): cannot sync the directory: \(String(cString: strerror(errno)))"
+            if dfd >= 0 { close(dfd) }
+            throw JournalError(message: problem)
         }
+        close(dfd)
         for old in list(data).dropFirst(keep) { unlink(dir + "/" + name(old)) }
+    }
+
+    /// The CRC-32C of the header's fields (seq, clock, the day's first trade id), then the payload.
+    static func checksum(header: ArraySlice<UInt8>, payload: [UInt8]) -> UInt32 {
+        let head = header.withUnsafeBytes { CRC32C.checksum($0) }
+        return payload.withUnsafeBytes { CRC32C.checksum($0, continuing: head) }
     }
 
     /// Snapshot sequence numbers present, newest first.
@@ -70,7 +78,7 @@ public enum SnapshotFile {
             return .failure(JournalError(message: "\(path): not a snapshot of record \(seq)"))
         }
         let payload = Array(bytes[headerBytes...])
-        guard CRC32C.checksum(payload) == UInt32(le(32, 4)) else {
+        guard checksum(header: bytes[8..<32], payload: payload) == UInt32(le(32, 4)) else {
             return .failure(JournalError(message: "\(path): checksum mismatch"))
         }
         guard let matcher = Matcher.restore(payload, config: config, limits: limits) else {

@@ -34,12 +34,20 @@ public struct TradeLog: ~Copyable {
     /// one, refuses the start with the file and offset.
     public static func open(data: String, date: CivilDate, firstTid: Int64, nextTid: Int64,
                             log: (String) -> Void) throws(JournalError) -> TradeLog {
-        for dir in [data + "/eod", directory(data: data, date: date)] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
+        guard firstTid >= 1 && firstTid <= nextTid else {
+            throw JournalError(message: "\(path(data: data, date: date)): the day's first trade \(firstTid) is not in 1...\(nextTid)")
+        }
+        for dir in [data + "/eod", directory(data: data, date: date)] {
+            if mkdir(dir, 0o755) == 0 {
+                DataDirectory.syncDirectory(dir + "/..")
+            } else if errno != EEXIST {
+                throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
+            }
         }
         let path = path(data: data, date: date)
         let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
         if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        DataDirectory.syncDirectory(directory(data: data, date: date))
         let bytes: [UInt8]
         do {
             bytes = try Journal.readFile(path)
@@ -47,7 +55,7 @@ public struct TradeLog: ~Copyable {
             close(fd)
             throw error
         }
-        let wanted = Int(max(0, nextTid - firstTid))
+        let wanted = Int(nextTid - firstTid)
         var records: [TradeRecord] = []
         records.reserveCapacity(wanted)
         while records.count < wanted {
@@ -112,7 +120,9 @@ public struct TradeLog: ~Copyable {
         while done < pending.count {
             let n = pending.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, pending.count - done) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { throw JournalError(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
+            if n <= 0 {
+                throw JournalError(message: "\(path): cannot write: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+            }
             done += n
         }
         pending.removeAll(keepingCapacity: true)

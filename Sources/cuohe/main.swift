@@ -176,35 +176,31 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         fail("\(data): snapshot \(newest) is ahead of the journal (\(recovered.count) records): journal records are "
              + "missing; refusing to start", code: ExitCode.failure)
     }
-    var restored: (loaded: SnapshotFile.Loaded, seq: Int)? = nil
-    if exportPath == nil {
-        for seq in snapshots {
-            switch SnapshotFile.load(data: data, seq: seq, config: config, limits: limits) {
-            case .success(let loaded):
-                restored = (loaded, Int(seq))
-            case .failure(let error):
-                logLine("\(error); trying an older snapshot")
-            }
-            if restored != nil { break }
-        }
-    }
+    // A snapshot is usable if it loads and the day's trade log holds the trades it counts on (the
+    // log is derived data: if it does not, an older snapshot or the whole journal rebuilds it).
     let directory = Directory(config: config)
     var engine: Replay? = nil
     var first = 0
     var stage: SettlementStage? = nil
-    if let (loaded, seq) = restored {
-        do {
-            stage = try SettlementStage(books: Settlement(config: config, limits: limits, restoringFrom: loaded.matcher.ledger,
-                                                          date: loaded.matcher.tradingDate),
-                                        data: data, directory: directory, dayFirstTid: loaded.dayFirstTid,
-                                        nextTid: loaded.matcher.nextTid, report: { logLine($0) })
-            engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
-            first = seq
-        } catch {
-            // The trade log is derived data: rebuild it (and everything else) from the journal.
-            logLine("\(error); replaying the whole journal instead of starting from snapshot \(seq)")
+    for seq in snapshots where exportPath == nil && stage == nil {
+        switch SnapshotFile.load(data: data, seq: seq, config: config, limits: limits) {
+        case .success(let loaded):
+            do {
+                stage = try SettlementStage(books: Settlement(config: config, limits: limits,
+                                                              restoringFrom: loaded.matcher.ledger,
+                                                              date: loaded.matcher.tradingDate),
+                                            data: data, directory: directory, dayFirstTid: loaded.dayFirstTid,
+                                            nextTid: loaded.matcher.nextTid, report: { logLine($0) })
+                engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
+                first = Int(seq)
+            } catch {
+                logLine("\(error); the trade log is rebuilt from the journal: trying an older snapshot")
+            }
+        case .failure(let error):
+            logLine("\(error); trying an older snapshot")
         }
     }
+    if stage == nil && exportPath == nil && !snapshots.isEmpty { logLine("no usable snapshot: replaying the whole journal") }
     do {
         if stage == nil {
             engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)

@@ -133,17 +133,17 @@ final class CommandLineTests: XCTestCase {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-segments-\(getpid())").path
         try? FileManager.default.removeItem(atPath: data)
         defer { try? FileManager.default.removeItem(atPath: data) }
-        // 600 commands of 128 bytes (75 KiB) into segments of 8 KiB: a batch never spans two
-        // segments, so one may run past the size by a batch (up to 256 commands as the ingress
-        // gathers them), but the journal must still rotate.
-        let input = CrashTests.stream(lines: 600, seed: 4)
-        let first = try cuohe(["replay", "--data", data, "--no-prefault", "--segment-bytes", "8192", "-"], stdin: input)
+        // 20,000 commands of 128 bytes (2.5 MB) into segments of 64 KiB: a batch never spans two
+        // segments, so one may run past the size by a batch (at most 4,096 records, 512 KiB), which
+        // still leaves at least four segments.
+        let input = CrashTests.stream(lines: 20_000, seed: 4)
+        let first = try cuohe(["replay", "--data", data, "--no-prefault", "--segment-bytes", "65536", "-"], stdin: input)
         XCTAssertEqual(first.status, 0, first.stderr)
         let segments = try FileManager.default.contentsOfDirectory(atPath: data + "/journal").filter { $0.hasSuffix(".log") }
-        XCTAssertGreaterThanOrEqual(segments.count, 2, "\(segments)")
+        XCTAssertGreaterThanOrEqual(segments.count, 4, "\(segments)")
         let verify = try cuohe(["journal", "verify", data])
         XCTAssertEqual(verify.status, 0, verify.stderr)
-        XCTAssertTrue(verify.stdout.contains("segments=\(segments.count) records=600"), verify.stdout)
+        XCTAssertTrue(verify.stdout.contains("segments=\(segments.count) records=20000"), verify.stdout)
         let memory = try cuohe(["replay", "-"], stdin: input)
         XCTAssertEqual(first.stdout, memory.stdout)
     }

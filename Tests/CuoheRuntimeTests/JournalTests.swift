@@ -67,6 +67,10 @@ final class JournalTests: XCTestCase {
     /// and on the known vectors.
     func testHardwareAndSoftwareCRC32CAgree() {
         XCTAssertEqual(Array("123456789".utf8).withUnsafeBytes { CRC32C.software($0) }, 0xE306_9283)
+        XCTAssertEqual(Array("123456789".utf8).withUnsafeBytes { CRC32C.checksum($0) }, 0xE306_9283)
+        #if arch(x86_64)
+        XCTAssertTrue(CRC32C.hardware, "every x86-64 machine this runs on has SSE 4.2: the comparison must be real")
+        #endif
         var x: UInt64 = 0x1234_5678
         let bytes = (0..<4096).map { _ -> UInt8 in
             x = x &* 6_364_136_223_846_793_005 &+ 1

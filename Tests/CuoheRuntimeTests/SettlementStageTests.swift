@@ -104,6 +104,10 @@ final class SettlementStageTests: XCTestCase {
         for part in [partOne, partTwo] {
             let result = try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "--snapshot-every", "500", part])
             XCTAssertEqual(result.status, 0)
+            if part == partTwo {
+                XCTAssertTrue(result.stderr.contains("(snapshot at \(cut), then 0 from the journal)"), result.stderr)
+                XCTAssertFalse(result.stderr.contains("replaying the whole journal"), result.stderr)
+            }
         }
         XCTAssertFalse(SnapshotFile.list(data).isEmpty)
         let start = CivilDate(year: 2026, month: 12, day: 1)!.daysSinceEpoch
@@ -145,7 +149,9 @@ final class SettlementStageTests: XCTestCase {
         XCTAssertGreaterThan(bytes.count, TradeLog.recordBytes)
         bytes[TradeLog.recordBytes / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        XCTAssertEqual(try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "/dev/null"]).status, 0)
+        let damaged = try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", "/dev/null"])
+        XCTAssertEqual(damaged.status, 0)
+        XCTAssertTrue(damaged.stderr.contains("damaged or out-of-order trade record"), damaged.stderr)
         XCTAssertEqual(try CrashTests.files(under: data + "/eod"), original)
 
         // Gone: the whole eod directory.
