@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import CuoheCore
 import CuoheProtocol
 
@@ -126,6 +127,48 @@ public enum EndOfDay {
             if let problem = writeAtomically(path + "/" + name, text) { return problem }
         }
         return nil
+    }
+
+    /// What comparing a data directory's `eod/` with one rebuilt from the journal found.
+    public struct Comparison: Sendable {
+        /// Closed days (with `trades.csv`) whose files all matched.
+        public var daysMatched = 0
+        /// Files the rebuild has and the directory does not yet (a crash before the engine wrote
+        /// them: the next start does).
+        public var missing: [String] = []
+        /// The first file whose contents differ, if any.
+        public var difference: String? = nil
+    }
+
+    /// Compares every file under `rebuilt/eod` with the same file under `data/eod`. The newest
+    /// day's `trades.log` may be shorter on disk (after a crash, what follows the newest snapshot
+    /// is written again by the next start), as long as it is a prefix of the rebuilt one.
+    public static func compare(data: String, rebuilt: String) -> Comparison {
+        var result = Comparison()
+        let fm = FileManager.default
+        let days = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod")) ?? []).sorted()
+        for day in days {
+            let names = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod/" + day)) ?? []).sorted()
+            var dayMatched = names.contains("trades.csv")
+            for name in names {
+                let relative = "eod/" + day + "/" + name
+                guard let expected = fm.contents(atPath: rebuilt + "/" + relative) else { continue }
+                guard let actual = fm.contents(atPath: data + "/" + relative) else {
+                    result.missing.append(relative)
+                    dayMatched = false
+                    continue
+                }
+                let prefixAllowed = day == days.last && name == "trades.log"
+                let same = prefixAllowed ? actual.count <= expected.count && expected.prefix(actual.count) == actual
+                    : actual == expected
+                if !same {
+                    result.difference = result.difference ?? relative
+                    dayMatched = false
+                }
+            }
+            if dayMatched { result.daysMatched += 1 }
+        }
+        return result
     }
 
     /// Writes to a temporary file, syncs it and renames it over `path`, so a reader never sees

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import CuoheCore
 import CuoheProtocol
 import CuoheRuntime
@@ -22,7 +23,8 @@ let usage = """
              DIR/eod/<date>/. The engine's storage is touched at start
              (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR
-             Check the journal's checksums and sequence, replay it, print the state hash.
+             Check the journal's checksums and sequence, replay it, check every snapshot and every
+             end-of-day file against it, print the state hash.
            cuohe journal dump DIR
              Print the journal's records as `seq=N ts=T <broker> <protocol line>`.
            cuohe demo
@@ -266,31 +268,58 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         exit(0)
     }
     var engine = Replay(config: config, recordsTrades: false)
+    // The end-of-day files are rebuilt from the journal in a scratch directory and compared.
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-verify-\(getpid())").path
+    func failVerify(_ message: String) -> Never {
+        try? FileManager.default.removeItem(atPath: scratch)
+        fail(message, code: ExitCode.failure)
+    }
+    var stage: SettlementStage
+    do {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        stage = try SettlementStage(books: Settlement(config: config, limits: EngineLimits()), data: scratch,
+                                    directory: Directory(config: config), dayFirstTid: 1, nextTid: 1, report: { _ in })
+    } catch {
+        failVerify("\(scratch): \(error)")
+    }
     // Every snapshot must hold exactly the state the journal gives at its record.
     let snapshots = Set(SnapshotFile.list(dir))
     var snapshotsChecked = 0
     for (i, command) in contents.commands.enumerated() {
-        engine.recover(command)
+        do {
+            try engine.recover(command, settling: &stage)
+        } catch {
+            failVerify("\(scratch): \(error)")
+        }
         let seq = UInt64(i + 1)
         guard snapshots.contains(seq) else { continue }
         switch SnapshotFile.load(data: dir, seq: seq, config: config, limits: EngineLimits()) {
         case .success(let loaded):
             if loaded.matcher.stateDigest() != engine.matcher.stateDigest() {
-                fail("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record",
-                     code: ExitCode.failure)
+                failVerify("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record")
             }
             snapshotsChecked += 1
         case .failure(let error):
-            fail("\(error)", code: ExitCode.failure)
+            failVerify("\(error)")
         }
     }
-    if let problem = engine.matcher.verify() { fail("state after replay is inconsistent: \(problem)", code: ExitCode.failure) }
+    if let problem = engine.matcher.verify() { failVerify("state after replay is inconsistent: \(problem)") }
+    do {
+        try stage.sync()
+    } catch {
+        failVerify("\(scratch): \(error)")
+    }
+    if stage.breaks > 0 { failVerify("the books of record and the matcher's ledger differ at \(stage.breaks) close(s)") }
+    let eod = EndOfDay.compare(data: dir, rebuilt: scratch)
+    try? FileManager.default.removeItem(atPath: scratch)
+    if let different = eod.difference { fail("\(dir)/\(different) differs from what the journal gives", code: ExitCode.failure) }
+    for missing in eod.missing { print("not yet written: \(dir)/\(missing) (the next start writes it)") }
     if let torn = contents.tornTail {
         print("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
     }
     let hash = String(engine.matcher.stateDigest(), radix: 16)
     print("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
-          + "last_seq=\(contents.commands.count) snapshots=\(snapshotsChecked) state=\(hash)")
+          + "last_seq=\(contents.commands.count) snapshots=\(snapshotsChecked) state=\(hash) eod_days=\(eod.daysMatched)")
     exit(0)
 }
 

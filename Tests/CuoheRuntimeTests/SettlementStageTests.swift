@@ -129,6 +129,19 @@ final class SettlementStageTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/eod/" + CivilDate(daysSinceEpoch: start + 3).iso
                                                       + "/trades.csv"), "the open day has no files yet")
+        // `journal verify` rebuilds the files from the journal and finds them equal; a changed
+        // share count in a register is named.
+        let verify = try CrashTests.runCuohe(["journal", "verify", data])
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("eod_days=3"), verify.stdout)
+        let register = data + "/eod/" + CivilDate(daysSinceEpoch: start + 1).iso + "/register.csv"
+        var registerText = try String(contentsOfFile: register, encoding: .utf8)
+        let lastDigit = try XCTUnwrap(registerText.dropLast().last)
+        registerText = String(registerText.dropLast(2)) + (lastDigit == "0" ? "1" : "0") + "\n"
+        try registerText.write(toFile: register, atomically: true, encoding: .utf8)
+        let tampered = try CrashTests.runCuohe(["journal", "verify", data])
+        XCTAssertEqual(tampered.status, 1)
+        XCTAssertTrue(tampered.stderr.contains(register + " differs from what the journal gives"), tampered.stderr)
     }
 
     /// The trade log is derived data: when the one a snapshot counts on is gone or damaged, the
