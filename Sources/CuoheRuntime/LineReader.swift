@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Reads `\n`-terminated lines from a file descriptor through one fixed buffer. A line longer than
 /// `lineBytesMax` is cut there (the rest is read and dropped), so no input can grow memory.
@@ -15,10 +16,16 @@ public struct LineReader: ~Copyable {
     var eof = false
     /// The read error that ended input, if any (errno).
     public private(set) var readError: Int32 = 0
+    /// Asked before every read and every 100 ms while waiting for input: true ends input there
+    /// (an operator's stop), as if the input had ended.
+    let stopRequested: (@Sendable () -> Bool)?
+    /// True if input ended because a stop was requested.
+    public private(set) var stopped = false
 
-    public init(fd: Int32, lineBytesMax: Int) {
+    public init(fd: Int32, lineBytesMax: Int, stopRequested: (@Sendable () -> Bool)? = nil) {
         self.fd = fd
         self.lineBytesMax = lineBytesMax
+        self.stopRequested = stopRequested
         buffer = [UInt8](repeating: 0, count: LineReader.bufferBytes)
     }
 
@@ -52,6 +59,17 @@ public struct LineReader: ~Copyable {
         start = 0
         end = 0
         while true {
+            if let stopRequested {
+                // Wait for input in slices, so a stop is seen even while the input is idle.
+                if stopRequested() {
+                    stopped = true
+                    eof = true
+                    return
+                }
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, 100)
+                if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+            }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, LineReader.bufferBytes) }
             if n > 0 {
                 end = n
@@ -97,4 +115,20 @@ public struct OutputWriter: ~Copyable {
         }
         buffer.removeAll(keepingCapacity: true)
     }
+}
+
+/// An operator's stop (SIGTERM or SIGINT): input ends at the next line boundary, the pipeline
+/// drains, the final snapshot is written and the engine exits normally.
+public enum StopSignal {
+    /// The signal number received, or 0.
+    public static let received = Atomic<Int32>(0)
+
+    /// Installs the handlers (call once, before input is read).
+    public static func install() {
+        _ = received.load(ordering: .relaxed)  // initialized now, not inside the handler
+        signal(SIGTERM) { StopSignal.received.store($0, ordering: .relaxed) }
+        signal(SIGINT) { StopSignal.received.store($0, ordering: .relaxed) }
+    }
+
+    public static let requested: @Sendable () -> Bool = { received.load(ordering: .relaxed) != 0 }
 }

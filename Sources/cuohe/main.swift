@@ -20,7 +20,8 @@ let usage = """
              commands (default 1000000) and at the end; a journal segment file is closed and the
              next begun once it passes N bytes (--segment-bytes, default 67108864, at least 4096).
              Every ROLL writes the day's trades.csv, register.csv and accounts.csv into
-             DIR/eod/<date>/. The engine's storage is touched at start
+             DIR/eod/<date>/. SIGTERM or SIGINT stops it cleanly (input ends at a line boundary,
+             the last snapshot is written, exit 0). The engine's storage is touched at start
              (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, check every snapshot and every
@@ -113,7 +114,8 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
         if fd < 0 { fail("\(inputPath): cannot open: \(String(cString: strerror(errno)))", code: ExitCode.failure) }
     }
     var engine = Replay(config: config, recordsTrades: exportPath != nil)
-    var reader = LineReader(fd: fd, lineBytesMax: Replay.inputLineBytesMax)
+    StopSignal.install()
+    var reader = LineReader(fd: fd, lineBytesMax: Replay.inputLineBytesMax, stopRequested: StopSignal.requested)
     var writer = OutputWriter(fd: 1)
     while let line = reader.next() {
         engine.feed(line[...], into: &writer.buffer)
@@ -223,7 +225,9 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         logLine("recovered \(recovered.count) commands from \(data)"
                 + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
     }
-    var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax)
+    StopSignal.install()
+    var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax,
+                            stopRequested: StopSignal.requested)
     let recoveredTrades = replay.trades
     let outcome = DurablePipeline.run(matcher: replay.matcher, settlement: settlement, edge: replay.edge, journal: journal,
                                       snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader,
@@ -236,6 +240,10 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     if let exportPath, let problem = EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades,
                                                     ledger: outcome.matcher.ledger, directory: directory) {
         fail(problem, code: ExitCode.failure)
+    }
+    if reader.stopped {
+        logLine("stopped by signal \(StopSignal.received.load(ordering: .relaxed)) after journal record "
+                + "\(outcome.matcher.counters.commands); every output written, snapshot taken")
     }
     exit(0)
 }

@@ -47,8 +47,10 @@ final class CrashTests: XCTestCase {
     }
 
     /// Runs the `cuohe` binary beside the tests to its end.
-    func run(_ arguments: [String], killAfter: Double?) throws -> (status: Int32, stdout: String, stderr: String) {
-        try Self.runCuohe(arguments, killAfter: killAfter)
+    func run(_ arguments: [String], killAfter: Double?, input: String? = nil) throws
+        -> (status: Int32, stdout: String, stderr: String) {
+        if let input, let path = arguments.last { try input.write(toFile: path, atomically: true, encoding: .utf8) }
+        return try Self.runCuohe(arguments, killAfter: killAfter)
     }
 
     /// Runs `cuohe` (killed after `killAfter` seconds if given); standard error is kept in a file
@@ -97,6 +99,48 @@ final class CrashTests: XCTestCase {
         XCTAssertEqual(piped.status, 0)
         XCTAssertTrue(memory.stdout.contains("LOGGEDIN broker=B01 next="))
         XCTAssertEqual(piped.stdout, memory.stdout, "the threaded pipeline must not change a byte")
+    }
+
+    /// SIGTERM to an engine whose input is still open: it stops reading, drains the pipeline,
+    /// writes a snapshot of the last record and exits 0; everything it printed is journaled.
+    func testSIGTERMStopsCleanlyWithASnapshot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-term-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = root + "/data"
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["replay", "--data", data, "--no-prefault", "-"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let lines = Self.stream(lines: 2_000, seed: 9) + "OPS STATS\n"
+        input.fileHandleForWriting.write(Data(lines.utf8))
+        // Wait for the answer to the last line written, then stop it with the input still open.
+        var printed = Data()
+        while !String(decoding: printed, as: UTF8.self).contains("OPS STATS") {
+            let more = output.fileHandleForReading.availableData
+            if more.isEmpty { break }  // the engine ended early: the checks below say why
+            printed += more
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        printed += rest
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try? input.fileHandleForWriting.close()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("stopped by signal 15 after journal record 2001"), stderr)
+        XCTAssertEqual(SnapshotFile.list(data).first, 2_001, "the stop leaves a snapshot of the last record")
+        let memory = try run(["replay", root + "/in.txt"], killAfter: nil, input: lines)
+        XCTAssertEqual(String(decoding: printed, as: UTF8.self), memory.stdout)
+        let verify = try run(["journal", "verify", data], killAfter: nil)
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("records=2001"), verify.stdout)
     }
 
     func testADamagedSnapshotFallsBackAndASnapshotAheadOfTheJournalIsRefused() throws {
