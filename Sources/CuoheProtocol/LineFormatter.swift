@@ -112,18 +112,35 @@ public struct LineFormatter: Sendable {
 
     public init(directory: Directory) { self.directory = directory }
 
-    /// Appends `event` as one line, without a terminator.
+    /// Appends `event` as one line, without a terminator. Keys are static strings and names and
+    /// spellings are copied as whole byte runs: nothing is allocated per line.
     public func append(_ e: Event, to out: inout [UInt8]) {
-        func word(_ s: String) { out.append(contentsOf: s.utf8) }
-        func key(_ k: String) {
+        func bytes(_ s: String) {
+            if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+                out.append(contentsOf: s.utf8)
+            }
+        }
+        func word(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+        func key(_ k: StaticString) {
             out.append(UInt8(ascii: " "))
-            out.append(contentsOf: k.utf8)
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
             out.append(UInt8(ascii: "="))
         }
-        func int(_ k: String, _ v: Int64) { key(k); Decimal4.appendInteger(v, to: &out) }
-        func px(_ k: String, _ v: Int64) { key(k); Decimal4.append(v, to: &out) }
-        func text(_ k: String, _ v: String) { key(k); out.append(contentsOf: v.utf8) }
-        func cid(_ k: String, _ v: ClientOrderID) { key(k); out.append(contentsOf: v.bytes) }
+        func int(_ k: StaticString, _ v: Int64) { key(k); Decimal4.appendInteger(v, to: &out) }
+        func px(_ k: StaticString, _ v: Int64) { key(k); Decimal4.append(v, to: &out) }
+        func text(_ k: StaticString, _ v: String) { key(k); bytes(v) }
+        func cid(_ k: StaticString, _ v: ClientOrderID) {
+            key(k)
+            for w in 0..<4 {
+                var word = w == 0 ? v.w0 : w == 1 ? v.w1 : w == 2 ? v.w2 : v.w3
+                for _ in 0..<8 {
+                    let b = UInt8(truncatingIfNeeded: word)
+                    if b == 0 { return }
+                    out.append(b)
+                    word >>= 8
+                }
+            }
+        }
         func name(_ names: [String], _ id: Int32) -> String {
             id >= 0 && Int(id) < names.count ? names[Int(id)] : "?"
         }
