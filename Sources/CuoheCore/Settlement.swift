@@ -7,7 +7,9 @@
 /// own that knows nothing of orders. At every day's close the two are reconciled: the settled
 /// fields (cash, purchases this year, shares, locked shares, holders, fees, net deposits) must
 /// agree to the 10^-4 unit, or the close reports a break.
-public struct Settlement: Sendable {
+///
+/// Noncopyable: its ledger is a view over storage it owns, so a copy would alias the books.
+public struct Settlement: ~Copyable, Sendable {
     /// Settled balances (frozen amounts, open buys and holder slots stay zero here: orders are
     /// the matcher's business).
     public private(set) var ledger: Ledger
