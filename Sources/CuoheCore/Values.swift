@@ -164,8 +164,17 @@ public struct CivilDate: Sendable, Hashable, Comparable, BitwiseCopyable {
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
     }
 
-    /// Nanoseconds since the epoch at this date's midnight UTC.
+    /// Nanoseconds since the epoch at this date's midnight UTC. Only for `isTradingDate` dates.
     public var midnightNanos: Int64 { Int64(daysSinceEpoch) * 86_400 * 1_000_000_000 }
+
+    /// The last day whose nanosecond timestamps (a whole day of them, and a day more of headroom
+    /// for the sequencing clock) fit an `Int64`: 2262-04-10.
+    public static let lastTradingDate = CivilDate(daysSinceEpoch: 106_750)
+    /// The last timestamp the sequencing clock may be set to (the end of `lastTradingDate`).
+    public static let lastTimestamp: Int64 = Int64(106_751) * 86_400 * 1_000_000_000 - 1
+
+    /// True if the engine can trade on this date: its timestamps fit (1970-01-01 to 2262-04-10).
+    public var isTradingDate: Bool { daysSinceEpoch >= 0 && self <= CivilDate.lastTradingDate }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 }

@@ -192,7 +192,12 @@ private struct ConfigReader {
     func market(_ root: JSONValue) throws(ConfigError) -> MarketConfig {
         let top = try object(Field(value: root, path: "$"), noun: "a configuration object",
                              keys: ["tradingDate", "fees", "instruments", "brokers", "accounts"])
-        let tradingDate = try date(top.required("tradingDate"))
+        let tradingField = try top.required("tradingDate")
+        let tradingDate = try date(tradingField)
+        guard tradingDate.isTradingDate else {
+            throw fail(tradingField.path, "expected a trading date from 1970-01-01 to \(CivilDate.lastTradingDate.iso) (the "
+                       + "engine's nanosecond timestamps end in 2262); got \"\(tradingDate.iso)\"")
+        }
         var fees = Fees()
         if let field = top.optional("fees") {
             let o = try object(field, noun: "a fees object", keys: ["feeBps", "stampDutyBps"])

@@ -314,7 +314,7 @@ public struct LineParser: Sendable {
             }
             return .command(c)
         case .roll:
-            guard let date = CivilDate(iso: text(.date)) else { return reject("BAD_DATE") }
+            guard let date = CivilDate(iso: text(.date)), date.isTradingDate else { return reject("BAD_DATE") }
             var c = Command(kind: .roll, broker: broker, ts: 0)
             c.date = date
             return .command(c)

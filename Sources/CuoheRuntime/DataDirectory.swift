@@ -10,6 +10,23 @@ public enum DataDirectory {
     public static func marketPath(_ dir: String) -> String { dir + "/market.json" }
     public static func journalPath(_ dir: String) -> String { dir + "/journal" }
 
+    /// Takes the data directory for this process alone (`DIR/lock`, an advisory `flock` the
+    /// kernel drops when the process ends, however it ends); refuses if another process has it.
+    /// Returns the descriptor to keep open.
+    public static func lock(_ dir: String) throws(JournalError) -> Int32 {
+        let path = dir + "/lock"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
+        if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let busy = errno == EWOULDBLOCK
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw JournalError(message: busy ? "\(dir): in use by another cuohe process; refusing to start"
+                                             : "\(path): cannot lock: \(reason)")
+        }
+        return fd
+    }
+
     /// Makes a directory's entries (files created or renamed in it) durable. Best effort: a
     /// directory that cannot be opened or synced leaves the files' own syncs standing.
     static func syncDirectory(_ dir: String) {
@@ -27,13 +44,14 @@ public enum DataDirectory {
         if access(market, F_OK) == 0 {
             let stored = try Journal.readFile(market)
             if let configText, configText != stored {
-                throw JournalError(message: "\(dir): was created with another configuration than \(configName ?? "the demo market") "
-                                   + "(see \(market)); start without --config, or with that file")
+                throw JournalError(message: "\(dir): was created with another configuration than "
+                                   + "\(configName ?? "the demo market") (see \(market)); start without --config, or with that file",
+                                   isConfiguration: true)
             }
             do {
                 return try ConfigLoader.parse(stored, file: market)
             } catch {
-                throw JournalError(message: "\(error)")
+                throw JournalError(message: "\(error)", isConfiguration: true)
             }
         }
         let text = configText ?? Array(DemoMarket.json.utf8)
@@ -41,7 +59,7 @@ public enum DataDirectory {
         do {
             config = try ConfigLoader.parse(text, file: configName ?? "demo market")
         } catch {
-            throw JournalError(message: "\(error)")
+            throw JournalError(message: "\(error)", isConfiguration: true)
         }
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")

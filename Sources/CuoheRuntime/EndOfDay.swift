@@ -133,42 +133,70 @@ public enum EndOfDay {
     public struct Comparison: Sendable {
         /// Closed days (with `trades.csv`) whose files all matched.
         public var daysMatched = 0
-        /// Files the rebuild has and the directory does not yet (a crash before the engine wrote
-        /// them: the next start does).
-        public var missing: [String] = []
-        /// The first file whose contents differ, if any.
-        public var difference: String? = nil
+        /// Files the next start writes or completes (a crash came before the engine did).
+        public var pending: [String] = []
+        /// The first file that is wrong and that no start would put right, described.
+        public var problem: String? = nil
     }
 
-    /// Compares every file under `rebuilt/eod` with the same file under `data/eod`. The newest
-    /// day's `trades.log` may be shorter on disk (after a crash, what follows the newest snapshot
-    /// is written again by the next start), as long as it is a prefix of the rebuilt one.
-    public static func compare(data: String, rebuilt: String) -> Comparison {
+    /// Compares every file under `rebuilt/eod` with the same file under `data/eod`. The next start
+    /// replays the journal from its newest snapshot, taken on `replayedFrom` (nil: none, the whole
+    /// journal), so it rewrites every file of that day and later: such a file may be missing, and
+    /// a `trades.log` may be a prefix (what followed the snapshot is written again). Anything else
+    /// must be equal.
+    public static func compare(data: String, rebuilt: String, replayedFrom: CivilDate?) -> Comparison {
         var result = Comparison()
         let fm = FileManager.default
         let days = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod")) ?? []).sorted()
         for day in days {
+            var rewritten = true
+            if let from = replayedFrom { rewritten = CivilDate(iso: day).map { $0 >= from } ?? false }
             let names = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod/" + day)) ?? []).sorted()
             var dayMatched = names.contains("trades.csv")
             for name in names {
                 let relative = "eod/" + day + "/" + name
                 guard let expected = fm.contents(atPath: rebuilt + "/" + relative) else { continue }
                 guard let actual = fm.contents(atPath: data + "/" + relative) else {
-                    result.missing.append(relative)
                     dayMatched = false
+                    if rewritten {
+                        result.pending.append(relative)
+                    } else {
+                        result.problem = result.problem ?? "\(relative) is missing"
+                    }
                     continue
                 }
-                let prefixAllowed = day == days.last && name == "trades.log"
-                let same = prefixAllowed ? actual.count <= expected.count && expected.prefix(actual.count) == actual
-                    : actual == expected
-                if !same {
-                    result.difference = result.difference ?? relative
-                    dayMatched = false
+                let prefix = actual.count <= expected.count && expected.prefix(actual.count) == actual
+                if actual == expected { continue }
+                dayMatched = false
+                if rewritten && name == "trades.log" && prefix {
+                    result.pending.append(relative)
+                } else {
+                    result.problem = result.problem ?? "\(relative) differs from what the journal gives"
                 }
             }
             if dayMatched { result.daysMatched += 1 }
         }
         return result
+    }
+
+    /// Copies every file under `rebuilt/eod` over the same file under `data/eod`, each atomically;
+    /// returns the number of days.
+    public static func install(rebuilt: String, into data: String) throws(JournalError) -> Int {
+        let fm = FileManager.default
+        let days = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod")) ?? []).sorted()
+        for dir in [data + "/eod"] + days.map({ data + "/eod/" + $0 }) where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
+        }
+        for day in days {
+            for name in ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod/" + day)) ?? []).sorted() {
+                let bytes = try Journal.readFile(rebuilt + "/eod/" + day + "/" + name)
+                if let problem = writeAtomically(data + "/eod/" + day + "/" + name, bytes: bytes) {
+                    throw JournalError(message: problem)
+                }
+            }
+            DataDirectory.syncDirectory(data + "/eod/" + day)
+        }
+        return days.count
     }
 
     /// Writes to a temporary file, syncs it and renames it over `path`, so a reader never sees

@@ -15,7 +15,14 @@ public enum Durability: String, Sendable {
 /// A journal that cannot be trusted or written. Never "repaired" silently.
 public struct JournalError: Error, CustomStringConvertible, Equatable {
     public let message: String
+    /// The problem is the market's configuration (the operator's file or the stored one).
+    public var isConfiguration = false
     public var description: String { message }
+
+    public init(message: String, isConfiguration: Bool = false) {
+        self.message = message
+        self.isConfiguration = isConfiguration
+    }
 }
 
 /// The append-only command journal: segment files `00000001.log`, `00000002.log`, … of
@@ -89,8 +96,10 @@ public final class Journal {
                     expected += 1
                     offset += JournalRecord.recordBytes
                 case .failure(let problem):
-                    let atEnd = bytes.count - offset <= JournalRecord.recordBytes
-                    if isLast && atEnd && problem != .badContent {
+                    // Only a record cut short can be a crash's torn write (a killed write leaves a
+                    // prefix): a whole record that does not check out is damage, even at the end.
+                    let atEnd = bytes.count - offset < JournalRecord.recordBytes
+                    if isLast && atEnd && problem == .incomplete {
                         contents.tornTail = (path, offset, bytes.count - offset)
                         contents.validBytesInLast = offset
                         return contents
@@ -134,13 +143,19 @@ public final class Journal {
 
     /// Opens the journal in `directory` (created if missing) for appending after recovery: reads
     /// it, truncates a torn tail (telling `log`), and returns the journal and its commands.
+    /// `requiredRecords`: the journal must hold at least this many (a snapshot covers them); if
+    /// it does not, the start is refused before anything is changed.
     public static func open(directory: String, segmentBytesMax: Int = Journal.segmentBytesDefault,
-                            durability: Durability = .sync,
+                            durability: Durability = .sync, requiredRecords: UInt64 = 0,
                             log: (String) -> Void) throws(JournalError) -> (Journal, [Command]) {
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw JournalError(message: "\(directory): cannot create: \(String(cString: strerror(errno)))")
         }
         let contents = try read(directory: directory)
+        if UInt64(contents.commands.count) < requiredRecords {
+            throw JournalError(message: "\(directory): a snapshot covers record \(requiredRecords) but the journal holds "
+                               + "\(contents.commands.count): journal records are missing; refusing to start")
+        }
         if let torn = contents.tornTail {
             log("journal: \(torn.file): torn last record at offset \(torn.offset) (\(torn.bytes) bytes, a write cut "
                 + "short by a crash; never acknowledged): truncated")

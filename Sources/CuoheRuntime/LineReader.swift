@@ -38,7 +38,8 @@ public struct LineReader: ~Copyable {
         var sawAny = false
         while true {
             if start == end {
-                if eof { return sawAny ? line : nil }
+                // A stop drops a line not yet ended: it was never whole.
+                if eof { return sawAny && !stopped ? line : nil }
                 fill()
                 continue
             }

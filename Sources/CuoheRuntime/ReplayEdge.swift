@@ -41,7 +41,7 @@ public struct ReplayEdge: Sendable {
         var stamp: Int64? = nil
         if rest.first == UInt8(ascii: "@") {
             let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
-            guard let ns = Decimal4.parseInt64(token) else {
+            guard let ns = Decimal4.parseInt64(token), ns <= CivilDate.lastTimestamp else {
                 return .line(who: "-", text: formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil))
             }
             stamp = ns

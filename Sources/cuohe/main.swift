@@ -26,6 +26,8 @@ let usage = """
            cuohe journal verify DIR
              Check the journal's checksums and sequence, replay it, check every snapshot and every
              end-of-day file against it, print the state hash.
+           cuohe journal rebuild-eod DIR
+             Rewrite every end-of-day file under DIR/eod from the journal (DIR must not be in use).
            cuohe journal dump DIR
              Print the journal's records as `seq=N ts=T <broker> <protocol line>`.
            cuohe demo
@@ -168,10 +170,12 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     let recovered: [Command]
     do {
         config = try DataDirectory.open(data, configText: configText, configName: configPath)
+        _ = try DataDirectory.lock(data)  // held until the process ends
         (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), segmentBytesMax: segmentBytes,
-                                                durability: durability, log: logLine)
+                                                durability: durability,
+                                                requiredRecords: SnapshotFile.list(data).first ?? 0, log: logLine)
     } catch {
-        fail("\(error)", code: ExitCode.failure)
+        fail("\(error)", code: error.isConfiguration ? ExitCode.config : ExitCode.failure)
     }
     // Recovery: the newest snapshot that loads, then the journal after it. With --export the whole
     // journal is replayed instead, so trades.csv holds every trade, not only those since a snapshot.
@@ -237,9 +241,14 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
         fail("\(outcome.settlement.breaks) reconciliation break(s) between the books of record and the matcher",
              code: ExitCode.failure)
     }
-    if let exportPath, let problem = EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades,
-                                                    ledger: outcome.matcher.ledger, directory: directory) {
-        fail(problem, code: ExitCode.failure)
+    if let exportPath {
+        // The ledger is a view into the matcher's storage: keep the matcher alive while it is read.
+        let matcher = outcome.matcher
+        let problem = withExtendedLifetime(matcher) {
+            EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: matcher.ledger,
+                           directory: directory)
+        }
+        if let problem { fail(problem, code: ExitCode.failure) }
     }
     if reader.stopped {
         logLine("stopped by signal \(StopSignal.received.load(ordering: .relaxed)) after journal record "
@@ -249,8 +258,9 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
 }
 
 func journalCommand(_ arguments: ArraySlice<String>) -> Never {
-    guard arguments.count == 2, let verb = arguments.first, let dir = arguments.last, verb == "verify" || verb == "dump" else {
-        fail("usage: cuohe journal verify|dump DIR", code: ExitCode.usage)
+    guard arguments.count == 2, let verb = arguments.first, let dir = arguments.last,
+          ["verify", "dump", "rebuild-eod"].contains(verb) else {
+        fail("usage: cuohe journal verify|dump|rebuild-eod DIR", code: ExitCode.usage)
     }
     let config: MarketConfig
     let contents: Journal.Contents
@@ -273,7 +283,14 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
             writer.flushIfFull()
         }
         writer.flush()
+        if writer.writeError != 0 {
+            fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
+        }
         exit(0)
+    }
+    if let newest = SnapshotFile.list(dir).first, newest > UInt64(contents.commands.count) {
+        fail("\(dir): snapshot \(newest) is ahead of the journal (\(contents.commands.count) records): journal records are "
+             + "missing", code: ExitCode.failure)
     }
     var engine = Replay(config: config, recordsTrades: false)
     // The end-of-day files are rebuilt from the journal in a scratch directory and compared.
@@ -293,6 +310,7 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
     // Every snapshot must hold exactly the state the journal gives at its record.
     let snapshots = Set(SnapshotFile.list(dir))
     var snapshotsChecked = 0
+    var newestSnapshotDate: CivilDate? = nil
     for (i, command) in contents.commands.enumerated() {
         do {
             try engine.recover(command, settling: &stage)
@@ -307,6 +325,7 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
                 failVerify("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record")
             }
             snapshotsChecked += 1
+            newestSnapshotDate = loaded.matcher.tradingDate
         case .failure(let error):
             failVerify("\(error)")
         }
@@ -318,10 +337,24 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         failVerify("\(scratch): \(error)")
     }
     if stage.breaks > 0 { failVerify("the books of record and the matcher's ledger differ at \(stage.breaks) close(s)") }
-    let eod = EndOfDay.compare(data: dir, rebuilt: scratch)
+    if verb == "rebuild-eod" {
+        do {
+            _ = try DataDirectory.lock(dir)
+            let days = try EndOfDay.install(rebuilt: scratch, into: dir)
+            try? FileManager.default.removeItem(atPath: scratch)
+            print("end-of-day files rebuilt from the journal: \(days) day(s) in \(dir)/eod")
+            exit(0)
+        } catch {
+            failVerify("\(error)")
+        }
+    }
+    let eod = EndOfDay.compare(data: dir, rebuilt: scratch, replayedFrom: newestSnapshotDate)
     try? FileManager.default.removeItem(atPath: scratch)
-    if let different = eod.difference { fail("\(dir)/\(different) differs from what the journal gives", code: ExitCode.failure) }
-    for missing in eod.missing { print("not yet written: \(dir)/\(missing) (the next start writes it)") }
+    for missing in eod.pending { print("not yet written: \(dir)/\(missing) (the next start writes it)") }
+    if let problem = eod.problem {
+        fail("\(dir)/\(problem); `cuohe journal rebuild-eod \(dir)` rewrites the end-of-day files from the journal",
+             code: ExitCode.failure)
+    }
     if let torn = contents.tornTail {
         print("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
     }

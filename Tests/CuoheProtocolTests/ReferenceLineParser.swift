@@ -165,7 +165,7 @@ struct ReferenceLineParser {
             }
             return .command(c)
         case "ROLL":
-            guard let date = CivilDate(iso: String(decoding: field("date")!, as: UTF8.self)) else {
+            guard let date = CivilDate(iso: String(decoding: field("date")!, as: UTF8.self)), date.isTradingDate else {
                 return reject("BAD_DATE")
             }
             var c = Command(kind: .roll, broker: broker, ts: 0)

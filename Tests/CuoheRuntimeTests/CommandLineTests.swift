@@ -1,8 +1,15 @@
 import XCTest
 import Foundation
+import CuoheCore
+import CuoheProtocol
+@testable import CuoheRuntime
 
 /// The `cuohe` executable as an operator runs it: exit codes, messages, and the replay output.
 final class CommandLineTests: XCTestCase {
+    /// A child that exits before reading all its input must not take the test process down with
+    /// SIGPIPE when the input is written.
+    override func setUp() { signal(SIGPIPE, SIG_IGN) }
+
     /// The `cuohe` binary built beside this test bundle.
     var binary: URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -32,7 +39,7 @@ final class CommandLineTests: XCTestCase {
         let data = Data((stdin ?? "").utf8)
         let fed = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            writer.write(data)
+            try? writer.write(contentsOf: data)  // a child that exits early closes its input
             try? writer.close()
             fed.signal()
         }
@@ -160,6 +167,62 @@ final class CommandLineTests: XCTestCase {
         let r = try cuohe(["replay"], stdin: String(decoding: bytes, as: UTF8.self))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("REJ"), "garbage should be rejected line by line")
+    }
+
+    /// Inputs at the edges of the engine's number ranges are refused, never a trap: a ROLL past the
+    /// last date whose nanosecond timestamps fit, an `@` stamp at the top of Int64, a trading date
+    /// in 2300; output errors and configuration errors get their exit codes in every mode.
+    func testRangeEdgesAndErrorCodes() throws {
+        let r = try cuohe(["replay"], stdin: "OPS ROLL date=2262-04-11\n@9223372036854775807 OPS STATS\nOPS STATS\n"
+                            + "OPS ROLL date=2262-04-10\nOPS STATS\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("OPS REJ reason=MALFORMED detail=BAD_DATE"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("- REJ reason=MALFORMED detail=BAD_TIMESTAMP"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("OPS OK verb=ROLL date=2262-04-10"), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("rejects=0 ts=\(CivilDate(year: 2262, month: 4, day: 10)!.midnightNanos)\n"), r.stdout)
+
+        let late = try temporaryFile("late.json", DemoMarket.json.replacingOccurrences(of: "\"2026-12-01\"", with: "\"2300-01-01\""))
+        XCTAssertNotEqual(late, "")
+        let lateRun = try cuohe(["replay", "--config", late], stdin: "")
+        XCTAssertEqual(lateRun.status, 3, lateRun.stderr)
+        XCTAssertTrue(lateRun.stderr.contains("2262-04-10"), lateRun.stderr)
+
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-codes-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: data)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let broken = try temporaryFile("broken.json", "{ not json")
+        XCTAssertEqual(try cuohe(["replay", "--data", data, "--config", broken], stdin: "").status, 3)
+        XCTAssertEqual(try cuohe(["replay", "--data", data, "--no-prefault"], stdin: "OPS STATS\n").status, 0)
+        XCTAssertEqual(try cuohe(["replay", "--data", data, "--config", late], stdin: "").status, 3,
+                       "a data directory made with another configuration")
+        let dump = Process()
+        dump.executableURL = binary
+        dump.arguments = ["journal", "dump", data]
+        dump.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        dump.standardError = err
+        try dump.run()
+        dump.waitUntilExit()
+        XCTAssertEqual(dump.terminationStatus, 1, "a dump that cannot be written is a failure")
+        XCTAssertTrue(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("writing output"))
+    }
+
+    /// `--data` and `--export` together write the same files an in-memory replay exports.
+    func testDurableReplayExports() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-dx-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let input = CrashTests.stream(lines: 3_000, seed: 12, days: 2)
+        let durable = try cuohe(["replay", "--data", root + "/data", "--no-prefault", "--export", root + "/a", "-"], stdin: input)
+        XCTAssertEqual(durable.status, 0, durable.stderr)
+        let memory = try cuohe(["replay", "--export", root + "/b", "-"], stdin: input)
+        XCTAssertEqual(durable.stdout, memory.stdout)
+        for name in ["trades.csv", "register.csv", "accounts.csv"] {
+            let a = try String(contentsOfFile: root + "/a/" + name, encoding: .utf8)
+            XCTAssertEqual(a, try String(contentsOfFile: root + "/b/" + name, encoding: .utf8), name)
+            XCTAssertGreaterThan(a.split(separator: "\n").count, 3, name)
+        }
     }
 
     func testExportWritesTheEndOfDayFiles() throws {

@@ -126,6 +126,9 @@ final class CrashTests: XCTestCase {
             if more.isEmpty { break }  // the engine ended early: the checks below say why
             printed += more
         }
+        // Half a line, then the stop: it must be dropped, never run cut short.
+        input.fileHandleForWriting.write(Data("B01 NEW cid=half acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.1".utf8))
+        usleep(300_000)
         kill(process.processIdentifier, SIGTERM)
         let rest = output.fileHandleForReading.readDataToEndOfFile()
         printed += rest
@@ -135,6 +138,7 @@ final class CrashTests: XCTestCase {
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 0, stderr)
         XCTAssertTrue(stderr.contains("stopped by signal 15 after journal record 2001"), stderr)
+        XCTAssertFalse(String(decoding: printed, as: UTF8.self).contains("cid=half"), "a partial line was run")
         XCTAssertEqual(SnapshotFile.list(data).first, 2_001, "the stop leaves a snapshot of the last record")
         let memory = try run(["replay", root + "/in.txt"], killAfter: nil, input: lines)
         XCTAssertEqual(String(decoding: printed, as: UTF8.self), memory.stdout)
@@ -210,6 +214,10 @@ final class CrashTests: XCTestCase {
 
             // Restart (recovers, truncating any torn record), then verify.
             daysClosed += try Self.files(under: data + "/eod").keys.filter { $0.hasSuffix("/trades.csv") }.count
+            // Before the restart: the journal verifies, and what the kill left unwritten is listed
+            // as pending, not as damage.
+            let early = try run(["journal", "verify", data], killAfter: nil)
+            XCTAssertEqual(early.status, 0, "round \(round) before the restart: \(early.stderr)")
             let restart = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
             XCTAssertEqual(restart.status, 0, "round \(round): restart failed")
             if restart.stderr.contains("(snapshot at ") { restartsFromSnapshots += 1 }

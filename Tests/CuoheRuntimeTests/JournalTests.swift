@@ -180,6 +180,55 @@ final class JournalTests: XCTestCase {
         XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }, "the engine refuses to start")
     }
 
+    /// A whole last record that does not check out is damage, not a torn write: a killed write
+    /// leaves a prefix, so only a record cut short may be dropped. Refused, nothing truncated.
+    func testAWholeDamagedLastRecordIsRefusedNotTruncated() throws {
+        do {
+            let (journal, _) = try Journal.open(directory: dir) { _ in }
+            try journal.append(Self.randomCommands(5, seed: 8))
+        }
+        let path = lastSegment()
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[4 * JournalRecord.recordBytes + 60] ^= 0x04
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("offset \(4 * JournalRecord.recordBytes): checksum mismatch"), "\(error)")
+        }
+        XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: path))), bytes, "nothing was cut")
+    }
+
+    /// A snapshot that covers more records than the journal holds stops the start before the
+    /// journal is touched (its torn tail included).
+    func testRequiredRecordsAreCheckedBeforeAnythingChanges() throws {
+        do {
+            let (journal, _) = try Journal.open(directory: dir) { _ in }
+            try journal.append(Self.randomCommands(5, seed: 9))
+        }
+        var partial: [UInt8] = []
+        JournalRecord.append(Self.randomCommands(1, seed: 10)[0], seq: 6, to: &partial)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: lastSegment()))
+        handle.seekToEndOfFile()
+        handle.write(Data(partial[0..<30]))  // a torn 6th record
+        try handle.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: lastSegment()))
+        XCTAssertThrowsError(try Journal.open(directory: dir, requiredRecords: 6) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("a snapshot covers record 6 but the journal holds 5"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: lastSegment())), before)
+        XCTAssertEqual(try Journal.open(directory: dir, requiredRecords: 5) { _ in }.1.count, 5)
+    }
+
+    /// One process at a time: a second lock on a data directory is refused until the first goes.
+    func testTheDataDirectoryIsLockedByOneProcess() throws {
+        let first = try DataDirectory.lock(dir)
+        XCTAssertThrowsError(try DataDirectory.lock(dir)) { error in
+            XCTAssertTrue("\(error)".contains("in use by another cuohe process"), "\(error)")
+        }
+        close(first)
+        let again = try DataDirectory.lock(dir)
+        close(again)
+    }
+
     func testAMissingSegmentIsRefused() throws {
         let (journal, _) = try Journal.open(directory: dir, segmentBytesMax: 5 * JournalRecord.recordBytes) { _ in }
         for c in Self.randomCommands(20, seed: 5) { try journal.append([c]) }

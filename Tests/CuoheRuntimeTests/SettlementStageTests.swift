@@ -142,6 +142,17 @@ final class SettlementStageTests: XCTestCase {
         let tampered = try CrashTests.runCuohe(["journal", "verify", data])
         XCTAssertEqual(tampered.status, 1)
         XCTAssertTrue(tampered.stderr.contains(register + " differs from what the journal gives"), tampered.stderr)
+        // A closed day's file removed: the next start would not write it again (the snapshot is
+        // later), so verify says so; `rebuild-eod` puts everything back.
+        try FileManager.default.removeItem(atPath: data + "/eod/" + CivilDate(daysSinceEpoch: start).iso + "/trades.csv")
+        let missing = try CrashTests.runCuohe(["journal", "verify", data])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("trades.csv is missing"), missing.stderr)
+        let rebuild = try CrashTests.runCuohe(["journal", "rebuild-eod", data])
+        XCTAssertEqual(rebuild.status, 0, rebuild.stderr)
+        let repaired = try CrashTests.runCuohe(["journal", "verify", data])
+        XCTAssertEqual(repaired.status, 0, repaired.stderr)
+        XCTAssertTrue(repaired.stdout.contains("eod_days=3"), repaired.stdout)
     }
 
     /// The trade log is derived data: when the one a snapshot counts on is gone or damaged, the
