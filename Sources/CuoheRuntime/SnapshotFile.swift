@@ -25,6 +25,7 @@ public enum SnapshotFile {
 
     public static func directory(_ data: String) -> String { data + "/snapshots" }
     static func name(_ seq: UInt64) -> String { String(format: "%016llu.snap", seq) }
+    public static func path(_ data: String, _ seq: UInt64) -> String { directory(data) + "/" + name(seq) }
 
     /// Writes a snapshot (`payload`: `Matcher.snapshot()`) taken after journal record `seq`.
     public static func write(data: String, seq: UInt64, clock: Int64, dayFirstTid: Int64, payload: [UInt8]) throws(JournalError) {

@@ -205,7 +205,10 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
                 logLine("\(error); the trade log is rebuilt from the journal: trying an older snapshot")
             }
         case .failure(let error):
-            logLine("\(error); trying an older snapshot")
+            // Derived data, set aside (not deleted) so it is neither tried nor checked again.
+            let path = SnapshotFile.path(data, seq)
+            let moved = rename(path, path + ".damaged") == 0
+            logLine("\(error); " + (moved ? "set aside as \(path).damaged; " : "") + "trying an older snapshot")
         }
     }
     if stage == nil && exportPath == nil && !snapshots.isEmpty { logLine("no usable snapshot: replaying the whole journal") }
@@ -351,6 +354,9 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
     let eod = EndOfDay.compare(data: dir, rebuilt: scratch, replayedFrom: newestSnapshotDate)
     try? FileManager.default.removeItem(atPath: scratch)
     for missing in eod.pending { print("not yet written: \(dir)/\(missing) (the next start writes it)") }
+    let setAside = ((try? FileManager.default.contentsOfDirectory(atPath: SnapshotFile.directory(dir))) ?? [])
+        .filter { $0.hasSuffix(".damaged") }.sorted()
+    for name in setAside { print("damaged snapshot set aside: \(SnapshotFile.directory(dir))/\(name)") }
     if let problem = eod.problem {
         fail("\(dir)/\(problem); `cuohe journal rebuild-eod \(dir)` rewrites the end-of-day files from the journal",
              code: ExitCode.failure)

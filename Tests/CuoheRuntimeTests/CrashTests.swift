@@ -176,11 +176,14 @@ final class CrashTests: XCTestCase {
         XCTAssertEqual(bad.status, 1, "verify rejects a snapshot that does not check out")
         let restart = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
         XCTAssertEqual(restart.status, 0, "the restart falls back to an older snapshot")
+        XCTAssertTrue(restart.stderr.contains("checksum mismatch; set aside as \(newest).damaged"), restart.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: newest + ".damaged"), "kept for the operator, not deleted")
         // It ends with a fresh snapshot of the same state in place of the damaged one.
         let digest = good.stdout.split(separator: " ").first { $0.hasPrefix("state=") }!
         let after = try run(["journal", "verify", data], killAfter: nil)
         XCTAssertEqual(after.status, 0, after.stdout)
         XCTAssertTrue(after.stdout.contains(String(digest)), after.stdout)
+        XCTAssertTrue(after.stdout.contains("damaged snapshot set aside: "), after.stdout)
         // Records lost from the journal's end, behind a snapshot: refuse to start.
         let segment = DataDirectory.journalPath(data) + "/" + Journal.segmentName(1)
         XCTAssertEqual(truncate(segment, off_t(100 * JournalRecord.recordBytes)), 0)
