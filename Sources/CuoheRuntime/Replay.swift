@@ -5,7 +5,7 @@ import CuoheProtocol
 /// matcher a live broker's lines would, in order, as if every broker were logged in; every
 /// outbound message comes back as `<broker> <protocol line>`, market data as `* <line>`.
 ///
-/// The sequencing clock starts at the trading date's midnight UTC and advances 1 ns per command; an
+/// The sequencing clock starts at the trading date's midnight UTC and advances 1 ns per command (edge answers do not move it); an
 /// `@` prefix sets it. A `ROLL` moves it to the new date's midnight if it is behind. The same input
 /// always gives byte-identical output.
 public struct Replay: ~Copyable {

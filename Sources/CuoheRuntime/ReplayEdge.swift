@@ -13,7 +13,7 @@ public enum EdgeItem: Sendable {
 }
 
 /// The text side of replay: `[@<ns> ]<broker> <protocol line>` → an `EdgeItem`, and the sequencing
-/// clock. The clock starts at the trading date's midnight UTC and advances 1 ns per command; an `@`
+/// clock. The clock starts at the trading date's midnight UTC and advances 1 ns per command (edge answers do not move it); an `@`
 /// prefix sets it; a `ROLL` the matcher will accept (an operator's, to a later date: the
 /// matcher's own rule) moves it to the new date's midnight if it is behind.
 public struct ReplayEdge: Sendable {
@@ -51,17 +51,17 @@ public struct ReplayEdge: Sendable {
         let brokerToken = rest.prefix { $0 != UInt8(ascii: " ") }
         var brokerName: String { String(decoding: brokerToken, as: UTF8.self) }
         let protocolLine = rest.dropFirst(brokerToken.count + 1)
-        let previous = clock
-        clock = stamp ?? (clock + 1)
+        // Only a sequenced command moves the clock (it is what the journal keeps, so a restart
+        // resumes it exactly); the edge's own answers carry the time they would have had.
+        let ts = stamp ?? (clock + 1)
         guard let broker = directory.broker(brokerToken) else {
-            return .line(who: brokerName, text: formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: clock))
+            return .line(who: brokerName, text: formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: ts))
         }
         switch parser.parse(protocolLine, broker: broker) {
         case .empty:
-            if stamp == nil { clock = previous }
             return .nothing
         case .reject(let reason, let cid, let detail):
-            return .line(who: brokerName, text: formatter.rejectLine(reason, cid: cid, detail: detail, ts: clock))
+            return .line(who: brokerName, text: formatter.rejectLine(reason, cid: cid, detail: detail, ts: ts))
         case .session(let request):
             switch request {
             case .login: return .login(broker: broker, name: brokerName)
@@ -70,7 +70,7 @@ public struct ReplayEdge: Sendable {
             case .subscribe, .unsubscribe: return .nothing  // Replay prints every trade as `*` lines.
             }
         case .command(var command):
-            command.ts = clock
+            command.ts = ts
             observe(command)
             return .command(command)
         }

@@ -147,6 +147,28 @@ final class CrashTests: XCTestCase {
         XCTAssertTrue(verify.stdout.contains("records=2001"), verify.stdout)
     }
 
+    /// Input split across a restart prints what the joined input prints in memory, even when the
+    /// first part ends with lines the edge answers itself (they are not journaled, so they must
+    /// not move the sequencing clock).
+    func testARestartBetweenTwoInputsPrintsWhatOneRunPrints() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-split-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let first = Self.stream(lines: 500, seed: 14) + "B01 FOO\nNOBODY NEW cid=z\nB02 NEW cid=q acct=A2001\nB03 PING\n"
+        let second = Self.stream(lines: 500, seed: 15).replacingOccurrences(of: "cid=c", with: "cid=d")
+        try first.write(toFile: root + "/a.txt", atomically: true, encoding: .utf8)
+        try second.write(toFile: root + "/b.txt", atomically: true, encoding: .utf8)
+        try (first + second).write(toFile: root + "/ab.txt", atomically: true, encoding: .utf8)
+        let a = try run(["replay", "--data", root + "/data", "--no-prefault", root + "/a.txt"], killAfter: nil)
+        let b = try run(["replay", "--data", root + "/data", "--no-prefault", root + "/b.txt"], killAfter: nil)
+        let joined = try run(["replay", root + "/ab.txt"], killAfter: nil)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(a.stdout.contains("B01 REJ reason=UNKNOWN_VERB"), a.stdout)
+        XCTAssertEqual(a.stdout + b.stdout, joined.stdout)
+    }
+
     func testADamagedSnapshotFallsBackAndASnapshotAheadOfTheJournalIsRefused() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-snap-\(getpid())").path
         try? FileManager.default.removeItem(atPath: root)
