@@ -13,21 +13,24 @@ let package = Package(
         .library(name: "CuoheCore", targets: ["CuoheCore"]),
     ],
     targets: [
-        // OS and CPU calls the Glibc module lacks (prefetch today; epoll and CPU affinity later).
+        // OS and CPU calls the Glibc module lacks (prefetch, huge-page allocation, the CRC32 instruction).
         .target(name: "CuoheSys"),
         // The deterministic matching core: no threads, clocks, sockets or files.
         .target(name: "CuoheCore", dependencies: ["CuoheSys"], swiftSettings: strict),
         // Text at the edges: the line protocol codec, fixed-point decimals, the JSON configuration.
         .target(name: "CuoheProtocol", dependencies: ["CuoheCore"], swiftSettings: strict),
-        // Drivers around the core: replay today; rings, journal and pipeline next.
+        // Drivers around the core: replay, rings, journal, snapshots, settlement stage, pipeline.
         .target(name: "CuoheRuntime", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheSys"], swiftSettings: strict),
         .executableTarget(name: "cuohe", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
                           swiftSettings: strict),
-        .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore"],
+        // What the benchmarks share: a seeded generator, a monotonic clock, percentiles.
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport", swiftSettings: strict),
+        .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore", "BenchSupport"],
                           path: "Benchmarks/CoreBench", swiftSettings: strict),
-        .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime"],
+        .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime", "BenchSupport"],
                           path: "Benchmarks/RingBench", swiftSettings: strict),
-        .executableTarget(name: "cuohe-pipeline-bench", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
+        .executableTarget(name: "cuohe-pipeline-bench",
+                          dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore", "BenchSupport"],
                           path: "Benchmarks/PipelineBench", swiftSettings: strict),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchSupport
 import CuoheCore
 
 // cuohe-core-bench: throughput of the matching core alone (no parsing, no I/O, no threads).
@@ -9,23 +10,7 @@ import CuoheCore
 // Commands are generated before timing; each timed run starts from a fresh matcher. The figure
 // reported is the median of the runs. The last line is machine-readable.
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
-func nowNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
 
 func cidFor(_ n: Int) -> ClientOrderID {
     var digits: [UInt8] = [UInt8(ascii: "o")]

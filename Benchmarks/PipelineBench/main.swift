@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import BenchSupport
 import CuoheCore
 import CuoheProtocol
 import CuoheRuntime
@@ -22,23 +23,7 @@ import CuoheRuntime
 // between arrivals); a command's latency is from its scheduled arrival to its first event reaching
 // egress, which is only after its batch is durable.
 
-func nowNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// Order flow on the demo market's first instrument: limit orders around 12.00, cancels of
 /// earlier cids (live or not), now and then a marketable order.
@@ -67,7 +52,6 @@ func commands(_ n: Int) -> [Command] {
     return out
 }
 
-func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 
 var count = 1_000_000
 var mode = "both"

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import BenchSupport
 import CuoheRuntime
 
 // cuohe-ring-bench: the SPSC ring between two threads against a mutex-protected queue, in the same
@@ -16,11 +17,6 @@ struct Message: BitwiseCopyable {
     var stampNanos: Int64
 }
 
-func nowNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
 
 /// The comparison: a bounded queue under one mutex, with a condition variable for the consumer.
 final class MutexQueue: @unchecked Sendable {
@@ -139,9 +135,6 @@ func latencies(_ channel: Channel, messages: Int, gapNanos: Int64) -> [Int64] {
     return samples.sorted()
 }
 
-func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
-    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-}
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
