@@ -354,20 +354,27 @@ public struct Ledger: Sendable, BitwiseCopyable {
         let f = FillFees(buyerFee: exchangeFee, sellerFee: exchangeFee,
                          stampDuty: Ledger.fee(value, bps: fees.stampDutyBps))
         let paid = value + f.buyerFee
-        accounts[buyer].cash -= paid
         accounts[buyer].frozenCash -= paid
-        accounts[buyer].boughtThisYear += value
         accounts[buyer].openBuyValue -= buyLimit * qty
+        positions[sellerPosition].frozenShares -= qty
+        deliver(buyer: buyer, buyerPosition: buyerPosition, seller: seller, sellerPosition: sellerPosition,
+                instrument: instrument, value: value, qty: qty, fees: f)
+        return (f, paid)
+    }
+
+    /// The movements every settled trade makes, in the matcher's ledger and in the books of
+    /// record alike: cash (value and fees) and purchases, shares, the holding-period lock (in the
+    /// buyer's lot for today, which the caller made sure of), the fees collected.
+    @inline(__always)
+    mutating func deliver(buyer: Int32, buyerPosition: Int32, seller: Int32, sellerPosition: Int32, instrument: Int32,
+                          value: Int64, qty: Int64, fees f: FillFees) {
+        accounts[buyer].cash -= value + f.buyerFee
+        accounts[buyer].boughtThisYear += value
         accounts[seller].cash += value - f.sellerFee - f.stampDuty
         feesCollected += f.buyerFee + f.sellerFee + f.stampDuty
-        let holdingDays = holders[instrument].holdingDays
         update(buyerPosition) { $0.shares += qty }
-        if holdingDays > 0 { lock(buyerPosition, shares: qty) }
-        update(sellerPosition) {
-            $0.shares -= qty
-            $0.frozenShares -= qty
-        }
-        return (f, paid)
+        if holders[instrument].holdingDays > 0 { lock(buyerPosition, shares: qty) }
+        update(sellerPosition) { $0.shares -= qty }
     }
 
     /// True if a buy by `position` (-1: none yet) in `instrument` can have its holding-period

@@ -77,23 +77,15 @@ public struct Settlement: ~Copyable, Sendable {
 }
 
 extension Ledger {
-    /// Settles a trade from its own figures: the same cash, fee, share and lock movements as
-    /// `settle`, with no order's frozen amounts to release.
+    /// Settles a trade from its own figures: the same movements as `settle`, with no order's
+    /// frozen amounts to release.
     mutating func recordTrade(buyer: Int32, seller: Int32, instrument: Int32, price: Int64, qty: Int64, fees f: FillFees) {
         let buyerPosition = findOrCreatePosition(account: buyer, instrument: instrument)
         let sellerPosition = findOrCreatePosition(account: seller, instrument: instrument)
         precondition(buyerPosition >= 0 && sellerPosition >= 0, "settlement register full")
-        let value = price * qty
-        accounts[buyer].cash -= value + f.buyerFee
-        accounts[buyer].boughtThisYear += value
-        accounts[seller].cash += value - f.sellerFee - f.stampDuty
-        feesCollected += f.buyerFee + f.sellerFee + f.stampDuty
-        update(buyerPosition) { $0.shares += qty }
-        if holders[instrument].holdingDays > 0 {
-            precondition(ensureLot(position: buyerPosition, instrument: instrument), "settlement lock lots full")
-            lock(buyerPosition, shares: qty)
-        }
-        update(sellerPosition) { $0.shares -= qty }
+        precondition(ensureLot(position: buyerPosition, instrument: instrument), "settlement lock lots full")
+        deliver(buyer: buyer, buyerPosition: buyerPosition, seller: seller, sellerPosition: sellerPosition,
+                instrument: instrument, value: price * qty, qty: qty, fees: f)
     }
 
     /// Cash paid in (positive) or out (negative) by the operator.
