@@ -27,13 +27,12 @@ public enum DataDirectory {
         return fd
     }
 
-    /// Makes a directory's entries (files created or renamed in it) durable. Best effort: a
-    /// directory that cannot be opened or synced leaves the files' own syncs standing.
-    static func syncDirectory(_ dir: String) {
+    /// Makes a directory's entries (files created or renamed in it) durable.
+    static func syncDirectory(_ dir: String) throws(JournalError) {
         let fd = Glibc.open(dir, O_RDONLY)
-        if fd < 0 { return }
-        _ = fsync(fd)
-        close(fd)
+        if fd < 0 { throw JournalError(message: "\(dir): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw JournalError(message: "\(dir): fsync failed: \(String(cString: strerror(errno)))") }
     }
 
     /// Opens `dir`, creating it with `configText` (the operator's file, or the demo market) if

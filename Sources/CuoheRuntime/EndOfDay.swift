@@ -194,7 +194,7 @@ public enum EndOfDay {
                     throw JournalError(message: problem)
                 }
             }
-            DataDirectory.syncDirectory(data + "/eod/" + day)
+            try DataDirectory.syncDirectory(data + "/eod/" + day)
         }
         return days.count
     }

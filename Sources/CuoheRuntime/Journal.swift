@@ -170,7 +170,7 @@ public final class Journal {
         let journal = Journal(directory: directory, segmentBytesMax: segmentBytesMax, durability: durability,
                               nextSeq: UInt64(contents.commands.count) + 1, segment: segment, fd: fd,
                               segmentBytes: contents.validBytesInLast)
-        if contents.segments.isEmpty { try journal.syncDirectory() }
+        if contents.segments.isEmpty { try DataDirectory.syncDirectory(directory) }
         return (journal, contents.commands)
     }
 
@@ -231,14 +231,7 @@ public final class Journal {
         fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0o644)
         if fd < 0 { throw JournalError(message: "\(path): cannot create: \(String(cString: strerror(errno)))") }
         segmentBytes = 0
-        try syncDirectory()
+        try DataDirectory.syncDirectory(directory)
     }
 
-    /// Makes a new segment's directory entry durable.
-    private func syncDirectory() throws(JournalError) {
-        let dfd = Glibc.open(directory, O_RDONLY)
-        if dfd < 0 { throw JournalError(message: "\(directory): cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(dfd) }
-        if fsync(dfd) != 0 { throw JournalError(message: "\(directory): fsync failed: \(String(cString: strerror(errno)))") }
-    }
 }

@@ -76,7 +76,7 @@ public struct SettlementStage: ~Copyable {
                                         directory: directory) {
             throw JournalError(message: problem)
         }
-        DataDirectory.syncDirectory(dir)
+        try DataDirectory.syncDirectory(dir)
         dayFirstTid = nextTid
         log = try TradeLog.open(data: data, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
     }

@@ -42,13 +42,7 @@ public enum SnapshotFile {
         bytes += payload
         let path = dir + "/" + name(seq)
         if let problem = EndOfDay.writeAtomically(path, bytes: bytes) { throw JournalError(message: problem) }
-        let dfd = open(dir, O_RDONLY)
-        if dfd < 0 || fsync(dfd) != 0 {
-            let problem = "\(dir): cannot sync the directory: \(String(cString: strerror(errno)))"
-            if dfd >= 0 { close(dfd) }
-            throw JournalError(message: problem)
-        }
-        close(dfd)
+        try DataDirectory.syncDirectory(dir)
         for old in list(data).dropFirst(keep) { unlink(dir + "/" + name(old)) }
     }
 

@@ -39,7 +39,7 @@ public struct TradeLog: ~Copyable {
         }
         for dir in [data + "/eod", directory(data: data, date: date)] {
             if mkdir(dir, 0o755) == 0 {
-                DataDirectory.syncDirectory(dir + "/..")
+                try DataDirectory.syncDirectory(dir + "/..")
             } else if errno != EEXIST {
                 throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
             }
@@ -47,9 +47,9 @@ public struct TradeLog: ~Copyable {
         let path = path(data: data, date: date)
         let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
         if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
-        DataDirectory.syncDirectory(directory(data: data, date: date))
         let bytes: [UInt8]
         do {
+            try DataDirectory.syncDirectory(directory(data: data, date: date))
             bytes = try Journal.readFile(path)
         } catch {
             close(fd)
@@ -100,17 +100,31 @@ public struct TradeLog: ~Copyable {
 
     public mutating func append(_ record: TradeRecord) throws(JournalError) {
         records.append(record)
-        let fields: [Int64] = [record.tid, Int64(record.date.daysSinceEpoch), record.ts, Int64(record.instrument),
-                               record.price, record.qty, Int64(record.buyer), Int64(record.buyerBroker),
-                               Int64(record.seller), Int64(record.sellerBroker), record.buyerFee, record.sellerFee,
-                               record.stampDuty]
         let start = pending.count
-        for v in fields {
-            for i in 0..<8 { pending.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: v) >> (8 * UInt64(i)))) }
+        pending.append(contentsOf: repeatElement(0, count: TradeLog.recordBytes))
+        pending.withUnsafeMutableBytes { bytes in
+            let p = bytes.baseAddress! + start
+            var at = 0
+            func put(_ v: Int64) {
+                p.storeBytes(of: v.littleEndian, toByteOffset: at, as: Int64.self)
+                at += 8
+            }
+            put(record.tid)
+            put(Int64(record.date.daysSinceEpoch))
+            put(record.ts)
+            put(Int64(record.instrument))
+            put(record.price)
+            put(record.qty)
+            put(Int64(record.buyer))
+            put(Int64(record.buyerBroker))
+            put(Int64(record.seller))
+            put(Int64(record.sellerBroker))
+            put(record.buyerFee)
+            put(record.sellerFee)
+            put(record.stampDuty)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 104))
+            p.storeBytes(of: crc.littleEndian, toByteOffset: 104, as: UInt32.self)
         }
-        let crc = pending.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 104])) }
-        for i in 0..<4 { pending.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
-        for _ in 0..<4 { pending.append(0) }
         if pending.count >= TradeLog.pendingBytesMax { try flush() }
     }
 
