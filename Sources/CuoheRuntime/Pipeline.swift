@@ -71,14 +71,9 @@ final class SnapshotsInFlight: Sendable {
     let count = Atomic<Int>(0)
 }
 
-/// Hands a value to one thread and back (after that thread is joined).
+/// Hands a stage's state to its thread, which takes it into a local at start (no shared access
+/// on the data path) and puts it back at its end, for the caller once the thread is joined.
 final class Handoff<Value: ~Copyable>: @unchecked Sendable {
-    var value: Value
-    init(_ value: consuming Value) { self.value = value }
-}
-
-/// Hands a noncopyable value to one thread and gives it up again once that thread is joined.
-final class Lent<Value: ~Copyable>: @unchecked Sendable {
     var value: Value?
     init(_ value: consuming Value) { self.value = .some(value) }
     func take() -> Value { value.take()! }
@@ -191,7 +186,7 @@ public enum DurablePipeline {
         let startDate = matcher.tradingDate
         let data = settlement.data
         let matcherBox = Handoff(matcher)
-        let settlementBox = Lent(settlement)
+        let settlementBox = Handoff(settlement)
         let tradesBox = Handoff([TradeRecord]())
         let journalBox = Handoff(journal)
         let done = DispatchSemaphore(value: 0)
@@ -202,6 +197,7 @@ public enum DurablePipeline {
 
         // Sequencer: group commit whatever has arrived, then pass it on.
         Thread {
+            let journal = journalBox.take()
             var items = [StageItem](repeating: StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)),
                                     count: commitMax)
             var commands: [Command] = []
@@ -215,7 +211,7 @@ public enum DurablePipeline {
                     if items[i].kind == .end { finished = true }
                 }
                 do {
-                    try journalBox.value.append(commands)
+                    try journal.append(commands)
                 } catch {
                     fail("\(error)")
                 }
@@ -232,6 +228,7 @@ public enum DurablePipeline {
                                     count: batchMax)
             var events = EventBuffer(capacity: 1 << 14)
             var out: [EgressItem] = []
+            var matcher = matcherBox.take()
             var shadow = edge  // follows the clock, for the snapshots' continuation point
             var seq = firstSeq - 1
             var lastSnapshot = snapshotSeq
@@ -245,12 +242,12 @@ public enum DurablePipeline {
                         let command = items[i].command
                         shadow.observe(command)
                         events.removeAll()
-                        matcherBox.value.process(command, into: &events)
+                        matcher.process(command, into: &events)
                         seq += 1
                         for e in 0..<events.count {
                             let event = events[e]
                             if event.kind == .ok && event.verb == .roll {
-                                notes.push(.dayClose(DayClose(matcherBox.value.ledger)))
+                                notes.push(.dayClose(DayClose(matcher.ledger)))
                             }
                             out.append(EgressItem(kind: .event, event: event))
                         }
@@ -263,19 +260,21 @@ public enum DurablePipeline {
                 let due = seq - lastSnapshot >= UInt64(snapshotEvery) && inFlight.count.load(ordering: .acquiring) == 0
                 if seq != lastSnapshot && (finished || due) {
                     inFlight.count.add(1, ordering: .relaxed)
-                    notes.push(.snapshot(seq: seq, clock: shadow.clock, payload: matcherBox.value.snapshot()))
+                    notes.push(.snapshot(seq: seq, clock: shadow.clock, payload: matcher.snapshot()))
                     out.append(EgressItem(kind: .snapshot, event: Event(kind: .ok, broker: -1, ts: 0)))
                     lastSnapshot = seq
                 }
                 if finished { out.append(endItem) }
                 if !out.isEmpty { out.withUnsafeBufferPointer { matched.publish($0) } }
             }
+            matcherBox.value = matcher
             done.signal()
         }.start()
 
         // Settlement: the books of record, the trade log and the day's files; snapshots are
         // written here, once the trade log holds everything they count on.
         Thread {
+            var stage = settlementBox.take()
             var items = [EgressItem](repeating: endItem, count: batchMax)
             var finished = false
             while !finished {
@@ -285,7 +284,7 @@ public enum DurablePipeline {
                     switch items[i].kind {
                     case .event:
                         do {
-                            try settlementBox.value!.apply(items[i].event) {
+                            try stage.apply(items[i].event) {
                                 guard case .dayClose(let close) = notes.pop() else { fail("day close out of order") }
                                 return close
                             }
@@ -299,7 +298,7 @@ public enum DurablePipeline {
                         // The trade log first (the snapshot counts on it), then the file, written
                         // off this thread so the events keep flowing.
                         do {
-                            let dayFirstTid = try settlementBox.value!.sync()
+                            let dayFirstTid = try stage.sync()
                             snapshotWriter.async {
                                 do {
                                     try SnapshotFile.write(data: data, seq: seq, clock: clock, dayFirstTid: dayFirstTid,
@@ -315,7 +314,7 @@ public enum DurablePipeline {
                         }
                         continue
                     case .end:
-                        do { try settlementBox.value!.sync() } catch { fail("\(error)") }
+                        do { try stage.sync() } catch { fail("\(error)") }
                         finished = true
                     case .edge:
                         break
@@ -325,6 +324,7 @@ public enum DurablePipeline {
                 }
                 items.withUnsafeBufferPointer { egress.publish(UnsafeBufferPointer(rebasing: $0[0..<forward])) }
             }
+            settlementBox.value = consume stage
             done.signal()
         }.start()
 
@@ -338,6 +338,7 @@ public enum DurablePipeline {
             case .events(let f): handler = f
             }
             var items = [EgressItem](repeating: endItem, count: batchMax)
+            var trades: [TradeRecord] = []
             var lastSeq = lastSeqs
             var date = startDate
             var finished = false
@@ -348,7 +349,7 @@ public enum DurablePipeline {
                     case .event:
                         let e = items[i].event
                         if e.seq > 0 { lastSeq[Int(e.broker)] = e.seq }
-                        if e.kind == .trade && recordsTrades { tradesBox.value.append(TradeRecord(e, date: date)) }
+                        if e.kind == .trade && recordsTrades { trades.append(TradeRecord(e, date: date)) }
                         if e.kind == .ok && e.verb == .roll { date = e.date }
                         if let handler {
                             handler(e)
@@ -387,6 +388,7 @@ public enum DurablePipeline {
                 }
             }
             if handler == nil { writer.flush() }
+            tradesBox.value = trades
             done.signal()
         }.start()
 
@@ -397,6 +399,6 @@ public enum DurablePipeline {
         ingress.publish(StageItem(kind: .end, command: Command(kind: .stats, broker: 0, ts: 0)))
         for _ in 0..<4 { done.wait() }
         snapshotWriter.sync {}
-        return Outcome(matcher: matcherBox.value, settlement: settlementBox.take(), trades: tradesBox.value)
+        return Outcome(matcher: matcherBox.take(), settlement: settlementBox.take(), trades: tradesBox.take())
     }
 }
