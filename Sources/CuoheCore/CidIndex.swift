@@ -48,11 +48,17 @@ public struct CidIndex: Sendable, BitwiseCopyable {
     /// An index for at most `capacity` cids a day.
     public init(capacity: Int, arena: Arena) {
         precondition(capacity > 0 && capacity < Int(Int32.max) / 2, "cid capacity out of range")
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
+        let size = CidIndex.tableSize(capacity: capacity)
         table = arena.makeZeroed(count: size)
         mask = size - 1
         records = arena.makeZeroed(count: capacity)
+    }
+
+    /// Table entries for `capacity` cids: a power of two at least twice it (at most half full).
+    static func tableSize(capacity: Int) -> Int {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        return size
     }
 
     /// Where a lookup ended: the record found, or the table position to insert at.

@@ -10,21 +10,29 @@ import CuoheSys
 /// (the `Matcher`) goes away.
 public final class Arena: @unchecked Sendable {
     /// Each block and how it was allocated (zeroed blocks are returned by size).
-    private var blocks: [(base: UnsafeMutableRawPointer, zeroedBytes: Int)] = []
+    private var blocks: [(base: UnsafeMutableRawPointer, zeroedBytes: Int, bytes: Int)] = []
     /// Touch every page of zeroed blocks at allocation (benchmarks: no page faults while timing).
     public let prefaults: Bool
+    /// Bytes of the blocks allocated and not yet freed (the figure `EngineFootprint` predicts).
+    public private(set) var bytesAllocated = 0
 
     public init(prefaults: Bool = false) { self.prefaults = prefaults }
+
+    /// The bytes `make` or `makeZeroed` takes for `count` elements of `Element`.
+    public static func bytes<Element>(_ count: Int, of type: Element.Type) -> Int {
+        max(count, 1) * MemoryLayout<Element>.stride
+    }
 
     /// Allocates `count` elements set to `value`, owned by this arena.
     public func make<Element: BitwiseCopyable>(count: Int, repeating value: Element) -> FixedArray<Element> {
         precondition(count >= 0, "FixedArray count must not be negative")
-        let bytes = max(count, 1) * MemoryLayout<Element>.stride
+        let bytes = Arena.bytes(count, of: Element.self)
         guard let raw = cuohe_alloc(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
         // Initializing every element here also faults every page in, before any matching starts.
         let base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
         base.initialize(repeating: value, count: count)
-        blocks.append((UnsafeMutableRawPointer(base), 0))
+        blocks.append((UnsafeMutableRawPointer(base), 0, bytes))
+        bytesAllocated += bytes
         return FixedArray(base: base, count: count)
     }
 
@@ -34,10 +42,11 @@ public final class Arena: @unchecked Sendable {
     /// cost neither start-up time nor memory until the market grows into them.
     public func makeZeroed<Element: BitwiseCopyable>(count: Int, of type: Element.Type = Element.self) -> FixedArray<Element> {
         precondition(count >= 0, "FixedArray count must not be negative")
-        let bytes = max(count, 1) * MemoryLayout<Element>.stride
+        let bytes = Arena.bytes(count, of: Element.self)
         guard let raw = cuohe_alloc_zeroed(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
         if prefaults { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        blocks.append((raw, bytes))
+        blocks.append((raw, bytes, bytes))
+        bytesAllocated += bytes
         return FixedArray(base: raw.bindMemory(to: Element.self, capacity: max(count, 1)), count: count)
     }
 
@@ -50,10 +59,11 @@ public final class Arena: @unchecked Sendable {
         let block = blocks[i]
         blocks.swapAt(i, blocks.count - 1)
         blocks.removeLast()
+        bytesAllocated -= block.bytes
         release(block)
     }
 
-    private func release(_ block: (base: UnsafeMutableRawPointer, zeroedBytes: Int)) {
+    private func release(_ block: (base: UnsafeMutableRawPointer, zeroedBytes: Int, bytes: Int)) {
         if block.zeroedBytes > 0 { cuohe_free_zeroed(block.base, block.zeroedBytes) } else { cuohe_free(block.base) }
     }
 

@@ -75,6 +75,18 @@ public struct InstrumentHolders: Sendable, BitwiseCopyable {
     var lotTail: Int32
 }
 
+/// Why the ledger refuses an order: the reason, and a detail where the reason alone would leave
+/// the broker guessing.
+public struct Refusal: Error, Sendable, Equatable {
+    public var reason: RejectReason
+    public var detail: RejectDetail
+
+    public init(_ reason: RejectReason, _ detail: RejectDetail = .none) {
+        self.reason = reason
+        self.detail = detail
+    }
+}
+
 /// The fees on one fill, each rounded down to the fen.
 public struct FillFees: Sendable, BitwiseCopyable {
     public var buyerFee: Int64
@@ -88,10 +100,6 @@ public struct FillFees: Sendable, BitwiseCopyable {
 /// versus payment. Everything lives in preallocated storage indexed by integer ids; positions are
 /// found through an open-addressing table keyed by (account, instrument).
 public struct Ledger: Sendable, BitwiseCopyable {
-    /// The largest balance any account may reach: far below `Int64.max`, so sums of a few never
-    /// overflow.
-    public static let cashMax: Int64 = 1_000_000_000_000_000_000 / 10
-
     public let accounts: FixedArray<AccountBalance>
     public let positions: FixedArray<Position>
     public internal(set) var positionCount: Int32 = 0
@@ -111,6 +119,10 @@ public struct Ledger: Sendable, BitwiseCopyable {
     public internal(set) var rollCount: Int32 = 0
     /// Net cash paid in by DEPOSIT minus paid out by WITHDRAW (for the conservation check).
     public internal(set) var netDeposits: Int64 = 0
+    /// All the money in the market: every account's cash plus the fee account. Trades only move
+    /// it; `DEPOSIT` and `WITHDRAW` change it, and never past `Bounds.marketCashMax`, which is
+    /// what keeps every balance, frozen amount and trade value in range (`Bounds`).
+    public internal(set) var marketCash: Int64 = 0
 
     /// Free lots left (for `STATS`-style inspection and tests).
     public var lotsFree: Int {
@@ -151,14 +163,17 @@ public struct Ledger: Sendable, BitwiseCopyable {
             holders[i].holderCap = s.holderCap
             holders[i].holdingDays = Int32(s.holdingDays)
         }
-        let configured = config.accounts.reduce(0) { $0 + $1.holdings.count }
-        let capacity = max(limits.positionsMax, configured + 1)
+        let capacity = Ledger.positionCapacity(config: config, limits: limits)
         positions = arena.makeZeroed(count: capacity)
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
+        let size = Ledger.positionTableSize(capacity: capacity)
         positionTable = arena.makeZeroed(count: size)
         positionMask = size - 1
         lots = arena.makeZeroed(count: max(limits.lockLotsMax, 0))
+        for spec in config.accounts {
+            // The configuration loader refuses a market whose cash passes the bound.
+            precondition(spec.cash >= 0 && spec.cash <= Bounds.marketCashMax - marketCash, "market cash out of bounds")
+            marketCash += spec.cash
+        }
         for (a, spec) in config.accounts.enumerated() {
             accounts[a] = AccountBalance(
                 cash: spec.cash, frozenCash: 0, boughtThisYear: spec.boughtThisYear, openBuyValue: 0,
@@ -172,6 +187,18 @@ public struct Ledger: Sendable, BitwiseCopyable {
                 if positions[p].shares == holding.shares { holders[instrument].holders += 1 }
             }
         }
+    }
+
+    /// Lines the register has room for: the limit, and at least every configured holding.
+    static func positionCapacity(config: MarketConfig, limits: EngineLimits) -> Int {
+        max(limits.positionsMax, config.accounts.reduce(0) { $0 + $1.holdings.count } + 1)
+    }
+
+    /// Register table entries: a power of two at least twice the capacity (at most half full).
+    static func positionTableSize(capacity: Int) -> Int {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        return size
     }
 
     // MARK: - Positions
@@ -256,11 +283,12 @@ public struct Ledger: Sendable, BitwiseCopyable {
     }
 
     /// The cash a buy of `qty` at `limit` freezes: its value plus the fee on that value; nil if
-    /// it does not fit the money range at all.
+    /// it is more than the whole market holds (so no account could pay it).
     @inline(__always)
     public func buyCost(limit: Int64, qty: Int64) -> (value: Int64, frozen: Int64)? {
         let (value, o1) = limit.multipliedReportingOverflow(by: qty)
-        if o1 || value > Ledger.cashMax { return nil }
+        if o1 || value > Bounds.marketCashMax { return nil }
+        // The fee is at most the value (bps ≤ 10^4), so the sum stays below 2 × marketCashMax.
         return (value, value + Ledger.fee(value, bps: fees.feeBps))
     }
 
@@ -278,19 +306,20 @@ public struct Ledger: Sendable, BitwiseCopyable {
     /// the difference must fit, and it already has its holder place.
     @inline(__always)
     func checkBuy(account a: Int32, instrument: Int32, position: Int32, limit: Int64, qty: Int64, date: CivilDate,
-                  held: (frozen: Int64, value: Int64) = (0, 0)) -> Result<(value: Int64, frozen: Int64), RejectReason> {
-        if !isQualified(a, on: date) { return .failure(.notQualified) }
-        guard let cost = buyCost(limit: limit, qty: qty) else { return .failure(.insufficientCash) }
+                  held: (frozen: Int64, value: Int64) = (0, 0)) -> Result<(value: Int64, frozen: Int64), Refusal> {
+        if !isQualified(a, on: date) { return .failure(Refusal(.notQualified)) }
+        guard let cost = buyCost(limit: limit, qty: qty) else { return .failure(Refusal(.insufficientCash)) }
         let acct = accounts[a]
-        if cost.frozen - held.frozen > acct.freeCash { return .failure(.insufficientCash) }
+        if cost.frozen - held.frozen > acct.freeCash { return .failure(Refusal(.insufficientCash)) }
         let status = position >= 0 ? positions[position].status : .none
         if status == .none {
             let h = holders[instrument]
-            if h.holders + h.slots >= h.holderCap { return .failure(.holderLimit) }
+            if h.holders + h.slots >= h.holderCap { return .failure(Refusal(.holderLimit)) }
         }
-        if acct.annualBuyCap >= 0 && acct.boughtThisYear + acct.openBuyValue + cost.value - held.value > acct.annualBuyCap {
-            return .failure(.annualLimit)
-        }
+        // Each term is at most the market's cash (or the bound itself), so the sum cannot overflow.
+        let yearTotal = acct.boughtThisYear + acct.openBuyValue + cost.value - held.value
+        if acct.annualBuyCap >= 0 && yearTotal > acct.annualBuyCap { return .failure(Refusal(.annualLimit)) }
+        if yearTotal > Bounds.annualBuyMax { return .failure(Refusal(.annualLimit, .cashLimit)) }
         return .success(cost)
     }
 
@@ -421,18 +450,44 @@ public struct Ledger: Sendable, BitwiseCopyable {
 
     // MARK: - Operator cash, and the day's end
 
-    mutating func deposit(account a: Int32, amount: Int64) -> RejectReason? {
-        if amount > Ledger.cashMax - accounts[a].cash { return .malformed }
-        accounts[a].cash += amount
-        netDeposits += amount
-        return nil
+    /// Pays `amount` (> 0) into an account; false, changing nothing, if that would take the
+    /// account past `Bounds.accountCashMax` or the market past `Bounds.marketCashMax`.
+    mutating func deposit(account a: Int32, amount: Int64) -> Bool {
+        // An account above its own bound (it sold) has a negative room: refused, no overflow.
+        guard amount <= Bounds.accountCashMax - accounts[a].cash, amount <= Bounds.marketCashMax - marketCash else {
+            return false
+        }
+        recordCash(account: a, amount: amount)
+        return true
     }
 
-    mutating func withdraw(account a: Int32, amount: Int64) -> RejectReason? {
-        if amount > accounts[a].freeCash { return .insufficientCash }
-        accounts[a].cash -= amount
-        netDeposits -= amount
-        return nil
+    /// Pays `amount` (> 0) out of an account's free cash; false, changing nothing, if it has not
+    /// that much free (a withdrawal never takes frozen cash).
+    mutating func withdraw(account a: Int32, amount: Int64) -> Bool {
+        if amount > accounts[a].freeCash { return false }
+        recordCash(account: a, amount: -amount)
+        return true
+    }
+
+    /// Cash paid in (positive) or out (negative) by the operator, already checked.
+    mutating func recordCash(account a: Int32, amount: Int64) {
+        accounts[a].cash += amount
+        netDeposits += amount
+        marketCash += amount
+        assert(marketCash >= 0 && marketCash <= Bounds.marketCashMax, "market cash out of bounds")
+    }
+
+    /// Σ cash over the accounts plus the fee account, counted afresh (restore and checks); nil
+    /// if a balance is negative or the total passes `Bounds.marketCashMax`.
+    public func checkedMarketCash() -> Int64? {
+        guard feesCollected >= 0 && feesCollected <= Bounds.marketCashMax else { return nil }
+        var total = feesCollected
+        for a in 0..<accounts.count {
+            let cash = accounts[a].cash
+            guard cash >= 0 && cash <= Bounds.marketCashMax - total else { return nil }
+            total += cash
+        }
+        return total
     }
 
     /// A new trading day: holding periods count down (releasing due lots); a new calendar year

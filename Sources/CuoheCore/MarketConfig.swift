@@ -110,15 +110,36 @@ public struct AccountConfig: Sendable, Equatable {
 
 extension InstrumentConfig {
     /// The daily price band: `referencePrice × (1 ± bandPercent/100)`, rounded inward to the tick,
-    /// and never below one tick.
-    public static func band(referencePrice: Int64, tick: Int64, bandPercent: Int64) -> (low: Int64, high: Int64) {
+    /// never below one tick and never above `Bounds.priceMax` (so every price in it can be sent as
+    /// a limit). If that spans more than `ticksMax` ticks (the room of the instrument's book), it
+    /// is narrowed around the reference price to fit: the stricter band, never a larger book.
+    /// `referencePrice` is a multiple of `tick` within `tick ... Bounds.priceMax`, so it always
+    /// lies in the band.
+    public static func band(referencePrice: Int64, tick: Int64, bandPercent: Int64,
+                            ticksMax: Int64 = .max) -> (low: Int64, high: Int64) {
         // ref × (100 ± p) / 100, then inward to the tick: the low edge rounds up, the high down.
+        // ref ≤ 10^13 and p ≤ 100, so the products stay below 2.1 × 10^15.
         let lowExact = referencePrice * (100 - bandPercent)
         let highExact = referencePrice * (100 + bandPercent)
         let step = tick * 100
         var low = (lowExact + step - 1) / step * tick
-        let high = highExact / step * tick
+        var high = min(highExact / step * tick, Bounds.priceMax / tick * tick)
         if low < tick { low = tick }
+        if (high - low) / tick + 1 > ticksMax {
+            let half = (ticksMax - 1) / 2
+            low = max(low, referencePrice - half * tick)
+            high = min(high, referencePrice + half * tick)
+        }
         return (low, high)
     }
+
+    /// The ticks this instrument's starting band spans (counting both edges).
+    public var startTicks: Int64 {
+        let band = InstrumentConfig.band(referencePrice: referencePrice, tick: tick, bandPercent: bandPercent)
+        return (band.high - band.low) / tick + 1
+    }
+
+    /// The most ticks this instrument's book may ever span (`Bounds.bookTicks`): a later day's
+    /// band is narrowed to it.
+    public var bookTicksMax: Int64 { Bounds.bookTicks(startTicks: startTicks) }
 }

@@ -31,6 +31,8 @@ public struct InstrumentState: Sendable, BitwiseCopyable {
     public var bandPercent: Int64
     public var bandLow: Int64
     public var bandHigh: Int64
+    /// The most ticks the book may span (`InstrumentConfig.bookTicksMax`); fixed at start.
+    public var bookTicksMax: Int64
     /// The price of today's last trade, or 0 if it has not traded today.
     public var lastTradePrice: Int64
     /// The last market-data sequence number used.
@@ -79,19 +81,22 @@ public struct Matcher: Sendable {
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), enforcesMarketRules: Bool = true) {
         self.enforcesMarketRules = enforcesMarketRules
+        // A level's quantity sums the leaves of every order resting on it.
+        precondition(Int64(limits.ordersLiveMax) <= Int64.max / Bounds.quantityMax, "order capacity too large")
         arena = Arena(prefaults: limits.prefaultsMemory)
         tradingDate = config.tradingDate
         instruments = arena.make(count: config.instruments.count, repeating: InstrumentState(
-            tick: 1, lot: 1, referencePrice: 1, bandPercent: 0, bandLow: 1, bandHigh: 1, lastTradePrice: 0,
-            mdseq: 0, phase: .open, halted: false))
+            tick: 1, lot: 1, referencePrice: 1, bandPercent: 0, bandLow: 1, bandHigh: 1, bookTicksMax: 1,
+            lastTradePrice: 0, mdseq: 0, phase: .open, halted: false))
         var bookList: [OrderBook] = []
         for (i, spec) in config.instruments.enumerated() {
+            let ticksMax = spec.bookTicksMax
             let band = InstrumentConfig.band(referencePrice: spec.referencePrice, tick: spec.tick,
-                                             bandPercent: spec.bandPercent)
+                                             bandPercent: spec.bandPercent, ticksMax: ticksMax)
             instruments[i] = InstrumentState(
                 tick: spec.tick, lot: spec.lot, referencePrice: spec.referencePrice,
-                bandPercent: spec.bandPercent, bandLow: band.low, bandHigh: band.high, lastTradePrice: 0,
-                mdseq: 0, phase: spec.phase, halted: false)
+                bandPercent: spec.bandPercent, bandLow: band.low, bandHigh: band.high, bookTicksMax: ticksMax,
+                lastTradePrice: 0, mdseq: 0, phase: spec.phase, halted: false)
             bookList.append(OrderBook(lowPrice: band.low, highPrice: band.high, tick: spec.tick, arena: arena))
         }
         books = arena.make(count: bookList.count, repeating: bookList.first ?? OrderBook(lowPrice: 1, highPrice: 1, tick: 1, arena: arena))
@@ -254,14 +259,14 @@ public struct Matcher: Sendable {
 
     @inline(__always)
     func validateQuantity(_ qty: Int64, lot: Int64) -> RejectReason? {
-        if qty <= 0 || qty > Fixed.quantityMax { return .badQty }
+        if qty <= 0 || qty > Bounds.quantityMax { return .badQty }
         if qty % lot != 0 { return .lotSize }
         return nil
     }
 
     @inline(__always)
     func validatePrice(_ price: Int64, _ s: InstrumentState) -> (RejectReason, RejectDetail)? {
-        if price == Command.invalid || price > Fixed.priceMax { return (.badPrice, .none) }
+        if price == Command.invalid || price > Bounds.priceMax { return (.badPrice, .none) }
         if price == 0 { return (.badPrice, .zero) }
         if price % s.tick != 0 { return (.tickSize, .none) }
         if price < s.bandLow || price > s.bandHigh { return (.priceBand, .none) }
@@ -309,8 +314,8 @@ public struct Matcher: Sendable {
                 let limit = c.type == .market ? s.bandHigh : c.price
                 switch ledger.checkBuy(account: c.account, instrument: c.instrument, position: position, limit: limit,
                                        qty: c.qty, date: tradingDate) {
-                case .failure(let reason):
-                    refusal = (reason, .none)
+                case .failure(let refused):
+                    refusal = (refused.reason, refused.detail)
                 case .success(let cost):
                     value = cost.value
                     frozen = cost.frozen
@@ -650,8 +655,8 @@ public struct Matcher: Sendable {
             let held = (frozen: order.frozen, value: order.price * order.leaves)
             switch ledger.checkBuy(account: order.account, instrument: order.instrument, position: order.position,
                                    limit: newPrice, qty: newLeaves, date: tradingDate, held: held) {
-            case .failure(let reason):
-                reject(c, reason, .none, &out)
+            case .failure(let refused):
+                reject(c, refused.reason, refused.detail, &out)
                 return
             case .success(let cost):
                 newFrozen = cost.frozen
@@ -797,12 +802,12 @@ public struct Matcher: Sendable {
                 return
             }
             if c.kind == .deposit {
-                if ledger.deposit(account: c.account, amount: c.price) != nil {
+                if !ledger.deposit(account: c.account, amount: c.price) {
                     rejectOperator(c, .malformed, .cashLimit, &out)
                     return
                 }
-            } else if let reason = ledger.withdraw(account: c.account, amount: c.price) {
-                rejectOperator(c, reason, .none, &out)
+            } else if !ledger.withdraw(account: c.account, amount: c.price) {
+                rejectOperator(c, .insufficientCash, .none, &out)
                 return
             }
             ok.account = c.account
@@ -844,7 +849,8 @@ public struct Matcher: Sendable {
         for i in 0..<Int32(instruments.count) {
             var s = instruments[i]
             if s.lastTradePrice != 0 { s.referencePrice = s.lastTradePrice }
-            let band = InstrumentConfig.band(referencePrice: s.referencePrice, tick: s.tick, bandPercent: s.bandPercent)
+            let band = InstrumentConfig.band(referencePrice: s.referencePrice, tick: s.tick, bandPercent: s.bandPercent,
+                                             ticksMax: s.bookTicksMax)
             s.bandLow = band.low
             s.bandHigh = band.high
             s.lastTradePrice = 0

@@ -81,7 +81,7 @@ extension Matcher {
     /// The ledger against the open orders: every account's frozen cash and open buy value equal
     /// what its live buys hold; every position's frozen shares equal its live sells' leaves and its
     /// open-buy count its live buys; nothing negative; holder and slot counts match the register
-    /// and never pass the cap.
+    /// and never pass the cap; the market's cash within its bound and equal to its running count.
     func verifyLedger() -> String? {
         if !enforcesMarketRules { return nil }
         var frozenCash = [Int64](repeating: 0, count: ledger.accounts.count)
@@ -113,6 +113,13 @@ extension Matcher {
             if acct.frozenCash != frozenCash[a] { return "account \(a): frozen cash \(acct.frozenCash), orders hold \(frozenCash[a])" }
             if acct.openBuyValue != openValue[a] { return "account \(a): open buy value \(acct.openBuyValue), orders \(openValue[a])" }
             if acct.cash < acct.frozenCash || acct.frozenCash < 0 { return "account \(a): cash \(acct.cash) below frozen \(acct.frozenCash)" }
+            if acct.boughtThisYear < 0 || acct.boughtThisYear + acct.openBuyValue > Bounds.annualBuyMax {
+                return "account \(a): bought \(acct.boughtThisYear) and open \(acct.openBuyValue) pass the annual bound"
+            }
+        }
+        // The bound every money total rests on (`Bounds.marketCashMax`), and its running count.
+        guard let marketCash = ledger.checkedMarketCash(), marketCash == ledger.marketCash else {
+            return "market cash \(ledger.marketCash) is not the accounts' cash plus fees within the bound"
         }
         var holders = [Int64](repeating: 0, count: instruments.count)
         var slots = [Int64](repeating: 0, count: instruments.count)

@@ -120,9 +120,11 @@ extension Matcher {
             s.mdseq = v[4]
             s.phase = phase
             s.halted = v[6] != 0
-            guard s.bandLow > 0, s.bandHigh >= s.bandLow, (s.bandHigh - s.bandLow) % s.tick == 0 else { return nil }
+            guard s.bandLow > 0, s.bandHigh >= s.bandLow, s.bandHigh <= Bounds.priceMax,
+                  (s.bandHigh - s.bandLow) % s.tick == 0, (s.bandHigh - s.bandLow) / s.tick < s.bookTicksMax else { return nil }
             m.instruments[i] = s
             if m.books[i].lowPrice != s.bandLow || m.books[i].highPrice != s.bandHigh {
+                m.books[i].free(in: m.arena)
                 m.books[i] = OrderBook(lowPrice: s.bandLow, highPrice: s.bandHigh, tick: s.tick, arena: m.arena)
             }
         }
@@ -195,6 +197,10 @@ extension Matcher {
         m.ledger.feesCollected = fees
         m.ledger.netDeposits = deposits
         m.ledger.rollCount = Int32(truncatingIfNeeded: rolls)
+        // Derived: conserved by trades. `verify` checks it is within its bound (a snapshot
+        // passes its checksum first, so out-of-range values here mean a defect, not damage).
+        guard let total = m.ledger.checkedMarketCash() else { return nil }
+        m.ledger.marketCash = total
         return m.verify() == nil ? m : nil
     }
 }

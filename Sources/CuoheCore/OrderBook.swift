@@ -170,11 +170,22 @@ public struct OrderBook: Sendable, BitwiseCopyable {
             precondition(fresh.contains(price: store[slot].price), "rebase would drop a resting order")
             fresh.append(slot, store: &store)
         }
+        free(in: arena)
+        self = fresh
+    }
+
+    /// Returns the book's storage to `arena`; the book must not be used afterwards.
+    public func free(in arena: Arena) {
         arena.free(bids)
         arena.free(asks)
         arena.free(bidBits)
         arena.free(askBits)
-        self = fresh
+    }
+
+    /// The bytes a book of `ticks` price levels takes (both sides, their levels and bitsets).
+    public static func bytes(ticks: Int64) -> Int {
+        let count = Int(ticks)
+        return 2 * Arena.bytes(count, of: PriceLevel.self) + 2 * Arena.bytes((count + 63) / 64, of: UInt64.self)
     }
 
     /// Visits every order on `side` in priority order: best level first, oldest first within it.

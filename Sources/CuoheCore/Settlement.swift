@@ -88,12 +88,6 @@ extension Ledger {
                 instrument: instrument, value: price * qty, qty: qty, fees: f)
     }
 
-    /// Cash paid in (positive) or out (negative) by the operator.
-    mutating func recordCash(account a: Int32, amount: Int64) {
-        accounts[a].cash += amount
-        netDeposits += amount
-    }
-
     /// Takes `source`'s settled fields into this freshly configured ledger: cash, purchases,
     /// shares, locked shares with their lots (in release order), fees, net deposits and the roll
     /// count. Frozen amounts, open buys and slots are left at zero.
@@ -133,6 +127,7 @@ extension Ledger {
         }
         feesCollected = source.feesCollected
         netDeposits = source.netDeposits
+        marketCash = source.marketCash
     }
 
     /// A hash of the settled fields only, independent of where positions and lots sit in storage:

@@ -6,11 +6,6 @@ public enum Fixed {
     public static let scale: Int64 = 10_000
     /// One fen (0.01 CNY) in engine units: fees are rounded down to this.
     public static let fen: Int64 = 100
-    /// The largest quantity a message may carry (the protocol's bound).
-    public static let quantityMax: Int64 = 1_000_000_000_000
-    /// The largest price a message may carry: 10^9 CNY, so price × quantity-in-lots stays far from
-    /// overflow checks on every realistic order, and the checks catch the rest.
-    public static let priceMax: Int64 = 1_000_000_000 * scale
 }
 
 public enum Side: UInt8, Sendable, BitwiseCopyable {

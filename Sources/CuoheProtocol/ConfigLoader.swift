@@ -49,6 +49,9 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 public enum ConfigLoader {
     /// The exchange's fee account, as it appears in `accounts.csv`: no configured account may use it.
     public static let feeAccountID = "FEES"
+    /// What replay prints in place of a broker for a line it cannot attribute to one: no broker
+    /// may use it.
+    public static let noBrokerID = "-"
 
     /// The most instruments a market may list.
     public static let instrumentsMax = 10_000
@@ -57,27 +60,22 @@ public enum ConfigLoader {
     /// The most investor accounts a market may configure.
     public static let accountsMax = 1_000_000
 
-    /// The most price levels (ticks) an instrument's daily band may span, counting both edges:
-    /// the order book preallocates one price level per tick in the band, so this bounds the memory
-    /// an instrument's book takes at start-up (and a typo such as a tick of `0.0001` on a 1000 CNY
-    /// instrument is refused instead of allocating millions of levels).
-    public static let bandTicksMax: Int64 = 1_000_000
-
-    /// The largest cash amount (cash, annual cap, bought this year): the ledger's bound, 10^13 CNY
-    /// (10^17 in 10^-4 units), far enough below `Int64.max` that sums of balances never overflow.
-    public static let cashMax: Int64 = Ledger.cashMax
+    /// The most price levels (ticks) an instrument's starting band may span, counting both edges:
+    /// the order book holds one price level per tick in the band, so this bounds the memory an
+    /// instrument's book takes (and a typo such as a tick of `0.0001` on a 1000 CNY instrument is
+    /// refused instead of allocating millions of levels).
+    public static let bandTicksMax: Int64 = Bounds.bookTicksMax
 
     /// The largest holding of one instrument by one account: the protocol's quantity bound, so
-    /// that even 1,000,000 accounts' holdings of one instrument sum to at most 10^18 shares, which
-    /// fits `Int64`.
-    public static let holdingSharesMax: Int64 = Fixed.quantityMax
+    /// that an instrument's at most `holderCapMax` holders hold at most 2 × 10^14 shares in all.
+    public static let holdingSharesMax: Int64 = Bounds.quantityMax
 
     /// The largest board lot.
     public static let lotMax: Int64 = 1_000_000_000
     /// The largest fee or stamp duty, in basis points (100%).
     public static let bpsMax: Int64 = 10_000
     /// The largest holder cap (the regional-equity rule: at most 200 holders per instrument).
-    public static let holderCapMax: Int64 = 200
+    public static let holderCapMax: Int64 = Bounds.holderCapMax
     /// The longest holding period, in trading days.
     public static let holdingDaysMax: Int64 = 365
     /// The highest per-session message rate a broker may be given.
@@ -95,20 +93,54 @@ public enum ConfigLoader {
     public static let tokenBytesMax = 128
 
     /// Reads and checks the configuration file at `path`. Errors name the file as `path`.
-    public static func load(path: String) throws(ConfigError) -> MarketConfig {
+    /// `limits` are the engine's capacities, for the memory the market would need.
+    public static func load(path: String, limits: EngineLimits = EngineLimits()) throws(ConfigError) -> MarketConfig {
         let bytes = try readFile(path)
-        return try parse(bytes, file: path)
+        return try parse(bytes, file: path, limits: limits)
     }
 
     /// Checks a configuration held in memory; `file` names it in errors.
-    public static func parse(_ bytes: [UInt8], file: String) throws(ConfigError) -> MarketConfig {
+    public static func parse(_ bytes: [UInt8], file: String,
+                             limits: EngineLimits = EngineLimits()) throws(ConfigError) -> MarketConfig {
         let root: JSONValue
         do {
             root = try JSONParser.parse(bytes)
         } catch {
             throw ConfigError(file: file, path: "", message: error.message, line: error.line, column: error.column)
         }
-        return try ConfigReader(file: file).market(root)
+        let config = try ConfigReader(file: file).market(root)
+        try checkMemory(config, file: file, limits: limits)
+        return config
+    }
+
+    /// Refuses a market whose engine storage could pass `Bounds.engineBytesMax` at its largest
+    /// (every book grown to its room), naming the largest book.
+    static func checkMemory(_ config: MarketConfig, file: String, limits: EngineLimits) throws(ConfigError) {
+        let footprint = EngineFootprint(config: config, limits: limits)
+        guard footprint.totalBytes > Bounds.engineBytesMax else { return }
+        let largest = config.instruments[footprint.largestBookIndex]
+        throw ConfigError(
+            file: file, path: "$.instruments",
+            message: "the market needs up to \(describeBytes(footprint.totalBytes)) of engine memory, more than the "
+                + "\(describeBytes(Bounds.engineBytesMax)) allowed: order books \(describeBytes(footprint.booksBytes)) for "
+                + "\(config.instruments.count) instruments (the largest, $.instruments[\(footprint.largestBookIndex)] "
+                + "\(JSONParser.quote(largest.symbol)), \(describeBytes(footprint.largestBookBytes)) for up to "
+                + "\(largest.bookTicksMax) price levels), other storage \(describeBytes(footprint.otherBytes)); "
+                + "use larger ticks, narrower bands or fewer instruments")
+    }
+
+    /// `1.5 GiB`, `47.9 MiB`, `512 KiB`: one decimal, binary units.
+    static func describeBytes(_ bytes: Int) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var unit = 0
+        var scaled = bytes
+        while scaled >= 1 << 20 && unit < units.count - 2 {
+            scaled >>= 10
+            unit += 1
+        }
+        if scaled < 1024 { return "\(scaled) \(units[unit])" }
+        let tenths = scaled * 10 / 1024
+        return "\(tenths / 10).\(tenths % 10) \(units[unit + 1])"
     }
 
     /// Reads a whole file, refusing one larger than the JSON reader accepts before reading it all.
@@ -254,6 +286,7 @@ private struct ConfigReader {
         var accountIndex: [String: Int] = [:]
         accountIndex.reserveCapacity(accountValues.count)
         var holders = [Int](repeating: 0, count: instruments.count)
+        var marketCash: Int64 = 0
         for (i, value) in accountValues.enumerated() {
             let path = "\(accountsField.path)[\(i)]"
             let account = try self.account(Field(value: value, path: path), brokers: brokerIndex,
@@ -271,6 +304,12 @@ private struct ConfigReader {
             for holding in account.holdings where holding.shares > 0 {
                 if let s = symbolIndex[holding.symbol] { holders[s] += 1 }
             }
+            if account.cash > Bounds.marketCashMax - marketCash {
+                throw fail(accountsField.path, "the accounts' cash adds up to more than the "
+                           + "\(Decimal4.format(Bounds.marketCashMax, minFraction: 0)) CNY the whole market may hold "
+                           + "(passed at \(path).cash)")
+            }
+            marketCash += account.cash
             accounts.append(account)
         }
         for (s, instrument) in instruments.enumerated() where Int64(holders[s]) > instrument.holderCap {
@@ -289,11 +328,11 @@ private struct ConfigReader {
         let symbol = try identifier(o.required("symbol"), noun: "a symbol", lengthMax: ConfigLoader.symbolLengthMax)
         let name = try name(o.required("name"))
         let tickField = try o.required("tick")
-        let tick = try decimal(tickField, max: Fixed.priceMax, example: "0.01")
+        let tick = try decimal(tickField, max: Bounds.priceMax, example: "0.01")
         guard tick > 0 else { throw fail(tickField.path, "expected a tick greater than 0; got \(describe(tickField.value))") }
         let lot = try integer(o.required("lot"), 1...ConfigLoader.lotMax)
         let referenceField = try o.required("referencePrice")
-        let referencePrice = try decimal(referenceField, max: Fixed.priceMax, example: "12.00")
+        let referencePrice = try decimal(referenceField, max: Bounds.priceMax, example: "12.00")
         guard referencePrice > 0 else {
             throw fail(referenceField.path, "expected a reference price greater than 0; got \(describe(referenceField.value))")
         }
@@ -330,7 +369,12 @@ private struct ConfigReader {
 
     private func broker(_ field: Field) throws(ConfigError) -> BrokerConfig {
         let o = try object(field, noun: "a broker object", keys: ["id", "token", "operator", "maxMessagesPerSecond"])
-        let id = try identifier(o.required("id"), noun: "a broker id", lengthMax: ConfigLoader.brokerIDLengthMax)
+        let idField = try o.required("id")
+        let id = try identifier(idField, noun: "a broker id", lengthMax: ConfigLoader.brokerIDLengthMax)
+        if id == ConfigLoader.noBrokerID {
+            throw fail(idField.path, "the broker id \"\(id)\" is reserved: replay names a line it cannot attribute "
+                       + "to a broker with it")
+        }
         let token = try token(o.required("token"))
         var isOperator = false
         if let f = o.optional("operator") { isOperator = try bool(f) }
@@ -345,15 +389,15 @@ private struct ConfigReader {
                            keys: ["id", "broker", "qualifiedUntil", "cash", "holdings", "annualBuyCap", "boughtThisYear"])
         let id = try identifier(o.required("id"), noun: "an account id", lengthMax: ConfigLoader.accountIDLengthMax)
         let brokerField = try o.required("broker")
-        guard case .string(let broker) = brokerField.value else {
-            throw fail(brokerField.path, "expected a broker id (a string); got \(describe(brokerField.value))")
-        }
+        // Checked as an identifier first: Swift compares strings by canonical equivalence (the
+        // Kelvin sign equals "K"), identifiers compare byte for byte.
+        let broker = try identifier(brokerField, noun: "a broker id", lengthMax: ConfigLoader.brokerIDLengthMax)
         guard brokers[broker] != nil else {
             throw fail(brokerField.path, "unknown broker \(JSONParser.quote(broker)); expected the id of a broker in \(brokersPath)")
         }
         var qualifiedUntil: CivilDate?
         if let f = o.optional("qualifiedUntil") { qualifiedUntil = try date(f) }
-        let cash = try decimal(o.required("cash"), max: ConfigLoader.cashMax, example: "1000000.00")
+        let cash = try decimal(o.required("cash"), max: Bounds.accountCashMax, example: "1000000.00")
         var holdings: [Holding] = []
         if let f = o.optional("holdings") {
             guard case .object(let members) = f.value else {
@@ -361,8 +405,9 @@ private struct ConfigReader {
             }
             holdings.reserveCapacity(members.count)
             for (symbol, value) in members {
-                // The holding's path is built only for an error.
-                guard symbols[symbol] != nil else {
+                // The holding's path is built only for an error. An identifier first, so that the
+                // lookup compares bytes (see the account's broker).
+                guard ConfigReader.isIdentifier(symbol, lengthMax: ConfigLoader.symbolLengthMax), symbols[symbol] != nil else {
                     throw fail(ConfigReader.child(f.path, symbol),
                                "unknown symbol \(JSONParser.quote(symbol)); expected the symbol of an instrument in \(instrumentsPath)")
                 }
@@ -375,11 +420,11 @@ private struct ConfigReader {
         }
         var annualBuyCap: Int64?
         if let f = o.optional("annualBuyCap") {
-            annualBuyCap = try decimal(f, max: ConfigLoader.cashMax, example: "1000000.00")
+            annualBuyCap = try decimal(f, max: Bounds.accountCashMax, example: "1000000.00")
         }
         var boughtThisYear: Int64 = 0
         if let f = o.optional("boughtThisYear") {
-            boughtThisYear = try decimal(f, max: ConfigLoader.cashMax, example: "250000.00")
+            boughtThisYear = try decimal(f, max: Bounds.accountCashMax, example: "250000.00")
         }
         return AccountConfig(id: id, broker: broker, qualifiedUntil: qualifiedUntil, cash: cash, holdings: holdings,
                              annualBuyCap: annualBuyCap, boughtThisYear: boughtThisYear)
@@ -491,12 +536,15 @@ private struct ConfigReader {
 
     /// 1 to `lengthMax` characters of `[A-Za-z0-9_.-]` (the protocol's identifier bytes).
     private func identifier(_ field: Field, noun: String, lengthMax: Int) throws(ConfigError) -> String {
-        guard case .string(let text) = field.value, (1...lengthMax).contains(text.utf8.count),
-              text.utf8.allSatisfy(ClientOrderID.isValidByte) else {
+        guard case .string(let text) = field.value, ConfigReader.isIdentifier(text, lengthMax: lengthMax) else {
             throw fail(field.path, "expected \(noun) of 1 to \(lengthMax) characters from A-Z a-z 0-9 _ . -; "
                        + "got \(describe(field.value))")
         }
         return text
+    }
+
+    static func isIdentifier(_ text: String, lengthMax: Int) -> Bool {
+        (1...lengthMax).contains(text.utf8.count) && text.utf8.allSatisfy(ClientOrderID.isValidByte)
     }
 
     /// A display name: 1 to `nameBytesMax` UTF-8 bytes, no control characters (it is printed).

@@ -5,7 +5,7 @@ import CuoheCore
 public enum Decimal4 {
     /// Parses an unsigned decimal; nil if the text is not one, has more than four fractional
     /// digits, or exceeds `max`.
-    public static func parse<C: Collection>(_ bytes: C, max: Int64 = Fixed.priceMax) -> Int64?
+    public static func parse<C: Collection>(_ bytes: C, max: Int64 = Bounds.priceMax) -> Int64?
     where C.Element == UInt8 {
         var integer: Int64 = 0
         var fraction: Int64 = 0
@@ -43,7 +43,7 @@ public enum Decimal4 {
         return value
     }
 
-    public static func parse(_ text: String, max: Int64 = Fixed.priceMax) -> Int64? {
+    public static func parse(_ text: String, max: Int64 = Bounds.priceMax) -> Int64? {
         parse(Array(text.utf8), max: max)
     }
 

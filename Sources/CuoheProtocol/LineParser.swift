@@ -232,7 +232,7 @@ public struct LineParser: Sendable {
         }
         func quantity(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
-            guard let q = Decimal4.parseInteger(v), q <= Fixed.quantityMax else { return Command.invalid }
+            guard let q = Decimal4.parseInteger(v), q <= Bounds.quantityMax else { return Command.invalid }
             return q
         }
         func price(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
@@ -321,7 +321,7 @@ public struct LineParser: Sendable {
         case .stats:
             return .command(Command(kind: .stats, broker: broker, ts: 0))
         case .deposit, .withdraw:
-            guard let amount = Decimal4.parse(field(.amount)!, max: Ledger.cashMax), amount > 0 else {
+            guard let amount = Decimal4.parse(field(.amount)!, max: Bounds.accountCashMax), amount > 0 else {
                 return reject("BAD_AMOUNT")
             }
             var c = Command(kind: verb == .deposit ? .deposit : .withdraw, broker: broker, ts: 0)

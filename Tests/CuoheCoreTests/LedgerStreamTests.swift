@@ -348,8 +348,9 @@ final class LedgerStreamTests: XCTestCase {
             return Int64(1_000_000).dividingFullWidth((high, low)).quotient * 100
         }
         var values: [Int64] = [1, 99, 100, 3_333, 1_000_000, 999_999, Int64.max / 10_000, Int64.max / 10_000 + 1,
-                               Ledger.cashMax - 1, Ledger.cashMax]
-        for _ in 0..<2_000 { values.append(1 + rng.int64(Ledger.cashMax)) }
+                               Bounds.accountCashMax - 1, Bounds.accountCashMax, Bounds.marketCashMax - 1,
+                               Bounds.marketCashMax]
+        for _ in 0..<2_000 { values.append(1 + rng.int64(Bounds.marketCashMax)) }
         for _ in 0..<2_000 { values.append(1 + rng.int64(100_000_000)) }
         for value in values {
             for bps: Int64 in [0, 1, 3, 7, 10, 11, 13, 25, 10_000] {
@@ -365,7 +366,7 @@ final class LedgerStreamTests: XCTestCase {
     /// past them (each also has a minimal repro in `testKnownLedgerDeviations`).
     struct Deviations: OptionSet {
         let rawValue: Int
-        /// A buy whose value does not fit the engine's money range (`> Ledger.cashMax`, 10^13 CNY)
+        /// A buy whose value does not fit the engine's money range (`> Bounds.accountCashMax`, 10^13 CNY)
         /// gets `INSUFFICIENT_CASH` before the qualification check: an unqualified account is told
         /// `INSUFFICIENT_CASH`, not `NOT_QUALIFIED` (PROTOCOL.md: NOT_QUALIFIED is checked first).
         /// `Matcher.newOrder` refuses when `ledger.buyCost` is nil before `checkBuy` runs (the
@@ -384,7 +385,7 @@ final class LedgerStreamTests: XCTestCase {
         // worth 1.04 × 10^13 CNY: more than any balance the engine keeps.
         let s = matcher.instruments[0]
         matcher.process(.newOrder(broker: 1, ts: 1, cid: ClientOrderID("huge")!, account: 9, instrument: 0,
-                                  side: .buy, qty: Fixed.quantityMax, price: s.bandHigh), into: &buffer)
+                                  side: .buy, qty: Bounds.quantityMax, price: s.bandHigh), into: &buffer)
         let reason = buffer.array.first?.rejectReason
         if LedgerStreamTests.tolerated.contains(.overflowBeforeQualification) {
             XCTAssertEqual(reason, .insufficientCash, "the engine now answers \(String(describing: reason)): if "
@@ -403,15 +404,17 @@ final class LedgerStreamTests: XCTestCase {
 // MARK: - Money arithmetic, written here from CONFIG.md (not from Ledger.swift)
 
 enum LedgerMath {
-    /// `value × bps / 10^4`, rounded down to the fen (100 units of 10^-4 CNY).
+    /// `value × bps / 10^4`, rounded down to the fen (100 units of 10^-4 CNY), in 128 bits.
     static func fee(_ value: Int64, bps: Int64) -> Int64 {
-        value <= 0 || bps <= 0 ? 0 : value * bps / 1_000_000 * 100
+        if value <= 0 || bps <= 0 { return 0 }
+        return Int64(1_000_000).dividingFullWidth(value.multipliedFullWidth(by: bps)).quotient * 100
     }
 
-    /// What a buy of `qty` at `limit` freezes, or nil if its value is past the engine's money range.
+    /// What a buy of `qty` at `limit` freezes, or nil if its value is past all the money the market
+    /// may hold (`Bounds.marketCashMax`, 10^14 CNY).
     static func cost(_ limit: Int64, _ qty: Int64, bps: Int64) -> (value: Int64, frozen: Int64)? {
         let (value, overflow) = limit.multipliedReportingOverflow(by: qty)
-        if overflow || value > Ledger.cashMax { return nil }
+        if overflow || value > Bounds.marketCashMax { return nil }
         return (value, value + fee(value, bps: bps))
     }
 
@@ -610,7 +613,8 @@ final class LedgerChecker {
                 && holdersAndSlots(before, c.instrument) >= config.instruments[Int(c.instrument)].holderCap {
                 return .rejected(.holderLimit)
             }
-            if a.annualBuyCap >= 0 && a.boughtThisYear + a.openBuyValue + cost.value > a.annualBuyCap {
+            let yearTotal = a.boughtThisYear + a.openBuyValue + cost.value
+            if (a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap) || yearTotal > Bounds.annualBuyMax {
                 return .rejected(.annualLimit)
             }
             // Then capacity: a new line in the register, today's lock lot.
@@ -651,8 +655,8 @@ final class LedgerChecker {
             }
             if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return .rejected(.notQualified) }
             guard let cost, cost.frozen - o.frozen <= a.cash - a.frozenCash else { return .rejected(.insufficientCash) }
-            if a.annualBuyCap >= 0
-                && a.boughtThisYear + a.openBuyValue + cost.value - o.price * o.leaves > a.annualBuyCap {
+            let yearTotal = a.boughtThisYear + a.openBuyValue + cost.value - o.price * o.leaves
+            if (a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap) || yearTotal > Bounds.annualBuyMax {
                 return .rejected(.annualLimit)
             }
             return .accepted
@@ -719,7 +723,11 @@ final class LedgerChecker {
         if c.kind == .withdraw || c.kind == .deposit,
            c.broker == 0, c.account >= 0, Int(c.account) < accountCount, c.price > 0 {
             let a = before.accounts[Int(c.account)]
-            let ok = c.kind == .deposit ? c.price <= Ledger.cashMax - a.cash : c.price <= a.cash - a.frozenCash
+            // A deposit may take neither the account past its bound nor the market past its own.
+            let marketCash = before.accounts.reduce(before.feesCollected) { $0 + $1.cash }
+            let ok = c.kind == .deposit
+                ? c.price <= Bounds.accountCashMax - a.cash && c.price <= Bounds.marketCashMax - marketCash
+                : c.price <= a.cash - a.frozenCash
             if (events.first?.kind == .ok) != ok {
                 return fail("expected \(c.kind) to be \(ok ? "done" : "refused") "
                             + "(cash \(a.cash), free \(a.cash - a.frozenCash))")
@@ -733,7 +741,7 @@ final class LedgerChecker {
                 }
                 saw("DEPOSIT past the largest balance refused")
             }
-            if ok && c.kind == .deposit && c.price == Ledger.cashMax - a.cash { saw("DEPOSIT to the largest balance") }
+            if ok && c.kind == .deposit && c.price == Bounds.accountCashMax - a.cash { saw("DEPOSIT to the largest balance") }
         }
 
         // 2. A refusal changes nothing.
@@ -788,7 +796,9 @@ final class LedgerChecker {
                     return fail("TRADE \(e.tid) px \(e.price) qty \(e.qty): fees "
                                 + "\(e.buyerFee)/\(e.sellerFee)/\(e.stampDuty), expected \(fee)/\(fee)/\(duty)")
                 }
-                if value * fees.feeBps % 1_000_000 != 0 { saw("fee rounded down") }
+                if fees.feeBps > 0 && Int64(1_000_000).dividingFullWidth(value.multipliedFullWidth(by: fees.feeBps)).remainder != 0 {
+                    saw("fee rounded down")
+                }
                 guard k >= 2, events[k - 2].kind == .fill, events[k - 1].kind == .fill else {
                     return fail("TRADE \(e.tid) without its two FILLs")
                 }
@@ -1461,7 +1471,7 @@ struct LedgerStreamGenerator {
         case 8:
             // To the largest balance the engine keeps (and straight back out), or one unit past it.
             var c = cash(.deposit, l, ts)
-            let room = Ledger.cashMax - l.accounts[Int(c.account)].cash
+            let room = Bounds.accountCashMax - l.accounts[Int(c.account)].cash
             c.price = room + (rng.oneIn(2) ? 1 : 0)
             if c.price == room {
                 var back = Command(kind: .withdraw, broker: 0, ts: ts)
@@ -1488,7 +1498,7 @@ struct LedgerStreamGenerator {
             let i = Int32(rng.int(config.instruments.count))
             return .newOrder(broker: LedgerStreamMarket.broker(of: account), ts: ts,
                              cid: cid(LedgerStreamMarket.broker(of: account)), account: account, instrument: i,
-                             side: .buy, qty: Fixed.quantityMax, price: m.instruments[i].bandHigh)
+                             side: .buy, qty: Bounds.quantityMax, price: m.instruments[i].bandHigh)
         case 5:
             // A sell by an account that never held the instrument.
             let account: Int32 = 25 + Int32(rng.int(5))

@@ -682,7 +682,7 @@ struct RandomStreamGenerator {
         }
         if rng.oneIn(8) { c.instrument = -1; spoiled = true }
         if rng.oneIn(5) {
-            c.qty = rng.pick([0, Command.invalid, (Fixed.quantityMax / s.lot + 1) * s.lot, -5 * s.lot])
+            c.qty = rng.pick([0, Command.invalid, (Bounds.quantityMax / s.lot + 1) * s.lot, -5 * s.lot])
             spoiled = true
         }
         if s.lot > 1 && rng.oneIn(5) { c.qty += 1 + rng.int64(s.lot - 1); spoiled = true }
@@ -691,7 +691,7 @@ struct RandomStreamGenerator {
                 // Any px on a market order, even a bad one, is MARKET_TAKES_NO_PX.
                 c.price = rng.pick([s.bandLow, Command.invalid, 0])
             } else {
-                c.price = rng.pick([Command.absent, Command.invalid, 0, Fixed.priceMax + s.tick])
+                c.price = rng.pick([Command.absent, Command.invalid, 0, Bounds.priceMax + s.tick])
             }
             spoiled = true
         }
@@ -770,7 +770,7 @@ struct RandomStreamGenerator {
             switch rng.int(8) {
             case 0: qty = 0
             case 1: qty = Command.invalid
-            case 2: qty = s.lot > 1 ? o.qty + 1 : Fixed.quantityMax + 1
+            case 2: qty = s.lot > 1 ? o.qty + 1 : Bounds.quantityMax + 1
             case 3: price = 0
             case 4: price = Command.invalid
             case 5: price = s.tick > 1 ? o.price + 1 : s.bandHigh + s.tick

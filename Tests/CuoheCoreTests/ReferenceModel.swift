@@ -198,12 +198,12 @@ struct ReferenceModel {
         guard accountBroker[Int(c.account)] == c.broker else { return refuseNew(c, .notYourAccount) }
         guard c.instrument >= 0, Int(c.instrument) < instruments.count else { return refuseNew(c, .unknownSymbol) }
         let s = instruments[Int(c.instrument)]
-        guard c.qty > 0, c.qty <= Fixed.quantityMax else { return refuseNew(c, .badQty) }
+        guard c.qty > 0, c.qty <= Bounds.quantityMax else { return refuseNew(c, .badQty) }
         guard c.qty % s.lot == 0 else { return refuseNew(c, .lotSize) }
         if c.type == .limit {
             if c.price == Command.absent { return refuseNew(c, .badPrice, .missingPrice) }
             if c.price == 0 { return refuseNew(c, .badPrice, .zero) }
-            guard c.price > 0, c.price <= Fixed.priceMax else { return refuseNew(c, .badPrice) }
+            guard c.price > 0, c.price <= Bounds.priceMax else { return refuseNew(c, .badPrice) }
             guard c.price % s.tick == 0 else { return refuseNew(c, .tickSize) }
             guard c.price >= s.bandLow, c.price <= s.bandHigh else { return refuseNew(c, .priceBand) }
         } else if c.price != Command.absent {
@@ -363,14 +363,14 @@ struct ReferenceModel {
         let s = instruments[Int(o.instrument)]
         var qty = o.qty
         if c.qty != Command.absent {
-            guard c.qty > 0, c.qty <= Fixed.quantityMax else { return reject(c, .badQty) }
+            guard c.qty > 0, c.qty <= Bounds.quantityMax else { return reject(c, .badQty) }
             guard c.qty % s.lot == 0 else { return reject(c, .lotSize) }
             qty = c.qty
         }
         var price = o.price
         if c.price != Command.absent {
             if c.price == 0 { return reject(c, .badPrice, .zero) }
-            guard c.price > 0, c.price <= Fixed.priceMax else { return reject(c, .badPrice) }
+            guard c.price > 0, c.price <= Bounds.priceMax else { return reject(c, .badPrice) }
             guard c.price % s.tick == 0 else { return reject(c, .tickSize) }
             guard c.price >= s.bandLow, c.price <= s.bandHigh else { return reject(c, .priceBand) }
             price = c.price

@@ -131,8 +131,8 @@ final class ConfigLoaderTests: XCTestCase {
         let account = #"{ "id": "A1", "broker": "B01", "cash": "10000000000000", "annualBuyCap": "0" }"#
         let config = try ConfigLoader.parse(Array(Self.market(instruments: instruments, accounts: [account]).utf8), file: "f")
         XCTAssertEqual(config.instruments.map(\.phase), [.auction, .closed])
-        XCTAssertEqual(config.instruments[1].referencePrice, Fixed.priceMax)
-        XCTAssertEqual(config.accounts[0].cash, ConfigLoader.cashMax)
+        XCTAssertEqual(config.instruments[1].referencePrice, Bounds.priceMax)
+        XCTAssertEqual(config.accounts[0].cash, Bounds.accountCashMax)
         XCTAssertEqual(config.accounts[0].annualBuyCap, 0)
         // P1's band is 0.0001 to 100.0000: exactly bandTicksMax levels.
         let band = InstrumentConfig.band(referencePrice: 500_000, tick: 1, bandPercent: 100)
@@ -373,6 +373,55 @@ final class ConfigLoaderTests: XCTestCase {
         // One tick past the edge tested in testPhasesAndLimitsAtTheirEdges.
         let edge = #"{ "symbol": "P1", "name": "n", "tick": "0.0001", "lot": 1, "referencePrice": "50.0001", "bandPercent": 100 }"#
         assertError(Self.market(instruments: [edge], accounts: []), path: "$.instruments[0]", "spans 1000002 ticks")
+    }
+
+    /// The accounts' cash may not add up to more than the market's bound (10^14 CNY): ten
+    /// accounts at the largest balance fill it, an eleventh unit is refused, naming the account
+    /// where the sum passed it.
+    func testTheMarketsCashIsBounded() throws {
+        func account(_ a: Int, _ cash: String) -> String { #"{ "id": "A\#(a)", "broker": "B01", "cash": "\#(cash)" }"# }
+        let full = (0..<10).map { account($0, "10000000000000") }
+        XCTAssertNoThrow(try ConfigLoader.parse(Array(Self.market(accounts: full).utf8), file: "f"))
+        assertError(Self.market(accounts: full + [account(10, "0.0001")]), path: "$.accounts",
+                    "the accounts' cash adds up to more than the 100000000000000 CNY the whole market may hold "
+                    + "(passed at $.accounts[10].cash)")
+    }
+
+    /// 10,000 instruments with 1,000,000-tick bands would need about 450 GiB of engine memory:
+    /// refused at load with the figure and the largest book, instead of an out-of-memory crash.
+    func testAMarketTooLargeForMemoryIsRefused() throws {
+        let wide = (0..<10_000).map { i in
+            #"{ "symbol": "W\#(i)", "name": "n", "tick": "0.0001", "lot": 1, "referencePrice": "50.00", "bandPercent": 100 }"#
+        }
+        assertError(Self.market(instruments: wide, accounts: []), path: "$.instruments",
+                    "the market needs up to 450.0 GiB of engine memory, more than the 8.0 GiB allowed: order books "
+                    + "449.4 GiB for 10000 instruments (the largest, $.instruments[0] \"W0\", 46.0 MiB for up to "
+                    + "1000000 price levels)")
+        // A hundred of them fit.
+        XCTAssertNoThrow(try ConfigLoader.parse(Array(Self.market(instruments: Array(wide.prefix(100)), accounts: []).utf8),
+                                                file: "f"))
+        XCTAssertEqual(ConfigLoader.describeBytes(1536), "1.5 KiB")
+        XCTAssertEqual(ConfigLoader.describeBytes(1000), "1000 bytes")
+        XCTAssertEqual(ConfigLoader.describeBytes(8 << 30), "8.0 GiB")
+    }
+
+    /// Identifiers compare byte for byte: Swift's `String ==` calls the Kelvin sign (U+212A) equal
+    /// to "K", so an account's broker `\u212A01` used to be taken as broker `K01`, and a holding of
+    /// `\u212AX` as one of `KX`.
+    func testIdentifiersCompareByteForByte() {
+        let brokers = [#"{ "id": "K01", "token": "k" }"#]
+        assertError(Self.market(brokers: brokers, accounts: [#"{ "id": "A1", "broker": "\u212A01", "cash": "1" }"#]),
+                    path: "$.accounts[0].broker", "expected a broker id of 1 to 16 characters from A-Z a-z 0-9 _ . -")
+        let instruments = [Self.instrumentA.replacingOccurrences(of: "ZJ100231", with: "KX")]
+        assertError(Self.market(instruments: instruments, brokers: brokers,
+                                accounts: [#"{ "id": "A1", "broker": "K01", "cash": "1", "holdings": { "\u212AX": 5 } }"#]),
+                    path: "$.accounts[0].holdings[\"\u{212A}X\"]", "unknown symbol")
+    }
+
+    /// `-` is what replay prints for a line it cannot attribute to a broker: no broker may be `-`.
+    func testTheBrokerIdDashIsReserved() {
+        assertError(Self.market(brokers: [Self.brokerA, #"{ "id": "-", "token": "x" }"#]), path: "$.brokers[1].id",
+                    "the broker id \"-\" is reserved")
     }
 
     func testBadDate() {

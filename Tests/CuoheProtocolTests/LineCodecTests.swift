@@ -14,7 +14,7 @@ final class DecimalTests: XCTestCase {
             XCTAssertNil(Decimal4.parse(bad), bad)
         }
         XCTAssertNil(Decimal4.parse("1000000001"), "above the price bound")
-        XCTAssertEqual(Decimal4.parse("1000000000"), Fixed.priceMax)
+        XCTAssertEqual(Decimal4.parse("1000000000"), Bounds.priceMax)
         XCTAssertNil(Decimal4.parse("9999999999999999999"), "overflow is refused, not wrapped")
     }
 
@@ -32,7 +32,7 @@ final class DecimalTests: XCTestCase {
         var x: UInt64 = 1
         for _ in 0..<10_000 {
             x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let v = Int64(x >> 20) % Fixed.priceMax
+            let v = Int64(x >> 20) % Bounds.priceMax
             XCTAssertEqual(Decimal4.parse(Decimal4.format(v)), v)
         }
     }

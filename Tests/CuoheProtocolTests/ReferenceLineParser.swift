@@ -100,7 +100,7 @@ struct ReferenceLineParser {
         }
         func quantity(_ v: ArraySlice<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
-            guard let q = Decimal4.parseInteger(v), q <= Fixed.quantityMax else { return Command.invalid }
+            guard let q = Decimal4.parseInteger(v), q <= Bounds.quantityMax else { return Command.invalid }
             return q
         }
         func price(_ v: ArraySlice<UInt8>?) -> Int64 {
@@ -174,7 +174,7 @@ struct ReferenceLineParser {
         case "STATS":
             return .command(Command(kind: .stats, broker: broker, ts: 0))
         case "DEPOSIT", "WITHDRAW":
-            guard let amount = Decimal4.parse(field("amount")!, max: Ledger.cashMax), amount > 0 else {
+            guard let amount = Decimal4.parse(field("amount")!, max: Bounds.accountCashMax), amount > 0 else {
                 return reject("BAD_AMOUNT")
             }
             var c = Command(kind: verb == "DEPOSIT" ? .deposit : .withdraw, broker: broker, ts: 0)
