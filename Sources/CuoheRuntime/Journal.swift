@@ -25,16 +25,19 @@ public struct JournalError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The append-only command journal: segment files `00000001.log`, `00000002.log`, … of
-/// `JournalRecord`s, each with its sequence number and CRC-32C. Group commit: a batch is one
-/// `write` and (under `sync`) one `fdatasync`. A batch never spans two segments; a segment is
-/// closed and a new one started once it passes `segmentBytesMax`.
+/// The append-only command journal: segment files `00000001.log`, `00000002.log`, … each a
+/// `JournalSegmentHeader` (its number, the market it was written for) then `JournalRecord`s, each
+/// with its sequence number and CRC-32C. Group commit: a batch is one `write` and (under `sync`)
+/// one `fdatasync`. A batch never spans two segments; a segment is closed and a new one started
+/// once it passes `segmentBytesMax`.
 public final class Journal {
     public static let segmentBytesDefault = 64 << 20
 
     public let directory: String
     public let segmentBytesMax: Int
     public let durability: Durability
+    /// The digest of the market the journal is written for (in every segment's header).
+    public let configDigest: UInt64
     /// The sequence number the next appended command gets.
     public private(set) var nextSeq: UInt64
     private var segment: Int
@@ -51,6 +54,8 @@ public final class Journal {
         public var validBytesInLast = 0
         /// A torn last record (a write cut short by a crash): where, and how many bytes.
         public var tornTail: (file: String, offset: Int, bytes: Int)? = nil
+        /// The market digest every segment's header carries; nil if there is no whole segment.
+        public var configDigest: UInt64? = nil
     }
 
     public static func segmentName(_ n: Int) -> String { String(format: "%08d.log", n) }
@@ -84,7 +89,26 @@ public final class Journal {
             let path = "\(directory)/\(segmentName(n))"
             let bytes = try readFile(path)
             let isLast = n == numbers.last
-            var offset = 0
+            switch bytes.withUnsafeBytes({ JournalSegmentHeader.read($0) }) {
+            case .success(let header):
+                if header.segment != UInt64(n) {
+                    throw JournalError(message: "\(path): the header names segment \(header.segment): not this file")
+                }
+                if let digest = contents.configDigest, digest != header.digest {
+                    throw JournalError(message: "\(path): written for another market than the segments before it "
+                                       + "(market digest \(hex(header.digest)), not \(hex(digest)))")
+                }
+                contents.configDigest = header.digest
+            case .failure(.incomplete) where isLast:
+                // Created by a rotation a crash cut short: no record can follow a partial header.
+                contents.tornTail = (path, 0, bytes.count)
+                contents.validBytesInLast = 0
+                return contents
+            case .failure(let problem):
+                throw JournalError(message: "\(path): offset 0: \(describe(problem)); the journal is damaged and will "
+                                   + "not be replayed")
+            }
+            var offset = JournalSegmentHeader.bytes
             while offset < bytes.count {
                 let result = bytes.withUnsafeBytes { JournalRecord.read($0, at: offset) }
                 switch result {
@@ -111,6 +135,38 @@ public final class Journal {
             if isLast { contents.validBytesInLast = offset }
         }
         return contents
+    }
+
+    static func describe(_ p: JournalSegmentHeader.Problem) -> String {
+        switch p {
+        case .incomplete: "incomplete segment header"
+        case .badMagic: "not a journal segment (no CUOHEJN2 header)"
+        case .badChecksum: "segment header checksum mismatch"
+        }
+    }
+
+    /// A digest in the form messages print it.
+    public static func hex(_ v: UInt64) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// The market digest the journal's first segment was written for: nil if the journal has no
+    /// segment yet (or only one whose creation a crash cut short). Reads the header alone.
+    public static func storedConfigDigest(directory: String) throws(JournalError) -> UInt64? {
+        let path = "\(directory)/\(segmentName(1))"
+        guard access(path, F_OK) == 0 else { return nil }
+        let fd = Glibc.open(path, O_RDONLY)
+        if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: JournalSegmentHeader.bytes)
+        let n = header.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw JournalError(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+        switch header[0..<max(n, 0)].withUnsafeBytes({ JournalSegmentHeader.read($0) }) {
+        case .success(let h): return h.digest
+        case .failure(.incomplete): return nil
+        case .failure(let problem): throw JournalError(message: "\(path): offset 0: \(describe(problem))")
+        }
     }
 
     static func describe(_ p: JournalRecord.Problem) -> String {
@@ -144,41 +200,74 @@ public final class Journal {
     /// Opens the journal in `directory` (created if missing) for appending after recovery: reads
     /// it, truncates a torn tail (telling `log`), and returns the journal and its commands.
     /// `requiredRecords`: the journal must hold at least this many (a snapshot covers them); if
-    /// it does not, the start is refused before anything is changed.
+    /// it does not, the start is refused before anything is changed. `configDigest`: the market
+    /// the journal is for; a journal written for another is refused (a configuration error).
     public static func open(directory: String, segmentBytesMax: Int = Journal.segmentBytesDefault,
-                            durability: Durability = .sync, requiredRecords: UInt64 = 0,
+                            durability: Durability = .sync, requiredRecords: UInt64 = 0, configDigest: UInt64 = 0,
                             log: (String) -> Void) throws(JournalError) -> (Journal, [Command]) {
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw JournalError(message: "\(directory): cannot create: \(String(cString: strerror(errno)))")
         }
         let contents = try read(directory: directory)
+        if let stored = contents.configDigest, stored != configDigest {
+            throw JournalError(message: "\(directory): written for another market (market digest \(hex(stored)), not "
+                               + "\(hex(configDigest))); refusing to start", isConfiguration: true)
+        }
         if UInt64(contents.commands.count) < requiredRecords {
             throw JournalError(message: "\(directory): a snapshot covers record \(requiredRecords) but the journal holds "
                                + "\(contents.commands.count): journal records are missing; refusing to start")
         }
         if let torn = contents.tornTail {
-            log("journal: \(torn.file): torn last record at offset \(torn.offset) (\(torn.bytes) bytes, a write cut "
+            let what = torn.offset == 0 ? "segment header" : "last record"
+            log("journal: \(torn.file): torn \(what) at offset \(torn.offset) (\(torn.bytes) bytes, a write cut "
                 + "short by a crash; never acknowledged): truncated")
-            if truncate(torn.file, off_t(torn.offset)) != 0 {
+            if torn.bytes > 0 && truncate(torn.file, off_t(torn.offset)) != 0 {
                 throw JournalError(message: "\(torn.file): cannot truncate: \(String(cString: strerror(errno)))")
             }
         }
         let segment = contents.segments.last ?? 1
-        let path = "\(directory)/\(segmentName(segment))"
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        if fd < 0 { throw JournalError(message: "\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
-        let journal = Journal(directory: directory, segmentBytesMax: segmentBytesMax, durability: durability,
-                              nextSeq: UInt64(contents.commands.count) + 1, segment: segment, fd: fd,
-                              segmentBytes: contents.validBytesInLast)
-        if contents.segments.isEmpty { try DataDirectory.syncDirectory(directory) }
-        return (journal, contents.commands)
+        let fresh = contents.segments.isEmpty || contents.validBytesInLast == 0
+        let fd = try openSegment(directory: directory, segment, digest: configDigest, create: fresh)
+        return (Journal(directory: directory, segmentBytesMax: segmentBytesMax, durability: durability,
+                        configDigest: configDigest, nextSeq: UInt64(contents.commands.count) + 1, segment: segment,
+                        fd: fd, segmentBytes: fresh ? JournalSegmentHeader.bytes : contents.validBytesInLast),
+                contents.commands)
     }
 
-    private init(directory: String, segmentBytesMax: Int, durability: Durability, nextSeq: UInt64, segment: Int,
-                 fd: Int32, segmentBytes: Int) {
+    /// Opens segment `n` for appending; `create`: (re)writes its header first and makes the
+    /// header and the file's name durable before any record goes in.
+    private static func openSegment(directory: String, _ n: Int, digest: UInt64, create: Bool) throws(JournalError) -> Int32 {
+        let path = "\(directory)/\(segmentName(n))"
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if fd < 0 { throw JournalError(message: "\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+        guard create else { return fd }
+        func failure(_ what: String) -> JournalError {
+            let error = JournalError(message: "\(path): \(what): \(String(cString: strerror(errno)))")
+            close(fd)
+            return error
+        }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw failure("cannot stat") }
+        if st.st_size != 0 && ftruncate(fd, 0) != 0 { throw failure("cannot truncate") }
+        let header = JournalSegmentHeader.encode(segment: UInt64(n), digest: digest)
+        let written = header.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if written != header.count { throw failure("cannot write the segment header") }
+        if fsync(fd) != 0 { throw failure("fsync failed") }
+        do {
+            try DataDirectory.syncDirectory(directory)
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    private init(directory: String, segmentBytesMax: Int, durability: Durability, configDigest: UInt64, nextSeq: UInt64,
+                 segment: Int, fd: Int32, segmentBytes: Int) {
         self.directory = directory
         self.segmentBytesMax = segmentBytesMax
         self.durability = durability
+        self.configDigest = configDigest
         self.nextSeq = nextSeq
         self.segment = segment
         self.fd = fd
@@ -194,7 +283,8 @@ public final class Journal {
     public func append(_ commands: [Command]) throws(JournalError) {
         if commands.isEmpty { return }
         if fd < 0 { throw JournalError(message: "\(directory): journal closed after an earlier write error") }
-        if segmentBytes > 0 && segmentBytes + commands.count * JournalRecord.recordBytes > segmentBytesMax {
+        if segmentBytes > JournalSegmentHeader.bytes
+            && segmentBytes + commands.count * JournalRecord.recordBytes > segmentBytesMax {
             try rotate()
         }
         buffer.removeAll(keepingCapacity: true)
@@ -226,12 +316,13 @@ public final class Journal {
     private func rotate() throws(JournalError) {
         if fsync(fd) != 0 { try fail("fsync", errno: errno) }
         close(fd)
-        segment += 1
-        let path = "\(directory)/\(Journal.segmentName(segment))"
-        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0o644)
-        if fd < 0 { throw JournalError(message: "\(path): cannot create: \(String(cString: strerror(errno)))") }
-        segmentBytes = 0
-        try DataDirectory.syncDirectory(directory)
+        fd = -1
+        let next = segment + 1
+        let path = "\(directory)/\(Journal.segmentName(next))"
+        if access(path, F_OK) == 0 { throw JournalError(message: "\(path): already exists; refusing to overwrite it") }
+        fd = try Journal.openSegment(directory: directory, next, digest: configDigest, create: true)
+        segment = next
+        segmentBytes = JournalSegmentHeader.bytes
     }
 
 }

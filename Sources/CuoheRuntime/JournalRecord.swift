@@ -104,3 +104,43 @@ public enum JournalRecord {
         return v
     }
 }
+
+/// The header at the start of every journal segment: which segment it is and which market it
+/// was written for, so a segment renamed, copied from another data directory, or replayed over a
+/// `market.json` changed in place is refused before any record is read.
+///
+///     "CUOHEJN2", u64 segment number, u64 market digest (`DataDirectory.configDigest` of the
+///     market.json bytes), u32 zero, u32 CRC-32C of the 28 bytes before it
+public enum JournalSegmentHeader {
+    public static let magic: [UInt8] = Array("CUOHEJN2".utf8)
+    public static let bytes = 32
+
+    /// The header of segment `segment` for the market with `digest`.
+    public static func encode(segment: UInt64, digest: UInt64) -> [UInt8] {
+        var out = magic
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: segment >> (8 * UInt64(i)))) }
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: digest >> (8 * UInt64(i)))) }
+        out += [0, 0, 0, 0]
+        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
+        for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+        return out
+    }
+
+    /// Why a header could not be read.
+    public enum Problem: Error, Equatable, Sendable {
+        /// Fewer bytes than a header: a segment whose creation a crash cut short.
+        case incomplete
+        /// Not a segment of this journal format.
+        case badMagic
+        case badChecksum
+    }
+
+    /// The segment number and market digest in `bytes`' header.
+    public static func read(_ bytes: UnsafeRawBufferPointer) -> Result<(segment: UInt64, digest: UInt64), Problem> {
+        if bytes.count < self.bytes { return .failure(.incomplete) }
+        if !bytes[0..<8].elementsEqual(magic) { return .failure(.badMagic) }
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
+        if JournalRecord.get32(bytes, 28) != crc { return .failure(.badChecksum) }
+        return .success((JournalRecord.get64(bytes, 8), JournalRecord.get64(bytes, 16)))
+    }
+}

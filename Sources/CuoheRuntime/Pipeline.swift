@@ -185,6 +185,7 @@ public enum DurablePipeline {
         let lastSeqs = (0..<directory.brokers.count).map { matcher.lastSeq(broker: Int32($0)) }
         let startDate = matcher.tradingDate
         let data = settlement.data
+        let configDigest = journal.configDigest
         let matcherBox = Handoff(matcher)
         let settlementBox = Handoff(settlement)
         let tradesBox = Handoff([TradeRecord]())
@@ -301,7 +302,8 @@ public enum DurablePipeline {
                             let dayFirstTid = try stage.sync()
                             snapshotWriter.async {
                                 do {
-                                    try SnapshotFile.write(data: data, seq: seq, clock: clock, dayFirstTid: dayFirstTid,
+                                    try SnapshotFile.write(data: data, header: SnapshotFile.Header(
+                                        seq: seq, clock: clock, dayFirstTid: dayFirstTid, configDigest: configDigest),
                                                            payload: payload)
                                 } catch {
                                     // A snapshot only shortens recovery; the journal alone is complete.

@@ -8,11 +8,20 @@ import CuoheCore
 /// `seq`, so a restart replays only the journal after it. Written atomically (temporary file,
 /// fsync, rename, directory fsync); the newest few are kept.
 ///
-///     "CUOHESN2", u64 seq, i64 clock, i64 the day's first trade id (where the day's trade log
-///     starts), u32 CRC-32C of those three fields and the payload, payload (`Matcher.snapshot()`)
+///     "CUOHESN3", u64 seq, i64 clock, i64 the day's first trade id (where the day's trade log
+///     starts), u64 market digest (`DataDirectory.configDigest` of the market.json it was taken
+///     on), u32 CRC-32C of those four fields and the payload, payload (`Matcher.snapshot()`)
 public enum SnapshotFile {
-    public static let magic: [UInt8] = Array("CUOHESN2".utf8)
-    public static let headerBytes = 8 + 8 + 8 + 8 + 4
+    public static let magic: [UInt8] = Array("CUOHESN3".utf8)
+    public static let headerBytes = 8 + 8 + 8 + 8 + 8 + 4
+
+    /// A snapshot's header fields.
+    public struct Header: Sendable, Equatable {
+        public var seq: UInt64
+        public var clock: Int64
+        public var dayFirstTid: Int64
+        public var configDigest: UInt64
+    }
 
     /// A loaded snapshot: the matcher, the sequencing clock and the day's first trade id.
     public struct Loaded {
@@ -28,26 +37,28 @@ public enum SnapshotFile {
     public static func path(_ data: String, _ seq: UInt64) -> String { directory(data) + "/" + name(seq) }
 
     /// Writes a snapshot (`payload`: `Matcher.snapshot()`) taken after journal record `seq`.
-    public static func write(data: String, seq: UInt64, clock: Int64, dayFirstTid: Int64, payload: [UInt8]) throws(JournalError) {
+    public static func write(data: String, header: Header, payload: [UInt8]) throws(JournalError) {
         let dir = directory(data)
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
         }
         var bytes = magic
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: seq >> (8 * UInt64(i)))) }
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: clock) >> (8 * UInt64(i)))) }
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: dayFirstTid) >> (8 * UInt64(i)))) }
-        let crc = checksum(header: bytes[8..<32], payload: payload)
+        for field in [header.seq, UInt64(bitPattern: header.clock), UInt64(bitPattern: header.dayFirstTid),
+                      header.configDigest] {
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: field >> (8 * UInt64(i)))) }
+        }
+        let crc = checksum(header: bytes[8..<40], payload: payload[...])
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
         bytes += payload
-        let path = dir + "/" + name(seq)
+        let path = dir + "/" + name(header.seq)
         if let problem = EndOfDay.writeAtomically(path, bytes: bytes) { throw JournalError(message: problem) }
         try DataDirectory.syncDirectory(dir)
         for old in list(data).dropFirst(keep) { unlink(dir + "/" + name(old)) }
     }
 
-    /// The CRC-32C of the header's fields (seq, clock, the day's first trade id), then the payload.
-    static func checksum(header: ArraySlice<UInt8>, payload: [UInt8]) -> UInt32 {
+    /// The CRC-32C of the header's fields (seq, clock, the day's first trade id, the market
+    /// digest), then the payload.
+    static func checksum(header: ArraySlice<UInt8>, payload: ArraySlice<UInt8>) -> UInt32 {
         let head = header.withUnsafeBytes { CRC32C.checksum($0) }
         return payload.withUnsafeBytes { CRC32C.checksum($0, continuing: head) }
     }
@@ -58,9 +69,9 @@ public enum SnapshotFile {
         return names.compactMap { $0.hasSuffix(".snap") ? UInt64($0.dropLast(5)) : nil }.sorted(by: >)
     }
 
-    /// The engine state in snapshot `seq`, or a reason it cannot be used.
-    public static func load(data: String, seq: UInt64, config: MarketConfig,
-                            limits: EngineLimits) -> Result<Loaded, JournalError> {
+    /// Snapshot `seq`'s header and payload, if the file is a whole snapshot of that record with a
+    /// good checksum (nothing is restored: a damaged file is told from a good one cheaply).
+    public static func read(data: String, seq: UInt64) -> Result<(Header, ArraySlice<UInt8>), JournalError> {
         let path = directory(data) + "/" + name(seq)
         let bytes: [UInt8]
         do {
@@ -68,18 +79,37 @@ public enum SnapshotFile {
         } catch {
             return .failure(error)
         }
-        func le(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
-        guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic, le(8, 8) == seq else {
+        func le(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic, le(8) == seq else {
             return .failure(JournalError(message: "\(path): not a snapshot of record \(seq)"))
         }
-        let payload = Array(bytes[headerBytes...])
-        guard checksum(header: bytes[8..<32], payload: payload) == UInt32(le(32, 4)) else {
+        let payload = bytes[headerBytes...]
+        let stored = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[40 + $1]) << (8 * UInt32($1)) }
+        guard checksum(header: bytes[8..<40], payload: payload) == stored else {
             return .failure(JournalError(message: "\(path): checksum mismatch"))
         }
-        guard let matcher = Matcher.restore(payload, config: config, limits: limits) else {
+        return .success((Header(seq: seq, clock: Int64(bitPattern: le(16)), dayFirstTid: Int64(bitPattern: le(24)),
+                                configDigest: le(32)), payload))
+    }
+
+    /// The engine state in snapshot `seq`, or a reason it cannot be used: damaged, taken on
+    /// another market than `configDigest`'s, or not restorable onto `config`.
+    public static func load(data: String, seq: UInt64, config: MarketConfig, configDigest: UInt64,
+                            limits: EngineLimits) -> Result<Loaded, JournalError> {
+        let header: Header
+        let payload: ArraySlice<UInt8>
+        switch read(data: data, seq: seq) {
+        case .success(let read): (header, payload) = read
+        case .failure(let error): return .failure(error)
+        }
+        let path = self.path(data, seq)
+        guard header.configDigest == configDigest else {
+            return .failure(JournalError(message: "\(path): taken on another market (market digest "
+                                         + "\(Journal.hex(header.configDigest)), not \(Journal.hex(configDigest)))"))
+        }
+        guard let matcher = Matcher.restore(Array(payload), config: config, limits: limits) else {
             return .failure(JournalError(message: "\(path): does not restore onto this market"))
         }
-        return .success(Loaded(matcher: matcher, clock: Int64(bitPattern: le(16, 8)),
-                               dayFirstTid: Int64(bitPattern: le(24, 8))))
+        return .success(Loaded(matcher: matcher, clock: header.clock, dayFirstTid: header.dayFirstTid))
     }
 }

@@ -208,7 +208,7 @@ final class CrashTests: XCTestCase {
         XCTAssertTrue(after.stdout.contains("damaged snapshot set aside: "), after.stdout)
         // Records lost from the journal's end, behind a snapshot: refuse to start.
         let segment = DataDirectory.journalPath(data) + "/" + Journal.segmentName(1)
-        XCTAssertEqual(truncate(segment, off_t(100 * JournalRecord.recordBytes)), 0)
+        XCTAssertEqual(truncate(segment, off_t(JournalSegmentHeader.bytes + 100 * JournalRecord.recordBytes)), 0)
         let refused = try run(["replay", "--data", data, "--no-prefault", "/dev/null"], killAfter: nil)
         XCTAssertEqual(refused.status, 1)
     }

@@ -157,7 +157,8 @@ final class JournalTests: XCTestCase {
         let (journal, recovered) = try Journal.open(directory: dir) { logs.append($0) }
         XCTAssertEqual(recovered.count, 10)
         XCTAssertEqual(logs.count, 1)
-        XCTAssertTrue(logs[0].contains("torn last record at offset \(10 * JournalRecord.recordBytes) (50 bytes"), logs[0])
+        XCTAssertTrue(logs[0].contains("torn last record at offset \(JournalSegmentHeader.bytes + 10 * JournalRecord.recordBytes) (50 bytes"),
+                      logs[0])
         try journal.append([commands[1]])
         let contents = try Journal.read(directory: dir)
         XCTAssertEqual(contents.commands.count, 11)
@@ -169,13 +170,14 @@ final class JournalTests: XCTestCase {
         try journal.append(Self.randomCommands(10, seed: 4))
         let path = lastSegment()
         var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-        let victim = 3 * JournalRecord.recordBytes + 40
+        let victim = JournalSegmentHeader.bytes + 3 * JournalRecord.recordBytes + 40
         bytes[victim] ^= 0x10
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.contains(path), message)
-            XCTAssertTrue(message.contains("offset \(3 * JournalRecord.recordBytes): checksum mismatch"), message)
+            XCTAssertTrue(message.contains("offset \(JournalSegmentHeader.bytes + 3 * JournalRecord.recordBytes): checksum mismatch"),
+                          message)
         }
         XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }, "the engine refuses to start")
     }
@@ -189,10 +191,11 @@ final class JournalTests: XCTestCase {
         }
         let path = lastSegment()
         var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes[4 * JournalRecord.recordBytes + 60] ^= 0x04
+        bytes[JournalSegmentHeader.bytes + 4 * JournalRecord.recordBytes + 60] ^= 0x04
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }) { error in
-            XCTAssertTrue("\(error)".contains("offset \(4 * JournalRecord.recordBytes): checksum mismatch"), "\(error)")
+            XCTAssertTrue("\(error)".contains("offset \(JournalSegmentHeader.bytes + 4 * JournalRecord.recordBytes): checksum mismatch"),
+                          "\(error)")
         }
         XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: path))), bytes, "nothing was cut")
     }
@@ -239,24 +242,89 @@ final class JournalTests: XCTestCase {
     }
 
     func testASequenceGapIsRefused() throws {
-        var bytes: [UInt8] = []
+        var bytes = JournalSegmentHeader.encode(segment: 1, digest: 0)
         let commands = Self.randomCommands(3, seed: 6)
         JournalRecord.append(commands[0], seq: 1, to: &bytes)
         JournalRecord.append(commands[1], seq: 3, to: &bytes)
         JournalRecord.append(commands[2], seq: 4, to: &bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + Journal.segmentName(1)))
         XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
-            XCTAssertTrue("\(error)".contains("offset \(JournalRecord.recordBytes): sequence 3 where 2 was expected"), "\(error)")
+            XCTAssertTrue("\(error)".contains("offset \(JournalSegmentHeader.bytes + JournalRecord.recordBytes): sequence 3 where 2 "
+                                             + "was expected"), "\(error)")
         }
     }
 
     func testAFullDiskIsAnErrorNotASilentLoss() throws {
-        // The segment is /dev/full: every write fails with ENOSPC.
+        // The first segment is /dev/full: writing its header fails with ENOSPC, so the journal
+        // does not open.
         XCTAssertEqual(symlink("/dev/full", dir + "/" + Journal.segmentName(1)), 0)
-        let (journal, _) = try Journal.open(directory: dir) { _ in }
+        XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("cannot write the segment header: No space left on device"), "\(error)")
+        }
+        // A later segment is /dev/full: the rotation into it fails, and so does every append after.
+        try FileManager.default.removeItem(atPath: dir + "/" + Journal.segmentName(1))
+        let (journal, _) = try Journal.open(directory: dir, segmentBytesMax: 4 * JournalRecord.recordBytes) { _ in }
+        try journal.append(Self.randomCommands(4, seed: 7))
+        XCTAssertEqual(symlink("/dev/full", dir + "/" + Journal.segmentName(2)), 0)
         XCTAssertThrowsError(try journal.append(Self.randomCommands(2, seed: 7))) { error in
-            XCTAssertTrue("\(error)".contains("write failed: No space left on device"), "\(error)")
+            XCTAssertTrue("\(error)".contains("00000002.log: already exists"), "\(error)")
         }
         XCTAssertThrowsError(try journal.append(Self.randomCommands(1, seed: 8)), "no appends after a failed write")
+        XCTAssertEqual(try Journal.read(directory: dir).commands.count, 4)
+    }
+
+    /// Every segment starts with a header naming it and the market it was written for: a segment
+    /// renamed, one of another market, a damaged header, or a header a crash cut short (only the
+    /// last segment's, with no record after it, which the next start writes again).
+    func testSegmentHeadersNameTheSegmentAndTheMarket() throws {
+        do {
+            let (journal, _) = try Journal.open(directory: dir, segmentBytesMax: 4 * JournalRecord.recordBytes,
+                                                configDigest: 0xABCD) { _ in }
+            for c in Self.randomCommands(10, seed: 11) { try journal.append([c]) }
+        }
+        XCTAssertEqual(try Journal.storedConfigDigest(directory: dir), 0xABCD)
+        XCTAssertEqual(try Journal.read(directory: dir).configDigest, 0xABCD)
+        XCTAssertThrowsError(try Journal.open(directory: dir, configDigest: 0xABCE) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("written for another market (market digest 000000000000abcd, not "
+                                             + "000000000000abce)"), "\(error)")
+            XCTAssertTrue((error as? JournalError)?.isConfiguration == true)
+        }
+        let second = dir + "/" + Journal.segmentName(2)
+        let original = try Data(contentsOf: URL(fileURLWithPath: second))
+        // Another market's segment in its place.
+        var foreign = Array(original)
+        foreign.replaceSubrange(0..<JournalSegmentHeader.bytes, with: JournalSegmentHeader.encode(segment: 2, digest: 7))
+        try Data(foreign).write(to: URL(fileURLWithPath: second))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("00000002.log: written for another market than the segments before it"), "\(error)")
+        }
+        // Segment 3's file under segment 2's name.
+        var renamed = Array(original)
+        renamed.replaceSubrange(0..<JournalSegmentHeader.bytes, with: JournalSegmentHeader.encode(segment: 3, digest: 0xABCD))
+        try Data(renamed).write(to: URL(fileURLWithPath: second))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("the header names segment 3: not this file"), "\(error)")
+        }
+        // A flipped header byte.
+        var flipped = Array(original)
+        flipped[17] ^= 1
+        try Data(flipped).write(to: URL(fileURLWithPath: second))
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("offset 0: segment header checksum mismatch"), "\(error)")
+        }
+        try original.write(to: URL(fileURLWithPath: second))
+        // A rotation cut short: the newest segment holds 20 bytes of its header.
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".log") }.sorted()
+        let next = dir + "/" + Journal.segmentName(names.count + 1)
+        try Data(JournalSegmentHeader.encode(segment: UInt64(names.count + 1), digest: 0xABCD)[0..<20])
+            .write(to: URL(fileURLWithPath: next))
+        var logs: [String] = []
+        let (journal, recovered) = try Journal.open(directory: dir, configDigest: 0xABCD) { logs.append($0) }
+        XCTAssertEqual(recovered.count, 10)
+        XCTAssertTrue(logs.first?.contains("torn segment header at offset 0 (20 bytes") == true, "\(logs)")
+        try journal.append(Self.randomCommands(1, seed: 12))
+        XCTAssertEqual(try Journal.read(directory: dir).commands.count, 11)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: next)).count,
+                       JournalSegmentHeader.bytes + JournalRecord.recordBytes)
     }
 }
