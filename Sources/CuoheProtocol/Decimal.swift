@@ -36,10 +36,10 @@ public enum Decimal4 {
             fraction *= 10
             fractionDigits += 1
         }
+        // 15 integer digits times 10^4 may pass Int64.max, and so may adding the fraction to it.
         let (scaled, overflow) = integer.multipliedReportingOverflow(by: Fixed.scale)
-        guard !overflow else { return nil }
-        let value = scaled + fraction
-        guard value <= max else { return nil }
+        let (value, carried) = scaled.addingReportingOverflow(fraction)
+        guard !overflow, !carried, value <= max else { return nil }
         return value
     }
 

@@ -4,7 +4,8 @@ import Glibc
 import Synchronization
 
 /// Reads `\n`-terminated lines from a file descriptor through one fixed buffer. A line longer than
-/// `lineBytesMax` is cut there (the rest is read and dropped), so no input can grow memory.
+/// `lineBytesMax` is cut to `lineBytesMax + 1` bytes (the rest is read and dropped), so no input
+/// can grow memory and the reader of a line can tell it was cut by its length.
 public struct LineReader: ~Copyable {
     public static let bufferBytes = 1 << 16
 
@@ -32,7 +33,7 @@ public struct LineReader: ~Copyable {
     /// True if a whole or partial line is already buffered: `next()` may not need to block.
     public var hasBufferedData: Bool { start < end }
 
-    /// The next line without its `\n` (cut to `lineBytesMax`), or nil at end of input.
+    /// The next line without its `\n` (cut to `lineBytesMax + 1`), or nil at end of input.
     public mutating func next() -> [UInt8]? {
         var line: [UInt8] = []
         var sawAny = false
@@ -46,7 +47,7 @@ public struct LineReader: ~Copyable {
             sawAny = true
             var i = start
             while i < end && buffer[i] != UInt8(ascii: "\n") { i += 1 }
-            let room = max(0, lineBytesMax - line.count)
+            let room = max(0, lineBytesMax + 1 - line.count)
             line.append(contentsOf: buffer[start..<min(i, start + room)])
             if i < end {
                 start = i + 1

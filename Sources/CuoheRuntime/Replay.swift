@@ -9,8 +9,9 @@ import CuoheProtocol
 /// `@` prefix sets it. A `ROLL` moves it to the new date's midnight if it is behind. The same input
 /// always gives byte-identical output.
 public struct Replay: ~Copyable {
-    /// The longest input line kept; the rest of a longer line is dropped and the protocol part then
-    /// exceeds `LineLimits.lineBytesMax`, so it is answered `LINE_TOO_LONG`.
+    /// The longest input line (stamp, broker and protocol line) replay reads; a longer one is
+    /// answered `LINE_TOO_LONG` whatever it holds, and the rest of it is dropped unread. Four
+    /// times the protocol's own bound leaves room for a stamp and a broker before it.
     public static let inputLineBytesMax = 4096
 
     public var directory: Directory { edge.directory }

@@ -33,30 +33,40 @@ public struct ReplayEdge: Sendable {
         self.clock = clock ?? tradingDate.midnightNanos - 1
     }
 
+    /// Reads one input line (without its `\n`; a trailing `\r` is the protocol line's). A line
+    /// longer than `Replay.inputLineBytesMax` (as `LineReader` cuts it) is answered
+    /// `LINE_TOO_LONG`, whatever it holds.
     public mutating func read(_ line: ArraySlice<UInt8>) -> EdgeItem {
-        var rest = line
-        if let last = rest.last, last == UInt8(ascii: "\r") { rest = rest.dropLast() }
-        while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
-        if rest.isEmpty || rest.first == UInt8(ascii: "#") { return .nothing }
+        let space = UInt8(ascii: " "), cr = UInt8(ascii: "\r")
+        let cut = line.count > Replay.inputLineBytesMax
+        var rest = line.prefix(Replay.inputLineBytesMax)
+        while let first = rest.first, first == space { rest = rest.dropFirst() }
+        let body = rest.last == cr ? rest.dropLast() : rest
+        if !cut && (body.isEmpty || body.first == UInt8(ascii: "#")) { return .nothing }
         var stamp: Int64? = nil
         if rest.first == UInt8(ascii: "@") {
-            let token = rest.dropFirst().prefix { $0 != UInt8(ascii: " ") }
-            guard let ns = Decimal4.parseInt64(token), ns <= CivilDate.lastTimestamp else {
+            let token = rest.dropFirst().prefix { $0 != space && $0 != cr }
+            // Stamps never go back, nor before the trading day: the journal's time is monotonic.
+            guard let ns = Decimal4.parseInt64(token), ns <= CivilDate.lastTimestamp, ns >= clock,
+                  ns >= tradingDate.midnightNanos else {
                 return .line(who: "-", text: formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil))
             }
             stamp = ns
             rest = rest.dropFirst(token.count + 1)
-            while let first = rest.first, first == UInt8(ascii: " ") { rest = rest.dropFirst() }
+            while let first = rest.first, first == space { rest = rest.dropFirst() }
         }
-        let brokerToken = rest.prefix { $0 != UInt8(ascii: " ") }
-        var brokerName: String { String(decoding: brokerToken, as: UTF8.self) }
+        let brokerToken = rest.prefix { $0 != space && $0 != cr }
         let protocolLine = rest.dropFirst(brokerToken.count + 1)
         // Only a sequenced command moves the clock (it is what the journal keeps, so a restart
         // resumes it exactly); the edge's own answers carry the time they would have had.
         let ts = stamp ?? (clock + 1)
         guard let broker = directory.broker(brokerToken) else {
-            return .line(who: brokerName, text: formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: ts))
+            let who = ReplayEdge.echoable(brokerToken)
+            if cut { return .line(who: who, text: formatter.rejectLine(.lineTooLong, cid: .none, detail: nil, ts: ts)) }
+            return .line(who: who, text: formatter.rejectLine(.auth, cid: .none, detail: "UNKNOWN_BROKER", ts: ts))
         }
+        let brokerName = directory.brokers[Int(broker)]
+        if cut { return .line(who: brokerName, text: formatter.rejectLine(.lineTooLong, cid: .none, detail: nil, ts: ts)) }
         switch parser.parse(protocolLine, broker: broker) {
         case .empty:
             return .nothing
@@ -74,6 +84,14 @@ public struct ReplayEdge: Sendable {
             observe(command)
             return .command(command)
         }
+    }
+
+    /// A name as it may be printed back: 1 to 32 identifier bytes (`[A-Za-z0-9_.-]`), or `-`.
+    /// Whatever else an input line starts with (control bytes, broken UTF-8, a terminal's escape
+    /// sequences) is never echoed.
+    static func echoable(_ name: ArraySlice<UInt8>) -> String {
+        guard (1...32).contains(name.count), name.allSatisfy(ClientOrderID.isValidByte) else { return "-" }
+        return String(decoding: name, as: UTF8.self)
     }
 
     /// Keeps the clock and date in step with a sequenced command (also for journal recovery).

@@ -36,6 +36,19 @@ let usage = """
 
     """
 
+/// Writes `text` to standard output at once; a failed write (a full disk, a closed pipe) ends the
+/// command with exit 1, so no command ever reports success with its output lost.
+func say(_ text: String, terminator: String = "\n") {
+    let bytes = Array((text + terminator).utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { fail("writing output: \(String(cString: strerror(n < 0 ? errno : EIO)))", code: ExitCode.failure) }
+        offset += n
+    }
+}
+
 func fail(_ message: String, code: Int32) -> Never {
     var text = Array(("cuohe: " + message + "\n").utf8)
     _ = text.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
@@ -68,6 +81,8 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     var snapshotEvery = 1_000_000
     var segmentBytes = Journal.segmentBytesDefault
     var prefault = true
+    // Options that only mean something with a data directory, as given (refused without one).
+    var dataOnly: [String] = []
     var args = arguments
     while let arg = args.popFirst() {
         switch arg {
@@ -78,18 +93,22 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
             guard let value = args.popFirst() else { fail("--data needs a DIR", code: ExitCode.usage) }
             dataPath = value
         case "--no-prefault":
+            dataOnly.append(arg)
             prefault = false
         case "--snapshot-every":
+            dataOnly.append(arg)
             guard let value = args.popFirst(), let n = Int(value), n > 0 else {
                 fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
             }
             snapshotEvery = n
         case "--segment-bytes":
+            dataOnly.append(arg)
             guard let value = args.popFirst(), let n = Int(value), n >= 4096, n <= 1 << 32 else {
                 fail("--segment-bytes takes a number of bytes from 4096 to 4294967296", code: ExitCode.usage)
             }
             segmentBytes = n
         case "--durability":
+            dataOnly.append(arg)
             guard let value = args.popFirst(), let d = Durability(rawValue: value) else {
                 fail("--durability takes sync or none", code: ExitCode.usage)
             }
@@ -98,13 +117,16 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
             guard let value = args.popFirst() else { fail("--export needs a DIR", code: ExitCode.usage) }
             exportPath = value
         case "-h", "--help":
-            print(usage, terminator: "")
+            say(usage, terminator: "")
             exit(0)
         default:
             if arg.hasPrefix("-") && arg != "-" { fail("unknown option \(arg)\n\(usage)", code: ExitCode.usage) }
             guard inputPath == nil else { fail("more than one input FILE given", code: ExitCode.usage) }
             inputPath = arg
         }
+    }
+    if dataPath == nil, let option = dataOnly.first {
+        fail("\(option) only means something with --data DIR\n\(usage)", code: ExitCode.usage)
     }
     if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
                                     inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery,
@@ -165,25 +187,29 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     // Page faults at start rather than mid-session: the durable-ack tail depends on it.
     limits.prefaultsMemory = prefault
     let configText = configPath.map { readWholeFile($0) }
-    let config: MarketConfig
+    let market: DataDirectory.Market
     let journal: Journal
     let recovered: [Command]
-    do {
-        config = try DataDirectory.open(data, configText: configText, configName: configPath)
+    let snapshots: [UInt64]
+    do throws(JournalError) {
+        if mkdir(data, 0o755) != 0 && errno != EEXIST {
+            fail("\(data): cannot create: \(String(cString: strerror(errno)))", code: ExitCode.failure)
+        }
         _ = try DataDirectory.lock(data)  // held until the process ends
+        market = try DataDirectory.open(data, configText: configText, configName: configPath, log: logLine)
+        DataDirectory.removeStaleTemporaries(data, log: logLine)
+        // Damaged snapshots are set aside before the journal is opened: only one that checks out
+        // may say records are missing.
+        snapshots = DataDirectory.setAsideDamagedSnapshots(data, configDigest: market.digest, log: logLine)
         (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), segmentBytesMax: segmentBytes,
-                                                durability: durability,
-                                                requiredRecords: SnapshotFile.list(data).first ?? 0, log: logLine)
+                                                durability: durability, requiredRecords: snapshots.first ?? 0,
+                                                configDigest: market.digest, log: logLine)
     } catch {
         fail("\(error)", code: error.isConfiguration ? ExitCode.config : ExitCode.failure)
     }
+    let config = market.config
     // Recovery: the newest snapshot that loads, then the journal after it. With --export the whole
     // journal is replayed instead, so trades.csv holds every trade, not only those since a snapshot.
-    let snapshots = SnapshotFile.list(data)
-    if let newest = snapshots.first, newest > UInt64(recovered.count) {
-        fail("\(data): snapshot \(newest) is ahead of the journal (\(recovered.count) records): journal records are "
-             + "missing; refusing to start", code: ExitCode.failure)
-    }
     // A snapshot is usable if it loads and the day's trade log holds the trades it counts on (the
     // log is derived data: if it does not, an older snapshot or the whole journal rebuilds it).
     let directory = Directory(config: config)
@@ -191,7 +217,7 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     var first = 0
     var stage: SettlementStage? = nil
     for seq in snapshots where exportPath == nil && stage == nil {
-        switch SnapshotFile.load(data: data, seq: seq, config: config, limits: limits) {
+        switch SnapshotFile.load(data: data, seq: seq, config: config, configDigest: market.digest, limits: limits) {
         case .success(let loaded):
             do {
                 stage = try SettlementStage(books: Settlement(config: config, limits: limits,
@@ -206,9 +232,8 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
             }
         case .failure(let error):
             // Derived data, set aside (not deleted) so it is neither tried nor checked again.
-            let path = SnapshotFile.path(data, seq)
-            let moved = rename(path, path + ".damaged") == 0
-            logLine("\(error); " + (moved ? "set aside as \(path).damaged; " : "") + "trying an older snapshot")
+            DataDirectory.setAside(SnapshotFile.path(data, seq), because: "\(error)", log: logLine)
+            logLine("trying an older snapshot")
         }
     }
     if stage == nil && exportPath == nil && !snapshots.isEmpty { logLine("no usable snapshot: replaying the whole journal") }
@@ -265,17 +290,22 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
           ["verify", "dump", "rebuild-eod"].contains(verb) else {
         fail("usage: cuohe journal verify|dump|rebuild-eod DIR", code: ExitCode.usage)
     }
-    let config: MarketConfig
+    let market: DataDirectory.Market
     let contents: Journal.Contents
-    do {
-        guard access(DataDirectory.marketPath(dir), F_OK) == 0 else {
-            fail("\(dir): not a data directory (no market.json)", code: ExitCode.failure)
-        }
-        config = try DataDirectory.open(dir, configText: nil, configName: nil)
+    do throws(JournalError) {
+        // Checking or rewriting a directory a running engine is changing would report damage
+        // that is not there (a snapshot pruned mid-read) or race its writes: refused. A dump
+        // only reads whole records, so it may look at a live journal.
+        if verb != "dump" { _ = try DataDirectory.lock(dir, purpose: verb == "verify" ? "verify it" : "rebuild it") }
+        market = try DataDirectory.open(dir, configText: nil, configName: nil, create: false)
         contents = try Journal.read(directory: DataDirectory.journalPath(dir))
+        if let stored = contents.configDigest, stored != market.digest {
+            throw JournalError(message: "\(DataDirectory.marketPath(dir)): not the market the journal was written for")
+        }
     } catch {
         fail("\(error)", code: ExitCode.failure)
     }
+    let config = market.config
     if verb == "dump" {
         let directory = Directory(config: config)
         let formatter = CommandFormatter(directory: directory)
@@ -291,7 +321,18 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         }
         exit(0)
     }
-    if let newest = SnapshotFile.list(dir).first, newest > UInt64(contents.commands.count) {
+    // Snapshots that do not check out are listed (the next start sets them aside); one that does
+    // and lies beyond the journal means journal records were lost.
+    var damagedSnapshots: [String] = []
+    let goodSnapshots = SnapshotFile.list(dir).filter { seq in
+        switch SnapshotFile.read(data: dir, seq: seq) {
+        case .success(let (header, _)) where header.configDigest == market.digest: return true
+        case .success: damagedSnapshots.append("\(SnapshotFile.path(dir, seq)): taken on another market")
+        case .failure(let error): damagedSnapshots.append(error.message)
+        }
+        return false
+    }
+    if let newest = goodSnapshots.first, newest > UInt64(contents.commands.count) {
         fail("\(dir): snapshot \(newest) is ahead of the journal (\(contents.commands.count) records): journal records are "
              + "missing", code: ExitCode.failure)
     }
@@ -311,7 +352,7 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         failVerify("\(scratch): \(error)")
     }
     // Every snapshot must hold exactly the state the journal gives at its record.
-    let snapshots = Set(SnapshotFile.list(dir))
+    let snapshots = Set(goodSnapshots)
     var snapshotsChecked = 0
     var newestSnapshotDate: CivilDate? = nil
     for (i, command) in contents.commands.enumerated() {
@@ -322,7 +363,7 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
         }
         let seq = UInt64(i + 1)
         guard snapshots.contains(seq) else { continue }
-        switch SnapshotFile.load(data: dir, seq: seq, config: config, limits: EngineLimits()) {
+        switch SnapshotFile.load(data: dir, seq: seq, config: config, configDigest: market.digest, limits: EngineLimits()) {
         case .success(let loaded):
             if loaded.matcher.stateDigest() != engine.matcher.stateDigest() {
                 failVerify("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record")
@@ -342,10 +383,9 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
     if stage.breaks > 0 { failVerify("the books of record and the matcher's ledger differ at \(stage.breaks) close(s)") }
     if verb == "rebuild-eod" {
         do {
-            _ = try DataDirectory.lock(dir)
             let days = try EndOfDay.install(rebuilt: scratch, into: dir)
             try? FileManager.default.removeItem(atPath: scratch)
-            print("end-of-day files rebuilt from the journal: \(days) day(s) in \(dir)/eod")
+            say("end-of-day files rebuilt from the journal: \(days) day(s) in \(dir)/eod")
             exit(0)
         } catch {
             failVerify("\(error)")
@@ -353,19 +393,26 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
     }
     let eod = EndOfDay.compare(data: dir, rebuilt: scratch, replayedFrom: newestSnapshotDate)
     try? FileManager.default.removeItem(atPath: scratch)
-    for missing in eod.pending { print("not yet written: \(dir)/\(missing) (the next start writes it)") }
+    for missing in eod.pending { say("not yet written: \(dir)/\(missing) (the next start writes it)") }
     let setAside = ((try? FileManager.default.contentsOfDirectory(atPath: SnapshotFile.directory(dir))) ?? [])
         .filter { $0.hasSuffix(".damaged") }.sorted()
-    for name in setAside { print("damaged snapshot set aside: \(SnapshotFile.directory(dir))/\(name)") }
+    for name in setAside { say("damaged snapshot set aside: \(SnapshotFile.directory(dir))/\(name)") }
+    for path in DataDirectory.staleTemporaries(dir) {
+        say("left half-written by an earlier run: \(path) (the next start removes it)")
+    }
+    for problem in damagedSnapshots { say("damaged snapshot: \(problem) (the next start sets it aside)") }
     if let problem = eod.problem {
         fail("\(dir)/\(problem); `cuohe journal rebuild-eod \(dir)` rewrites the end-of-day files from the journal",
              code: ExitCode.failure)
     }
     if let torn = contents.tornTail {
-        print("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
+        say("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
+    }
+    if !damagedSnapshots.isEmpty {
+        fail("\(dir): \(damagedSnapshots.count) damaged snapshot(s); the journal checks out", code: ExitCode.failure)
     }
     let hash = String(engine.matcher.stateDigest(), radix: 16)
-    print("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
+    say("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
           + "last_seq=\(contents.commands.count) snapshots=\(snapshotsChecked) state=\(hash) eod_days=\(eod.daysMatched)")
     exit(0)
 }
@@ -377,11 +424,11 @@ case "replay":
 case "journal":
     journalCommand(arguments.dropFirst())
 case "demo":
-    print(DemoMarket.summary)
+    say(DemoMarket.summary)
 case "help", "-h", "--help":
-    print(usage, terminator: "")
+    say(usage, terminator: "")
 case nil:
-    print(usage, terminator: "")
+    say(usage, terminator: "")
     exit(ExitCode.usage)
 case let other?:
     fail("unknown command \(other)\n\(usage)", code: ExitCode.usage)

@@ -16,6 +16,15 @@ final class DecimalTests: XCTestCase {
         XCTAssertNil(Decimal4.parse("1000000001"), "above the price bound")
         XCTAssertEqual(Decimal4.parse("1000000000"), Bounds.priceMax)
         XCTAssertNil(Decimal4.parse("9999999999999999999"), "overflow is refused, not wrapped")
+        // The integer part times 10^4 fits, the fraction added to it does not: this crashed the
+        // engine on any price or amount field before the sum was checked.
+        XCTAssertEqual(Decimal4.parse("922337203685477.5807", max: .max), Int64.max)
+        XCTAssertNil(Decimal4.parse("922337203685477.5808", max: .max))
+        XCTAssertNil(Decimal4.parse("922337203685477.9999"))
+        let parser = LineParser(directory: Directory(config: DemoMarket.config))
+        guard case .command(let c) = parser.parse("NEW cid=a acct=A1001 sym=ZJ100231 side=BUY qty=1 px=922337203685477.5808",
+                                                  broker: 0) else { return XCTFail("a NEW reaches the core") }
+        XCTAssertEqual(c.price, Command.invalid, "answered BAD_PRICE by the matcher")
     }
 
     func testFormatsWithTwoDecimalsAtLeastAndNoTrailingZerosBeyond() {

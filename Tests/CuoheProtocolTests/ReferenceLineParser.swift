@@ -17,14 +17,17 @@ struct ReferenceLineParser {
     /// Parses one line (without its `\n`; a trailing `\r` is accepted). `broker` is the sending
     /// broker's id, stamped on commands.
     func parse(_ line: [UInt8], broker: Int32) -> ParsedLine {
+        // The bound counts the terminator: the `\n` the reader took off, and a `\r` before it.
+        if line.count + 1 > LineLimits.lineBytesMax { return .reject(.lineTooLong, cid: .none, detail: nil) }
         var end = line.count
         if end > 0 && line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        if end + 1 > LineLimits.lineBytesMax { return .reject(.lineTooLong, cid: .none, detail: nil) }
         // Trailing spaces are forgiven (hand-typed lines); inner runs of spaces are not.
         while end > 0 && line[end - 1] == UInt8(ascii: " ") { end -= 1 }
         if end == 0 || line[0] == UInt8(ascii: "#") { return .empty }
-        for i in 0..<end where line[i] < 0x20 || line[i] == 0x7F {
-            return .reject(.malformed, cid: .none, detail: "CONTROL_BYTE")
+        // The protocol is ASCII: a control byte, or any byte past it (which could be a C1
+        // control or broken UTF-8 when a value is echoed), is refused.
+        for i in 0..<end where line[i] < 0x20 || line[i] >= 0x7F {
+            return .reject(.malformed, cid: .none, detail: line[i] >= 0x80 ? "NON_ASCII" : "CONTROL_BYTE")
         }
         // Verb.
         var i = 0
@@ -174,7 +177,7 @@ struct ReferenceLineParser {
         case "STATS":
             return .command(Command(kind: .stats, broker: broker, ts: 0))
         case "DEPOSIT", "WITHDRAW":
-            guard let amount = Decimal4.parse(field("amount")!, max: Bounds.accountCashMax), amount > 0 else {
+            guard let amount = Decimal4.parse(field("amount")!, max: .max), amount > 0 else {
                 return reject("BAD_AMOUNT")
             }
             var c = Command(kind: verb == "DEPOSIT" ? .deposit : .withdraw, broker: broker, ts: 0)
