@@ -131,6 +131,43 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(missingConfig.stderr.contains("/nonexistent/market.json"), missingConfig.stderr)
     }
 
+    /// Options that only mean something with a data directory used to be ignored without one; an
+    /// operator who mistyped `--data` then ran a day without the journal they asked for.
+    func testOptionsThatNeedADataDirectoryAreRefusedWithoutOne() throws {
+        for option in [["--durability", "none"], ["--snapshot-every", "10"], ["--segment-bytes", "8192"], ["--no-prefault"]] {
+            let r = try cuohe(["replay"] + option, stdin: "B01 STATUS cid=a\n")
+            XCTAssertEqual(r.status, 2, "\(option)")
+            XCTAssertTrue(r.stderr.contains("\(option[0]) only means something with --data DIR"), r.stderr)
+            XCTAssertEqual(r.stdout, "", "nothing ran")
+        }
+    }
+
+    /// Every command whose output cannot be written (here: standard output is /dev/full) exits 1
+    /// saying so, instead of exiting 0 with its output lost.
+    func testEveryCommandFailsWhenItsOutputCannotBeWritten() throws {
+        let input = try temporaryFile("full-day.txt", "B01 NEW cid=s1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10\n"
+                                      + "OPS STATS\n")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-full-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: data)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        XCTAssertEqual(try cuohe(["replay", "--data", data, "--no-prefault", input]).status, 0)
+        for arguments in [["demo"], ["help"], ["replay", input], ["replay", "--data", data, "--no-prefault", input],
+                          ["journal", "verify", data], ["journal", "dump", data], ["journal", "rebuild-eod", data]] {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = arguments
+            process.standardOutput = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))
+            let err = Pipe()
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 1, "\(arguments): \(message)")
+            XCTAssertTrue(message.contains("writing output: No space left on device"), "\(arguments): \(message)")
+        }
+    }
+
     func testSegmentSizeRotatesTheJournalAndIsChecked() throws {
         for bad in ["0", "4095", "lots", "99999999999"] {
             let refused = try cuohe(["replay", "--data", "/tmp/unused", "--segment-bytes", bad], stdin: "")
