@@ -73,6 +73,12 @@ public struct Replay: ~Copyable {
     /// Applies a command from the journal on recovery, as `recover`, and hands its events to the
     /// settlement stage (which writes the trade log and, at a `ROLL`, the day's files).
     public mutating func recover(_ command: Command, settling stage: inout SettlementStage) throws(JournalError) {
+        // The edge only ever sequences commands of configured brokers, and the matcher trusts it;
+        // a record naming another (a journal written by something else) stops recovery instead.
+        guard command.broker >= 0 && Int(command.broker) < directory.brokers.count else {
+            throw JournalError(message: "journal record at \(command.ts): broker \(command.broker) is not one of the "
+                               + "market's \(directory.brokers.count); the journal will not be replayed")
+        }
         recover(command)
         let ledger = matcher.ledger
         for i in 0..<events.count {

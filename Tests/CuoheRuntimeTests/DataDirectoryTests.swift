@@ -186,4 +186,23 @@ final class DataDirectoryTests: XCTestCase {
         XCTAssertEqual(engine.terminationStatus, 0)
         XCTAssertEqual(try cuohe(["journal", "verify", data]).status, 0)
     }
+
+    /// A journal record naming a broker the market does not have (something other than the
+    /// engine wrote it) stops recovery and `verify` with a message; it never reaches the matcher,
+    /// which trusts the edge's broker ids.
+    func testARecordOfAnUnknownBrokerStopsRecovery() throws {
+        let data = root + "/data"
+        _ = try day(data)
+        let digest = DataDirectory.configDigest(try Journal.readFile(DataDirectory.marketPath(data)))
+        do {
+            let (journal, _) = try Journal.open(directory: DataDirectory.journalPath(data), configDigest: digest) { _ in }
+            try journal.append([Command(kind: .stats, broker: 99, ts: 1_796_083_300_000_000_000)])
+        }
+        for arguments in [["replay", "--data", data, "--no-prefault", "/dev/null"], ["journal", "verify", data]] {
+            let r = try cuohe(arguments)
+            XCTAssertEqual(r.status, 1, "\(arguments)")
+            XCTAssertTrue(r.stderr.contains("broker 99 is not one of the market's 4; the journal will not be replayed"),
+                          r.stderr)
+        }
+    }
 }
