@@ -327,7 +327,10 @@ public struct Matcher: Sendable {
                 refusal = (reason, .none)
             }
         }
-        if refusal == nil && store.isFull { refusal = (.throttled, .capacity) }
+        // Only an order that may rest needs a slot: a full book must not stop IOC, FOK and
+        // MARKET orders, which could otherwise drain it.
+        let mayRest = c.type == .limit && (c.tif == .day || c.tif == .gtc)
+        if refusal == nil && mayRest && store.isFull { refusal = (.throttled, .capacity) }
         if let (reason, detail) = refusal {
             // A refused NEW still uses its cid (the protocol: a REJ carrying seq uses it).
             _ = cids.insert(CidRecord(cid: c.cid, oid: 0, qty: 0, price: 0, cum: 0, broker: c.broker, slot: -1,

@@ -101,11 +101,13 @@ extension Matcher {
     public static func restore(_ bytes: [UInt8], config: MarketConfig, limits: EngineLimits = EngineLimits()) -> Matcher? {
         var r = SnapshotReader(bytes: bytes)
         guard r.take(8) == Matcher.snapshotMagic, r.u32() == Matcher.snapshotVersion else { return nil }
+        // Every id and count is checked before it is used to index anything: a snapshot that
+        // passed its checksum but holds values the engine never writes is refused, not trusted.
         var m = Matcher(config: config, limits: limits)
-        guard let date = r.i64() else { return nil }
+        guard let date = r.i64(), date >= 0, date <= Int64(CivilDate.lastTradingDate.daysSinceEpoch) else { return nil }
         m.tradingDate = CivilDate(daysSinceEpoch: Int32(truncatingIfNeeded: date))
         guard let oid = r.i64(), let tid = r.i64(), let c1 = r.i64(), let c2 = r.i64(), let c3 = r.i64(),
-              let c4 = r.i64() else { return nil }
+              let c4 = r.i64(), oid >= 1, tid >= 1 else { return nil }
         m.nextOid = oid
         m.nextTid = tid
         m.counters = MatcherCounters(commands: c1, ordersAccepted: c2, trades: c3, rejects: c4)
@@ -130,7 +132,7 @@ extension Matcher {
         }
         guard r.u32() == UInt32(m.brokerSeq.count) else { return nil }
         for b in 0..<m.brokerSeq.count {
-            guard let v = r.i64() else { return nil }
+            guard let v = r.i64(), v >= 0 else { return nil }
             m.brokerSeq[b] = v
         }
         guard let cidCount = r.u32(), Int(cidCount) <= m.cids.capacity else { return nil }
@@ -138,6 +140,7 @@ extension Matcher {
             guard let cid = r.cid(), let v = r.i64s(6), let state = CidState(rawValue: UInt8(truncatingIfNeeded: v[5])) else {
                 return nil
             }
+            guard v[4] >= 0 && v[4] < Int64(m.brokerSeq.count) else { return nil }
             let broker = Int32(truncatingIfNeeded: v[4])
             let probe = m.cids.find(broker: broker, cid: cid)
             guard probe.record < 0 else { return nil }
@@ -150,7 +153,10 @@ extension Matcher {
                   let tif = TimeInForce(rawValue: UInt8(truncatingIfNeeded: v[9])) else { return nil }
             let instrument = Int32(truncatingIfNeeded: v[6])
             let record = Int32(truncatingIfNeeded: v[7])
-            guard instrument >= 0, Int(instrument) < m.instruments.count, record >= 0, record < m.cids.count,
+            let account = v[4]
+            guard account >= 0, account < Int64(m.accountBroker.count), v[5] == Int64(m.accountBroker[Int(account)]),
+                  v[2] >= 1, v[2] <= Bounds.quantityMax, v[3] >= 1, v[3] <= v[2], v[10] >= 0,
+                  instrument >= 0, Int(instrument) < m.instruments.count, record >= 0, record < m.cids.count,
                   m.books[instrument].contains(price: v[1]), (v[1] - m.books[instrument].lowPrice) % m.instruments[instrument].tick == 0
             else { return nil }
             let slot = m.store.allocate(RestingOrder(
@@ -162,7 +168,7 @@ extension Matcher {
         }
         guard r.u32() == UInt32(m.ledger.accounts.count) else { return nil }
         for a in 0..<m.ledger.accounts.count {
-            guard let v = r.i64s(7) else { return nil }
+            guard let v = r.i64s(7), v[6] == Int64(m.accountBroker[a]) else { return nil }
             m.ledger.accounts[a] = AccountBalance(cash: v[0], frozenCash: v[1], boughtThisYear: v[2], openBuyValue: v[3],
                                                   annualBuyCap: v[4], qualifiedUntil: Int32(truncatingIfNeeded: v[5]),
                                                   broker: Int32(truncatingIfNeeded: v[6]))

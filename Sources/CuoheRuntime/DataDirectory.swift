@@ -65,7 +65,7 @@ public enum DataDirectory {
         let market = marketPath(dir)
         let expected = try writtenDigest(dir)
         if access(market, F_OK) == 0 {
-            let stored = try Journal.readFile(market)
+            let stored = try Journal.readFile(market, bytesMax: JSONParser.inputBytesMax)
             if let configText, configText != stored {
                 throw JournalError(message: "\(dir): was created with another configuration than "
                                    + "\(configName ?? "the demo market") (see \(market)); start without --config, or with that file",

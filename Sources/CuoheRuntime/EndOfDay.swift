@@ -55,6 +55,16 @@ public struct TradeRecord: Sendable, Equatable {
         sellerFee = e.sellerFee
         stampDuty = e.stampDuty
     }
+
+    /// True if every id names one of `market`'s instruments, accounts and brokers, and the
+    /// figures are those of a trade (a positive price and quantity, fees not negative).
+    public func fits(_ market: Directory) -> Bool {
+        func within(_ id: Int32, _ count: Int) -> Bool { id >= 0 && Int(id) < count }
+        return within(instrument, market.symbols.count) && within(buyer, market.accounts.count)
+            && within(seller, market.accounts.count) && within(buyerBroker, market.brokers.count)
+            && within(sellerBroker, market.brokers.count) && price > 0 && qty > 0
+            && buyerFee >= 0 && sellerFee >= 0 && stampDuty >= 0
+    }
 }
 
 /// The end-of-day files: `trades.csv`, `register.csv` (the shareholder register) and
@@ -155,8 +165,16 @@ public enum EndOfDay {
             var dayMatched = names.contains("trades.csv")
             for name in names {
                 let relative = "eod/" + day + "/" + name
-                guard let expected = fm.contents(atPath: rebuilt + "/" + relative) else { continue }
-                guard let actual = fm.contents(atPath: data + "/" + relative) else {
+                guard let expected = try? Journal.readFile(rebuilt + "/" + relative, bytesMax: .max) else { continue }
+                // Read at most what the rebuilt file holds: a larger one differs, whatever it is.
+                let present = access(data + "/" + relative, F_OK) == 0
+                let actual = try? Journal.readFile(data + "/" + relative, bytesMax: expected.count)
+                if present && actual == nil {
+                    dayMatched = false
+                    result.problem = result.problem ?? "\(relative) differs from what the journal gives"
+                    continue
+                }
+                guard let actual else {
                     dayMatched = false
                     if rewritten {
                         result.pending.append(relative)
@@ -165,7 +183,7 @@ public enum EndOfDay {
                     }
                     continue
                 }
-                let prefix = actual.count <= expected.count && expected.prefix(actual.count) == actual
+                let prefix = actual.count <= expected.count && expected[..<actual.count].elementsEqual(actual)
                 if actual == expected { continue }
                 dayMatched = false
                 if rewritten && name == "trades.log" && prefix {
@@ -189,7 +207,7 @@ public enum EndOfDay {
         }
         for day in days {
             for name in ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod/" + day)) ?? []).sorted() {
-                let bytes = try Journal.readFile(rebuilt + "/eod/" + day + "/" + name)
+                let bytes = try Journal.readFile(rebuilt + "/eod/" + day + "/" + name, bytesMax: .max)
                 if let problem = writeAtomically(data + "/eod/" + day + "/" + name, bytes: bytes) {
                     throw JournalError(message: problem)
                 }

@@ -87,7 +87,7 @@ public final class Journal {
         var expected: UInt64 = 1
         for n in numbers {
             let path = "\(directory)/\(segmentName(n))"
-            let bytes = try readFile(path)
+            let bytes = try readFile(path, bytesMax: segmentFileBytesMax)
             let isLast = n == numbers.last
             switch bytes.withUnsafeBytes({ JournalSegmentHeader.read($0) }) {
             case .success(let header):
@@ -178,24 +178,41 @@ public final class Journal {
         }
     }
 
-    /// A whole file's bytes (a regular file's size is read first; nothing grows without bound).
-    public static func readFile(_ path: String) throws(JournalError) -> [UInt8] {
-        let fd = Glibc.open(path, O_RDONLY)
+    /// A whole regular file's bytes, refusing anything else before reading it: a file larger than
+    /// `bytesMax` (what the file's kind can ever hold: a damaged or sparse file must not make the
+    /// engine allocate its reported size), and a FIFO, device or directory (which could block the
+    /// open or the read forever; the open itself does not wait).
+    public static func readFile(_ path: String, bytesMax: Int) throws(JournalError) -> [UInt8] {
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw JournalError(message: "\(path): cannot stat: \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw JournalError(message: "\(path): not a regular file") }
         let size = Int(st.st_size)
+        guard size <= bytesMax else {
+            throw JournalError(message: "\(path): \(size) bytes, more than such a file can hold (\(bytesMax))")
+        }
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         while done < size {
             let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { throw JournalError(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+            if n < 0 { throw JournalError(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+            if n == 0 { throw JournalError(message: "\(path): cannot read: the file shrank while being read") }
             done += n
         }
         return bytes
     }
+
+    /// The most records one `append` may carry (the pipeline commits at most 4,096 at a time).
+    public static let batchRecordsMax = 1 << 16
+    /// The longest `--segment-bytes` the engine accepts.
+    public static let segmentBytesLimit = 1 << 32
+    /// The largest a segment file can be: a batch never spans two segments, so the last batch
+    /// may pass the segment's size by up to a whole batch.
+    public static let segmentFileBytesMax = JournalSegmentHeader.bytes + segmentBytesLimit
+        + batchRecordsMax * JournalRecord.recordBytes
 
     /// Opens the journal in `directory` (created if missing) for appending after recovery: reads
     /// it, truncates a torn tail (telling `log`), and returns the journal and its commands.
@@ -282,6 +299,7 @@ public final class Journal {
     /// appends.
     public func append(_ commands: [Command]) throws(JournalError) {
         if commands.isEmpty { return }
+        precondition(commands.count <= Journal.batchRecordsMax, "journal batch larger than batchRecordsMax")
         if fd < 0 { throw JournalError(message: "\(directory): journal closed after an earlier write error") }
         if segmentBytes > JournalSegmentHeader.bytes
             && segmentBytes + commands.count * JournalRecord.recordBytes > segmentBytesMax {

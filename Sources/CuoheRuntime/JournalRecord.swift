@@ -89,7 +89,20 @@ public enum JournalRecord {
                               w3: get64(bytes, b + 80))
         c.newCid = ClientOrderID(w0: get64(bytes, b + 88), w1: get64(bytes, b + 96), w2: get64(bytes, b + 104),
                                  w3: get64(bytes, b + 112))
+        // Only values the edge can sequence: a record that checks out but holds others was not
+        // written by the engine, and replaying it could take the core outside its bounds.
+        guard isSequenceable(c) else { return .failure(.badContent) }
         return .success((seq, c))
+    }
+
+    /// True if `c` holds only values the edge can give a command: a broker id, account and
+    /// instrument ids or -1 (unknown), a trading date and a timestamp within the engine's range,
+    /// quantities and prices in range or `Command.absent`/`invalid`.
+    static func isSequenceable(_ c: Command) -> Bool {
+        c.broker >= 0 && c.account >= -1 && c.instrument >= -1
+            && c.date.daysSinceEpoch >= 0 && c.date <= CivilDate.lastTradingDate
+            && c.ts >= 0 && c.ts <= CivilDate.lastTimestamp
+            && c.qty >= Command.invalid && c.qty <= Bounds.quantityMax && c.price >= Command.invalid
     }
 
     static func get32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {

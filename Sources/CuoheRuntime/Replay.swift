@@ -79,6 +79,11 @@ public struct Replay: ~Copyable {
             throw JournalError(message: "journal record at \(command.ts): broker \(command.broker) is not one of the "
                                + "market's \(directory.brokers.count); the journal will not be replayed")
         }
+        // The edge's clock never goes back (an earlier `@` stamp is refused).
+        guard command.ts >= edge.clock else {
+            throw JournalError(message: "journal record at \(command.ts): its time is before the previous record's "
+                               + "(\(edge.clock)); the journal will not be replayed")
+        }
         recover(command)
         let ledger = matcher.ledger
         for i in 0..<events.count {

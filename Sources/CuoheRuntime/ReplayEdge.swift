@@ -59,7 +59,8 @@ public struct ReplayEdge: Sendable {
         let protocolLine = rest.dropFirst(brokerToken.count + 1)
         // Only a sequenced command moves the clock (it is what the journal keeps, so a restart
         // resumes it exactly); the edge's own answers carry the time they would have had.
-        let ts = stamp ?? (clock + 1)
+        // The clock stops at the engine's last timestamp rather than pass it.
+        let ts = stamp ?? (clock < CivilDate.lastTimestamp ? clock + 1 : CivilDate.lastTimestamp)
         guard let broker = directory.broker(brokerToken) else {
             let who = ReplayEdge.echoable(brokerToken)
             if cut { return .line(who: who, text: formatter.rejectLine(.lineTooLong, cid: .none, detail: nil, ts: ts)) }

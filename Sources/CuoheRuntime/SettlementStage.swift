@@ -39,7 +39,7 @@ public struct SettlementStage: ~Copyable {
     /// Continues `books` on their date, whose trade log must hold trades `dayFirstTid ..< nextTid`.
     public init(books: consuming Settlement, data: String, directory: Directory, dayFirstTid: Int64, nextTid: Int64,
                 report: @escaping @Sendable (String) -> Void) throws(JournalError) {
-        log = try TradeLog.open(data: data, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+        log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
         self.books = books
         self.data = data
         self.directory = directory
@@ -78,7 +78,7 @@ public struct SettlementStage: ~Copyable {
         }
         try DataDirectory.syncDirectory(dir)
         dayFirstTid = nextTid
-        log = try TradeLog.open(data: data, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+        log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
     }
 
     /// Makes the day's log durable (before a snapshot that counts on it, and at the end).

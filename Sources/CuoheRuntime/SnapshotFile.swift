@@ -29,6 +29,9 @@ public enum SnapshotFile {
         public var clock: Int64
         public var dayFirstTid: Int64
     }
+    /// The largest a snapshot can be: twice the engine storage a market may need (a snapshot
+    /// writes less than the state it holds), far past any real one (tens of MB).
+    public static let bytesMax = 2 * Bounds.engineBytesMax
     /// Older snapshots are deleted beyond this many: a damaged newest one still leaves a fallback.
     public static let keep = 3
 
@@ -75,7 +78,7 @@ public enum SnapshotFile {
         let path = directory(data) + "/" + name(seq)
         let bytes: [UInt8]
         do {
-            bytes = try Journal.readFile(path)
+            bytes = try Journal.readFile(path, bytesMax: bytesMax)
         } catch {
             return .failure(error)
         }
@@ -107,7 +110,9 @@ public enum SnapshotFile {
             return .failure(JournalError(message: "\(path): taken on another market (market digest "
                                          + "\(Journal.hex(header.configDigest)), not \(Journal.hex(configDigest)))"))
         }
-        guard let matcher = Matcher.restore(Array(payload), config: config, limits: limits) else {
+        // The clock continues from here: it must be one the edge could have had.
+        guard header.clock >= -1 && header.clock <= CivilDate.lastTimestamp,
+              let matcher = Matcher.restore(Array(payload), config: config, limits: limits) else {
             return .failure(JournalError(message: "\(path): does not restore onto this market"))
         }
         return .success(Loaded(matcher: matcher, clock: header.clock, dayFirstTid: header.dayFirstTid))

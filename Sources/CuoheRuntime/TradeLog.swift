@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CuoheCore
+import CuoheProtocol
 
 /// The day's settled trades, kept durably so the close can write `trades.csv` even when the
 /// engine restarted mid-day from a snapshot: `eod/<date>/trades.log` in the data directory.
@@ -15,6 +16,8 @@ import CuoheCore
 ///     104 bytes; u32 zero
 public struct TradeLog: ~Copyable {
     public static let recordBytes = 112
+    /// The largest a day's log can be: 150 million trades, far past any regional market's day.
+    public static let fileBytesMax = 150_000_000 * recordBytes
     /// Pending bytes written out once this many have gathered, even between sync points.
     static let pendingBytesMax = 1 << 20
 
@@ -32,7 +35,8 @@ public struct TradeLog: ~Copyable {
     /// before the snapshot recovery starts from) and may hold later ones, which are cut off
     /// (replay writes them again). A torn or damaged record among the ones kept, or a missing
     /// one, refuses the start with the file and offset.
-    public static func open(data: String, date: CivilDate, firstTid: Int64, nextTid: Int64,
+    /// A record whose ids are not `market`'s is damage too (it would index past the names).
+    public static func open(data: String, market: Directory, date: CivilDate, firstTid: Int64, nextTid: Int64,
                             log: (String) -> Void) throws(JournalError) -> TradeLog {
         guard firstTid >= 1 && firstTid <= nextTid else {
             throw JournalError(message: "\(path(data: data, date: date)): the day's first trade \(firstTid) is not in 1...\(nextTid)")
@@ -50,7 +54,7 @@ public struct TradeLog: ~Copyable {
         let bytes: [UInt8]
         do {
             try DataDirectory.syncDirectory(directory(data: data, date: date))
-            bytes = try Journal.readFile(path)
+            bytes = try Journal.readFile(path, bytesMax: fileBytesMax)
         } catch {
             close(fd)
             throw error
@@ -66,7 +70,7 @@ public struct TradeLog: ~Copyable {
                                    + "(the log ends there); the trades before the snapshot must all be present")
             }
             guard let record = decode(bytes, at: offset), record.tid == firstTid + Int64(records.count),
-                  record.date == date else {
+                  record.date == date, record.fits(market) else {
                 close(fd)
                 throw JournalError(message: "\(path): offset \(offset): damaged or out-of-order trade record "
                                    + "(expected trade \(firstTid + Int64(records.count)))")
@@ -149,6 +153,7 @@ public struct TradeLog: ~Copyable {
     }
 
     static func decode(_ bytes: [UInt8], at offset: Int) -> TradeRecord? {
+        guard offset >= 0 && bytes.count - offset >= recordBytes else { return nil }
         func le(_ at: Int, _ n: Int) -> UInt64 {
             (0..<n).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + at + $1]) << (8 * UInt64($1)) }
         }

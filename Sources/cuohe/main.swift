@@ -103,7 +103,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
             snapshotEvery = n
         case "--segment-bytes":
             dataOnly.append(arg)
-            guard let value = args.popFirst(), let n = Int(value), n >= 4096, n <= 1 << 32 else {
+            guard let value = args.popFirst(), let n = Int(value), n >= 4096, n <= Journal.segmentBytesLimit else {
                 fail("--segment-bytes takes a number of bytes from 4096 to 4294967296", code: ExitCode.usage)
             }
             segmentBytes = n
@@ -160,7 +160,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
 
 func readWholeFile(_ path: String) -> [UInt8] {
     do {
-        return try Journal.readFile(path)
+        return try Journal.readFile(path, bytesMax: JSONParser.inputBytesMax)
     } catch {
         fail("\(error)", code: ExitCode.config)
     }

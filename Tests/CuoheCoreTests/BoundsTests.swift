@@ -250,4 +250,65 @@ final class BoundsTests: XCTestCase {
             }
         }
     }
+
+    /// A full order store refuses only orders that may rest (`DAY`, `GTC`): an `IOC` or a `MARKET`
+    /// order still trades against the full book, which is how it drains.
+    func testAFullOrderStoreStillTakesOrdersThatNeverRest() {
+        var config = LedgerStreamMarket.config(fees: Fees())
+        config.instruments[0].holderCap = 200
+        var m = Matcher(config: config, limits: EngineLimits(ordersLiveMax: 3, cidsPerDayMax: 64, positionsMax: 64,
+                                                             lockLotsMax: 64))
+        let s = m.instruments[0]
+        for k in 0..<3 {
+            let sell = Command.newOrder(broker: 1, ts: Int64(k), cid: ClientOrderID("s\(k)")!, account: Int32(k % 2),
+                                        instrument: 0, side: .sell, qty: 100, price: s.bandHigh)
+            XCTAssertEqual(Self.run(&m, sell).first?.kind, .ack)
+        }
+        let rests = Command.newOrder(broker: 1, ts: 3, cid: ClientOrderID("r")!, account: 3, instrument: 0, side: .sell,
+                                     qty: 100, price: s.bandHigh)
+        XCTAssertEqual(Self.run(&m, rests).first?.rejectReason, .throttled)
+        var ioc = Command.newOrder(broker: 2, ts: 4, cid: ClientOrderID("i")!, account: 10, instrument: 0, side: .buy,
+                                   qty: 100, price: s.bandHigh)
+        ioc.tif = .ioc
+        XCTAssertTrue(Self.run(&m, ioc).contains { $0.kind == .trade })
+        var market = Command.newOrder(broker: 2, ts: 5, cid: ClientOrderID("m")!, account: 11, instrument: 0, side: .buy,
+                                      qty: 100, price: Command.absent)
+        market.type = .market
+        XCTAssertTrue(Self.run(&m, market).contains { $0.kind == .trade })
+        XCTAssertNil(m.verify())
+        XCTAssertEqual(m.liveOrderCount, 1)
+    }
+
+    /// A snapshot that passed its checksum but holds values the engine never writes (here: every
+    /// 8 bytes of a real snapshot overwritten in turn with extreme values) is refused or restores
+    /// to a state that checks out; it never crashes the restore.
+    func testRestoringForgedSnapshotsNeverCrashes() {
+        let config = LedgerStreamMarket.config(fees: Fees(feeBps: 3, stampDutyBps: 10))
+        let limits = EngineLimits(ordersLiveMax: 64, cidsPerDayMax: 256, positionsMax: 64, lockLotsMax: 64)
+        var m = Matcher(config: config, limits: limits)
+        let s = m.instruments[1]
+        _ = Self.run(&m, Command.newOrder(broker: 1, ts: 1, cid: ClientOrderID("s")!, account: 2, instrument: 1, side: .sell,
+                                          qty: 300, price: s.bandHigh))
+        _ = Self.run(&m, Command.newOrder(broker: 2, ts: 2, cid: ClientOrderID("b")!, account: 10, instrument: 1, side: .buy,
+                                          qty: 100, price: s.bandHigh))
+        _ = Self.run(&m, Command.newOrder(broker: 2, ts: 3, cid: ClientOrderID("c")!, account: 11, instrument: 1, side: .buy,
+                                          qty: 100, price: s.bandLow))
+        let bytes = m.snapshot()
+        XCTAssertNotNil(Matcher.restore(bytes, config: config, limits: limits))
+        var refused = 0
+        for offset in stride(from: 12, to: bytes.count - 8, by: 4) {
+            for value: Int64 in [-1, 1 << 40, Int64.max, Int64.min, 7] {
+                var forged = bytes
+                withUnsafeBytes(of: value.littleEndian) { forged.replaceSubrange(offset..<offset + 8, with: $0) }
+                if let restored = Matcher.restore(forged, config: config, limits: limits) {
+                    XCTAssertNil(restored.verify(), "offset \(offset) value \(value)")
+                    // What the edge continues from must be in range too (the day's timestamps).
+                    XCTAssertTrue(restored.tradingDate.isTradingDate, "offset \(offset) value \(value)")
+                } else {
+                    refused += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(refused, bytes.count / 4, "most forgeries are refused")
+    }
 }

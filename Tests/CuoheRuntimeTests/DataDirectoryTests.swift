@@ -193,7 +193,7 @@ final class DataDirectoryTests: XCTestCase {
     func testARecordOfAnUnknownBrokerStopsRecovery() throws {
         let data = root + "/data"
         _ = try day(data)
-        let digest = DataDirectory.configDigest(try Journal.readFile(DataDirectory.marketPath(data)))
+        let digest = DataDirectory.configDigest(try Journal.readFile(DataDirectory.marketPath(data), bytesMax: 1 << 20))
         do {
             let (journal, _) = try Journal.open(directory: DataDirectory.journalPath(data), configDigest: digest) { _ in }
             try journal.append([Command(kind: .stats, broker: 99, ts: 1_796_083_300_000_000_000)])
@@ -204,5 +204,59 @@ final class DataDirectoryTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("broker 99 is not one of the market's 4; the journal will not be replayed"),
                           r.stderr)
         }
+    }
+
+    /// A data directory file that reads as 1 TB (sparse, or damaged metadata) or is a FIFO is
+    /// refused with its name; nothing allocates its size and nothing blocks. A snapshot like that
+    /// is set aside and the start goes on from the journal.
+    func testOversizedFilesAndFIFOsInTheDirectoryAreRefused() throws {
+        let data = root + "/data"
+        _ = try day(data)
+        let snapshot = try XCTUnwrap(SnapshotFile.list(data).first)
+        XCTAssertEqual(truncate(SnapshotFile.path(data, snapshot), off_t(1) << 40), 0)
+        let start = try cuohe(["replay", "--data", data, "--no-prefault", "/dev/null"])
+        XCTAssertEqual(start.status, 0, start.stderr)
+        XCTAssertTrue(start.stderr.contains("more than such a file can hold"), start.stderr)
+        XCTAssertTrue(start.stderr.contains("set aside as"), start.stderr)
+        let segment = DataDirectory.journalPath(data) + "/" + Journal.segmentName(1)
+        XCTAssertEqual(truncate(segment, off_t(1) << 40), 0)
+        for arguments in [["replay", "--data", data, "--no-prefault", "/dev/null"], ["journal", "verify", data],
+                          ["journal", "dump", data]] {
+            let r = try cuohe(arguments)
+            XCTAssertEqual(r.status, 1, "\(arguments)")
+            XCTAssertTrue(r.stderr.contains("\(segment): 1099511627776 bytes, more than such a file can hold"), r.stderr)
+        }
+        let market = DataDirectory.marketPath(data)
+        try FileManager.default.removeItem(atPath: market)
+        XCTAssertEqual(mkfifo(market, 0o644), 0)
+        let fifo = try cuohe(["journal", "verify", data])
+        XCTAssertEqual(fifo.status, 1)
+        XCTAssertTrue(fifo.stderr.contains("\(market): not a regular file"), fifo.stderr)
+    }
+
+    /// A trade log whose record checks out but names an instrument the market lacks used to
+    /// crash the `ROLL` that wrote the day's files, journaled, so every restart crashed again.
+    /// Now the log is damage: recovery rebuilds it from the journal, and the day closes.
+    func testAForgedTradeLogIsRebuiltFromTheJournal() throws {
+        let data = root + "/data"
+        _ = try day(data)
+        let date = CivilDate(year: 2026, month: 12, day: 1)!
+        let path = TradeLog.path(data: data, date: date)
+        var bytes = Array(try Journal.readFile(path, bytesMax: 1 << 20))
+        XCTAssertEqual(bytes.count, TradeLog.recordBytes)
+        // Instrument 4242, with its checksum made good again.
+        withUnsafeBytes(of: Int64(4242).littleEndian) { bytes.replaceSubrange(24..<32, with: $0) }
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<104])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(104..<108, with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let input = root + "/roll.txt"
+        try "OPS ROLL date=2026-12-02\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let roll = try cuohe(["replay", "--data", data, "--no-prefault", input])
+        XCTAssertEqual(roll.status, 0, roll.stderr)
+        XCTAssertTrue(roll.stderr.contains("damaged or out-of-order trade record"), roll.stderr)
+        XCTAssertTrue(roll.stdout.contains("OPS OK verb=ROLL date=2026-12-02"), roll.stdout)
+        let csv = try String(contentsOfFile: data + "/eod/2026-12-01/trades.csv", encoding: .utf8)
+        XCTAssertTrue(csv.contains(",ZJ100231,12.10,200,A2001,B02,A1001,B01,"), csv)
+        XCTAssertEqual(try cuohe(["journal", "verify", data]).status, 0)
     }
 }

@@ -254,23 +254,33 @@ final class JournalTests: XCTestCase {
         }
     }
 
-    func testAFullDiskIsAnErrorNotASilentLoss() throws {
-        // The first segment is /dev/full: writing its header fails with ENOSPC, so the journal
-        // does not open.
+    func testAFailedWriteIsAnErrorNotASilentLoss() throws {
+        // A segment that is a device (here /dev/full) is refused before anything is written.
         XCTAssertEqual(symlink("/dev/full", dir + "/" + Journal.segmentName(1)), 0)
         XCTAssertThrowsError(try Journal.open(directory: dir) { _ in }) { error in
-            XCTAssertTrue("\(error)".contains("cannot write the segment header: No space left on device"), "\(error)")
+            XCTAssertTrue("\(error)".contains("00000001.log: not a regular file"), "\(error)")
         }
-        // A later segment is /dev/full: the rotation into it fails, and so does every append after.
         try FileManager.default.removeItem(atPath: dir + "/" + Journal.segmentName(1))
-        let (journal, _) = try Journal.open(directory: dir, segmentBytesMax: 4 * JournalRecord.recordBytes) { _ in }
+        // The disk fills mid-batch (a file size limit makes the write fail, as ENOSPC would): the
+        // batch is an error, the journal takes no more appends, and what was written before is
+        // intact, the cut-off batch a torn tail.
+        let (journal, _) = try Journal.open(directory: dir) { _ in }
         try journal.append(Self.randomCommands(4, seed: 7))
-        XCTAssertEqual(symlink("/dev/full", dir + "/" + Journal.segmentName(2)), 0)
-        XCTAssertThrowsError(try journal.append(Self.randomCommands(2, seed: 7))) { error in
-            XCTAssertTrue("\(error)".contains("00000002.log: already exists"), "\(error)")
+        signal(SIGXFSZ, SIG_IGN)
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        var small = saved
+        small.rlim_cur = rlim_t(JournalSegmentHeader.bytes + 5 * JournalRecord.recordBytes - 50)
+        XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &small), 0)
+        defer { setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved) }
+        XCTAssertThrowsError(try journal.append(Self.randomCommands(2, seed: 8))) { error in
+            XCTAssertTrue("\(error)".contains("write failed: File too large"), "\(error)")
         }
-        XCTAssertThrowsError(try journal.append(Self.randomCommands(1, seed: 8)), "no appends after a failed write")
-        XCTAssertEqual(try Journal.read(directory: dir).commands.count, 4)
+        XCTAssertThrowsError(try journal.append(Self.randomCommands(1, seed: 9)), "no appends after a failed write")
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        let contents = try Journal.read(directory: dir)
+        XCTAssertEqual(contents.commands.count, 4)
+        XCTAssertNotNil(contents.tornTail, "the cut-off batch")
     }
 
     /// Every segment starts with a header naming it and the market it was written for: a segment
@@ -326,5 +336,52 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(try Journal.read(directory: dir).commands.count, 11)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: next)).count,
                        JournalSegmentHeader.bytes + JournalRecord.recordBytes)
+    }
+
+    /// A record that checks out but holds values the edge never sequences (a writer other than
+    /// the engine, or a forged checksum) is refused where it lies, "record does not decode":
+    /// a ROLL past 2262, a time of `Int64.max`, a negative broker, a quantity past 10^12.
+    func testARecordTheEdgeCouldNotHaveWrittenIsRefused() throws {
+        var forged: [Command] = []
+        var roll = Command(kind: .roll, broker: 0, ts: 5)
+        roll.date = CivilDate(daysSinceEpoch: 2_000_000_000)
+        forged.append(roll)
+        forged.append(Command(kind: .stats, broker: 0, ts: .max))
+        forged.append(Command(kind: .stats, broker: -5, ts: 5))
+        var huge = Command(kind: .new, broker: 0, ts: 5)
+        huge.qty = Bounds.quantityMax + 1
+        forged.append(huge)
+        var stamp = Command(kind: .stats, broker: 0, ts: -7)
+        stamp.qty = Command.absent
+        forged.append(stamp)
+        for (k, command) in forged.enumerated() {
+            let directory = dir + "/f\(k)"
+            let (journal, _) = try Journal.open(directory: directory) { _ in }
+            try journal.append(Self.randomCommands(2, seed: 20) + [command])
+            XCTAssertThrowsError(try Journal.read(directory: directory), "forgery \(k)") { error in
+                XCTAssertTrue("\(error)".contains("offset \(JournalSegmentHeader.bytes + 2 * JournalRecord.recordBytes): "
+                                                 + "record does not decode"), "\(error)")
+            }
+        }
+    }
+
+    /// Files are read only when they are regular files of a size their kind can have: a segment
+    /// whose size reads as 1 TB (sparse, or damaged metadata) is refused before anything is
+    /// allocated, and a FIFO is refused without blocking.
+    func testOversizedFilesAndFIFOsAreRefusedBeforeTheyAreRead() throws {
+        let (journal, _) = try Journal.open(directory: dir) { _ in }
+        try journal.append(Self.randomCommands(3, seed: 21))
+        XCTAssertEqual(truncate(lastSegment(), off_t(1) << 40), 0)
+        XCTAssertThrowsError(try Journal.read(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("1099511627776 bytes, more than such a file can hold"), "\(error)")
+        }
+        let fifo = dir + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        XCTAssertThrowsError(try Journal.readFile(fifo, bytesMax: 1 << 20)) { error in
+            XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
+        }
+        XCTAssertThrowsError(try Journal.readFile(dir, bytesMax: 1 << 20)) { error in
+            XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
+        }
     }
 }

@@ -8,6 +8,7 @@ import CuoheProtocol
 final class SettlementStageTests: XCTestCase {
     var dir: String = ""
     let date = CivilDate(year: 2026, month: 12, day: 1)!
+    let market = Directory(config: DemoMarket.config)
 
     override func setUp() {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-settle-\(getpid())-\(UUID().uuidString)").path
@@ -23,7 +24,7 @@ final class SettlementStageTests: XCTestCase {
 
     /// Writes trades 1...n and syncs.
     func writeLog(_ n: Int64) throws {
-        var log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        var log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 1, log: { _ in })
         for tid in 1...n { try log.append(record(tid)) }
         try log.sync()
     }
@@ -31,7 +32,7 @@ final class SettlementStageTests: XCTestCase {
     func testRecordsRoundTripAndLaterOnesAreCutOff() throws {
         try writeLog(10)
         var lines: [String] = []
-        let log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 8, log: { lines.append($0) })
+        let log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 8, log: { lines.append($0) })
         XCTAssertEqual(log.records, (1...7).map(record))
         XCTAssertEqual(lines.count, 1, "cutting off trades after the snapshot is logged")
         let size = try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int
@@ -42,8 +43,8 @@ final class SettlementStageTests: XCTestCase {
         try writeLog(5)
         let path = TradeLog.path(data: dir, date: date)
         XCTAssertEqual(truncate(path, off_t(5 * TradeLog.recordBytes - 9)), 0)  // the 5th record torn
-        XCTAssertEqual(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 5, log: { _ in }).records.count, 4)
-        XCTAssertThrowsError(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
+        XCTAssertEqual(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 5, log: { _ in }).records.count, 4)
+        XCTAssertThrowsError(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
             XCTAssertTrue("\(error)".contains("offset \(4 * TradeLog.recordBytes)"), "\(error)")
             XCTAssertTrue("\(error)".contains("missing"), "\(error)")
         }
@@ -55,15 +56,38 @@ final class SettlementStageTests: XCTestCase {
         var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[2 * TradeLog.recordBytes + 40] ^= 0x10
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
+        XCTAssertThrowsError(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 6, log: { _ in }).records.count) { error in
             XCTAssertTrue("\(error)".contains("\(path): offset \(2 * TradeLog.recordBytes)"), "\(error)")
         }
         // The same damage after the snapshot's last trade is regenerated data: cut off.
-        XCTAssertEqual(try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 3, log: { _ in }).records.count, 2)
+        XCTAssertEqual(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 3, log: { _ in }).records.count, 2)
+    }
+
+    /// A trade record that checks out but names an instrument, account or broker the market does
+    /// not have is damage (it used to crash the close that wrote `trades.csv` from it, on every
+    /// restart): the log refuses to open, so recovery rebuilds it from the journal.
+    func testARecordOfAnotherMarketIsDamage() throws {
+        var log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        try log.append(record(1))
+        var foreign = record(2)
+        foreign.instrument = 4242
+        try log.append(foreign)
+        try log.sync()
+        XCTAssertThrowsError(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 3,
+                                               log: { _ in }).records.count) { error in
+            XCTAssertTrue("\(error)".contains("offset \(TradeLog.recordBytes): damaged or out-of-order trade record"),
+                          "\(error)")
+        }
+        for forge in [{ (r: inout TradeRecord) in r.buyer = 99 }, { $0.sellerBroker = -1 }, { $0.qty = 0 }] {
+            var r = record(1)
+            forge(&r)
+            XCTAssertFalse(r.fits(market))
+        }
+        XCTAssertTrue(record(1).fits(market))
     }
 
     func testAFullDiskIsAnError() throws {
-        var log = try TradeLog.open(data: dir, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        var log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 1, log: { _ in })
         try log.append(record(1))
         // Point the log's file at /dev/full: the next flush must throw, not drop the record.
         let full = open("/dev/full", O_WRONLY)
