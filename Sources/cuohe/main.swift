@@ -128,143 +128,87 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     if dataPath == nil, let option = dataOnly.first {
         fail("\(option) only means something with --data DIR\n\(usage)", code: ExitCode.usage)
     }
-    if let dataPath { durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath,
-                                    inputPath: inputPath, durability: durability, snapshotEvery: snapshotEvery,
-                                    segmentBytes: segmentBytes, prefault: prefault) }
-    let config = loadConfig(configPath)
-    var fd: Int32 = 0
-    if let inputPath, inputPath != "-" {
-        fd = open(inputPath, O_RDONLY)
-        if fd < 0 { fail("\(inputPath): cannot open: \(String(cString: strerror(errno)))", code: ExitCode.failure) }
+    if let dataPath {
+        var limits = EngineLimits()
+        // Page faults at start rather than mid-session: the durable-ack tail depends on it.
+        limits.prefaultsMemory = prefault
+        durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath, inputPath: inputPath,
+                      options: RecoveryOptions(limits: limits, durability: durability, segmentBytes: segmentBytes,
+                                               wholeJournal: exportPath != nil),
+                      snapshotEvery: snapshotEvery)
     }
+    let config = loadConfig(configPath)
+    let input = openInput(inputPath)
     var engine = Replay(config: config, recordsTrades: exportPath != nil)
     StopSignal.install()
-    var reader = LineReader(fd: fd, lineBytesMax: Replay.inputLineBytesMax, stopRequested: StopSignal.requested)
-    var writer = OutputWriter(fd: 1)
+    var reader = LineReader(input: input, lineBytesMax: Replay.inputLineBytesMax, stopRequested: StopSignal.requested)
+    var writer = OutputWriter(output: standardOutput())
     while let line = reader.next() {
         engine.feed(line[...], into: &writer.buffer)
         writer.flushIfFull()
     }
     writer.flush()
-    if reader.readError != 0 {
-        fail("reading input: \(String(cString: strerror(reader.readError)))", code: ExitCode.failure)
-    }
-    if writer.writeError != 0 {
-        fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
-    }
-    if let exportPath, let problem = engine.export(to: exportPath) {
-        fail(problem, code: ExitCode.failure)
+    if let error = reader.readError { fail("reading input: \(error.reason)", code: ExitCode.failure) }
+    if let error = writer.writeError { fail("writing output: \(error.reason)", code: ExitCode.failure) }
+    if let exportPath {
+        do {
+            try engine.export(to: exportPath)
+        } catch {
+            fail("\(error)", code: ExitCode.failure)
+        }
     }
     exit(0)
 }
 
 func readWholeFile(_ path: String) -> [UInt8] {
     do {
-        return try Journal.readFile(path, bytesMax: JSONParser.inputBytesMax)
+        return try FileSystem.readFile(path, bytesMax: JSONParser.inputBytesMax)
     } catch {
         fail("\(error)", code: ExitCode.config)
     }
 }
 
-func openInput(_ inputPath: String?) -> Int32 {
-    guard let inputPath, inputPath != "-" else { return 0 }
-    let fd = open(inputPath, O_RDONLY)
-    if fd < 0 { fail("\(inputPath): cannot open: \(String(cString: strerror(errno)))", code: ExitCode.failure) }
-    return fd
+/// FILE, or standard input for none or `-`.
+func openInput(_ inputPath: String?) -> FileDescriptor {
+    guard let inputPath, inputPath != "-" else { return FileDescriptor(borrowing: 0, path: "standard input") }
+    do {
+        return try FileDescriptor(path: inputPath, flags: O_RDONLY)
+    } catch {
+        fail("\(error)", code: ExitCode.failure)
+    }
 }
 
-func logLine(_ message: String) {
+func standardOutput() -> FileDescriptor { FileDescriptor(borrowing: 1, path: "standard output") }
+
+@Sendable func logLine(_ message: String) {
     let text = Array(("cuohe: " + message + "\n").utf8)
     _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
+/// Fails with the exit code a recovery error calls for: 3 for the market's configuration.
+func fail(_ error: RecoveryError) -> Never {
+    fail("\(error)", code: error.isConfiguration ? ExitCode.config : ExitCode.failure)
+}
 
 /// Replay through the journal: recover what DIR holds, then run the input in group-committed
 /// batches, releasing each batch's output lines only after its commands are durable.
 func durableReplay(data: String, configPath: String?, exportPath: String?, inputPath: String?,
-                   durability: Durability, snapshotEvery: Int, segmentBytes: Int, prefault: Bool) -> Never {
-    var limits = EngineLimits()
-    // Page faults at start rather than mid-session: the durable-ack tail depends on it.
-    limits.prefaultsMemory = prefault
+                   options: RecoveryOptions, snapshotEvery: Int) -> Never {
     let configText = configPath.map { readWholeFile($0) }
-    let market: DataDirectory.Market
-    let journal: Journal
-    let recovered: [Command]
-    let snapshots: [UInt64]
-    do throws(JournalError) {
-        if mkdir(data, 0o755) != 0 && errno != EEXIST {
-            fail("\(data): cannot create: \(String(cString: strerror(errno)))", code: ExitCode.failure)
-        }
-        _ = try DataDirectory.lock(data)  // held until the process ends
-        market = try DataDirectory.open(data, configText: configText, configName: configPath, log: logLine)
-        DataDirectory.removeStaleTemporaries(data, log: logLine)
-        // Damaged snapshots are set aside before the journal is opened: only one that checks out
-        // may say records are missing.
-        snapshots = DataDirectory.setAsideDamagedSnapshots(data, configDigest: market.digest, log: logLine)
-        (journal, recovered) = try Journal.open(directory: DataDirectory.journalPath(data), segmentBytesMax: segmentBytes,
-                                                durability: durability, requiredRecords: snapshots.first ?? 0,
-                                                configDigest: market.digest, log: logLine)
-    } catch {
-        fail("\(error)", code: error.isConfiguration ? ExitCode.config : ExitCode.failure)
-    }
-    let config = market.config
-    // Recovery: the newest snapshot that loads, then the journal after it. With --export the whole
-    // journal is replayed instead, so trades.csv holds every trade, not only those since a snapshot.
-    // A snapshot is usable if it loads and the day's trade log holds the trades it counts on (the
-    // log is derived data: if it does not, an older snapshot or the whole journal rebuilds it).
-    let directory = Directory(config: config)
-    var engine: Replay? = nil
-    var first = 0
-    var stage: SettlementStage? = nil
-    for seq in snapshots where exportPath == nil && stage == nil {
-        switch SnapshotFile.load(data: data, seq: seq, config: config, configDigest: market.digest, limits: limits) {
-        case .success(let loaded):
-            do {
-                stage = try SettlementStage(books: Settlement(config: config, limits: limits,
-                                                              restoringFrom: loaded.matcher.ledger,
-                                                              date: loaded.matcher.tradingDate),
-                                            data: data, directory: directory, dayFirstTid: loaded.dayFirstTid,
-                                            nextTid: loaded.matcher.nextTid, report: { logLine($0) })
-                engine = Replay(config: config, matcher: loaded.matcher, clock: loaded.clock, recordsTrades: false)
-                first = Int(seq)
-            } catch {
-                logLine("\(error); the trade log is rebuilt from the journal: trying an older snapshot")
-            }
-        case .failure(let error):
-            // Derived data, set aside (not deleted) so it is neither tried nor checked again.
-            DataDirectory.setAside(SnapshotFile.path(data, seq), because: "\(error)", log: logLine)
-            logLine("trying an older snapshot")
-        }
-    }
-    if stage == nil && exportPath == nil && !snapshots.isEmpty { logLine("no usable snapshot: replaying the whole journal") }
+    let engine: RecoveredEngine
     do {
-        if stage == nil {
-            engine = Replay(config: config, limits: limits, recordsTrades: exportPath != nil)
-            stage = try SettlementStage(books: Settlement(config: config, limits: limits), data: data, directory: directory,
-                                        dayFirstTid: 1, nextTid: 1, report: { logLine($0) })
-        }
+        engine = try Recovery.open(data: data, configText: configText, configName: configPath, options: options,
+                                   log: logLine)
     } catch {
-        fail("\(error)", code: ExitCode.failure)
+        fail(error)
     }
-    var settlement = stage.take()!
-    var replay = engine.take()!
-    do {
-        for command in recovered[first...] { try replay.recover(command, settling: &settlement) }
-    } catch {
-        fail("\(error)", code: ExitCode.failure)
-    }
-    if !recovered.isEmpty {
-        logLine("recovered \(recovered.count) commands from \(data)"
-                + (first > 0 ? " (snapshot at \(first), then \(recovered.count - first) from the journal)" : ""))
-    }
+    let directory = engine.directory
+    let recoveredTrades = engine.replayer.trades ?? []
     StopSignal.install()
-    var reader = LineReader(fd: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax,
+    var reader = LineReader(input: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax,
                             stopRequested: StopSignal.requested)
-    let recoveredTrades = replay.trades
-    let outcome = DurablePipeline.run(matcher: replay.matcher, settlement: settlement, edge: replay.edge, journal: journal,
-                                      snapshotSeq: UInt64(first), snapshotEvery: snapshotEvery, reader: &reader,
-                                      outputFD: 1, recordsTrades: exportPath != nil,
-                                      fail: { fail($0, code: ExitCode.failure) })
+    let outcome = DurablePipeline.run(engine: engine, snapshotEvery: snapshotEvery, reader: &reader, outputFD: 1,
+                                      recordsTrades: exportPath != nil, fail: { fail($0, code: ExitCode.failure) })
     if outcome.settlement.breaks > 0 {
         fail("\(outcome.settlement.breaks) reconciliation break(s) between the books of record and the matcher",
              code: ExitCode.failure)
@@ -272,11 +216,14 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     if let exportPath {
         // The ledger is a view into the matcher's storage: keep the matcher alive while it is read.
         let matcher = outcome.matcher
-        let problem = withExtendedLifetime(matcher) {
-            EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: matcher.ledger,
-                           directory: directory)
+        do {
+            try withExtendedLifetime(matcher) { () throws(IOError) in
+                try EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: matcher.ledger,
+                                   directory: directory)
+            }
+        } catch {
+            fail("\(error)", code: ExitCode.failure)
         }
-        if let problem { fail(problem, code: ExitCode.failure) }
     }
     if reader.stopped {
         logLine("stopped by signal \(StopSignal.received.load(ordering: .relaxed)) after journal record "
@@ -290,130 +237,32 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
           ["verify", "dump", "rebuild-eod"].contains(verb) else {
         fail("usage: cuohe journal verify|dump|rebuild-eod DIR", code: ExitCode.usage)
     }
-    let market: DataDirectory.Market
-    let contents: Journal.Contents
-    do throws(JournalError) {
-        // Checking or rewriting a directory a running engine is changing would report damage
-        // that is not there (a snapshot pruned mid-read) or race its writes: refused. A dump
-        // only reads whole records, so it may look at a live journal.
-        if verb != "dump" { _ = try DataDirectory.lock(dir, purpose: verb == "verify" ? "verify it" : "rebuild it") }
-        market = try DataDirectory.open(dir, configText: nil, configName: nil, create: false)
-        contents = try Journal.read(directory: DataDirectory.journalPath(dir))
-        if let stored = contents.configDigest, stored != market.digest {
-            throw JournalError(message: "\(DataDirectory.marketPath(dir)): not the market the journal was written for")
+    do {
+        switch verb {
+        case "dump":
+            var writer = OutputWriter(output: standardOutput())
+            try Recovery.dump(data: dir) { line in
+                writer.buffer.append(contentsOf: line.utf8)
+                writer.buffer.append(UInt8(ascii: "\n"))
+                writer.flushIfFull()
+            }
+            writer.flush()
+            if let error = writer.writeError { fail("writing output: \(error.reason)", code: ExitCode.failure) }
+        case "rebuild-eod":
+            let days = try Recovery.rebuildEndOfDay(data: dir)
+            say("end-of-day files rebuilt from the journal: \(days) day(s) in \(dir)/eod")
+        default:
+            let report = try Recovery.verify(data: dir)
+            for note in report.notes { say(note) }
+            if let problem = report.endOfDayProblem { fail(problem, code: ExitCode.failure) }
+            if report.damagedSnapshots > 0 {
+                fail("\(dir): \(report.damagedSnapshots) damaged snapshot(s); the journal checks out", code: ExitCode.failure)
+            }
+            say(report.summary)
         }
     } catch {
         fail("\(error)", code: ExitCode.failure)
     }
-    let config = market.config
-    if verb == "dump" {
-        let directory = Directory(config: config)
-        let formatter = CommandFormatter(directory: directory)
-        var writer = OutputWriter(fd: 1)
-        for (i, c) in contents.commands.enumerated() {
-            let broker = c.broker >= 0 && Int(c.broker) < directory.brokers.count ? directory.brokers[Int(c.broker)] : "?"
-            writer.buffer.append(contentsOf: "seq=\(i + 1) ts=\(c.ts) \(broker) \(formatter.line(c))\n".utf8)
-            writer.flushIfFull()
-        }
-        writer.flush()
-        if writer.writeError != 0 {
-            fail("writing output: \(String(cString: strerror(writer.writeError)))", code: ExitCode.failure)
-        }
-        exit(0)
-    }
-    // Snapshots that do not check out are listed (the next start sets them aside); one that does
-    // and lies beyond the journal means journal records were lost.
-    var damagedSnapshots: [String] = []
-    let goodSnapshots = SnapshotFile.list(dir).filter { seq in
-        switch SnapshotFile.read(data: dir, seq: seq) {
-        case .success(let (header, _)) where header.configDigest == market.digest: return true
-        case .success: damagedSnapshots.append("\(SnapshotFile.path(dir, seq)): taken on another market")
-        case .failure(let error): damagedSnapshots.append(error.message)
-        }
-        return false
-    }
-    if let newest = goodSnapshots.first, newest > UInt64(contents.commands.count) {
-        fail("\(dir): snapshot \(newest) is ahead of the journal (\(contents.commands.count) records): journal records are "
-             + "missing", code: ExitCode.failure)
-    }
-    var engine = Replay(config: config, recordsTrades: false)
-    // The end-of-day files are rebuilt from the journal in a scratch directory and compared.
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-verify-\(getpid())").path
-    func failVerify(_ message: String) -> Never {
-        try? FileManager.default.removeItem(atPath: scratch)
-        fail(message, code: ExitCode.failure)
-    }
-    var stage: SettlementStage
-    do {
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        stage = try SettlementStage(books: Settlement(config: config, limits: EngineLimits()), data: scratch,
-                                    directory: Directory(config: config), dayFirstTid: 1, nextTid: 1, report: { _ in })
-    } catch {
-        failVerify("\(scratch): \(error)")
-    }
-    // Every snapshot must hold exactly the state the journal gives at its record.
-    let snapshots = Set(goodSnapshots)
-    var snapshotsChecked = 0
-    var newestSnapshotDate: CivilDate? = nil
-    for (i, command) in contents.commands.enumerated() {
-        do {
-            try engine.recover(command, settling: &stage)
-        } catch {
-            failVerify("\(scratch): \(error)")
-        }
-        let seq = UInt64(i + 1)
-        guard snapshots.contains(seq) else { continue }
-        switch SnapshotFile.load(data: dir, seq: seq, config: config, configDigest: market.digest, limits: EngineLimits()) {
-        case .success(let loaded):
-            if loaded.matcher.stateDigest() != engine.matcher.stateDigest() {
-                failVerify("\(SnapshotFile.directory(dir)): snapshot \(seq) differs from the journal's state at that record")
-            }
-            snapshotsChecked += 1
-            newestSnapshotDate = loaded.matcher.tradingDate
-        case .failure(let error):
-            failVerify("\(error)")
-        }
-    }
-    if let problem = engine.matcher.verify() { failVerify("state after replay is inconsistent: \(problem)") }
-    do {
-        try stage.sync()
-    } catch {
-        failVerify("\(scratch): \(error)")
-    }
-    if stage.breaks > 0 { failVerify("the books of record and the matcher's ledger differ at \(stage.breaks) close(s)") }
-    if verb == "rebuild-eod" {
-        do {
-            let days = try EndOfDay.install(rebuilt: scratch, into: dir)
-            try? FileManager.default.removeItem(atPath: scratch)
-            say("end-of-day files rebuilt from the journal: \(days) day(s) in \(dir)/eod")
-            exit(0)
-        } catch {
-            failVerify("\(error)")
-        }
-    }
-    let eod = EndOfDay.compare(data: dir, rebuilt: scratch, replayedFrom: newestSnapshotDate)
-    try? FileManager.default.removeItem(atPath: scratch)
-    for missing in eod.pending { say("not yet written: \(dir)/\(missing) (the next start writes it)") }
-    let setAside = ((try? FileManager.default.contentsOfDirectory(atPath: SnapshotFile.directory(dir))) ?? [])
-        .filter { $0.hasSuffix(".damaged") }.sorted()
-    for name in setAside { say("damaged snapshot set aside: \(SnapshotFile.directory(dir))/\(name)") }
-    for path in DataDirectory.staleTemporaries(dir) {
-        say("left half-written by an earlier run: \(path) (the next start removes it)")
-    }
-    for problem in damagedSnapshots { say("damaged snapshot: \(problem) (the next start sets it aside)") }
-    if let problem = eod.problem {
-        fail("\(dir)/\(problem); `cuohe journal rebuild-eod \(dir)` rewrites the end-of-day files from the journal",
-             code: ExitCode.failure)
-    }
-    if let torn = contents.tornTail {
-        say("torn last record: \(torn.file) offset \(torn.offset) (\(torn.bytes) bytes); the next start truncates it")
-    }
-    if !damagedSnapshots.isEmpty {
-        fail("\(dir): \(damagedSnapshots.count) damaged snapshot(s); the journal checks out", code: ExitCode.failure)
-    }
-    let hash = String(engine.matcher.stateDigest(), radix: 16)
-    say("journal ok: segments=\(contents.segments.count) records=\(contents.commands.count) "
-          + "last_seq=\(contents.commands.count) snapshots=\(snapshotsChecked) state=\(hash) eod_days=\(eod.daysMatched)")
     exit(0)
 }
 

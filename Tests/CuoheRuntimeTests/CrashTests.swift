@@ -287,14 +287,18 @@ final class CrashTests: XCTestCase {
         let config = DemoMarket.config
         let limits = EngineLimits(ordersLiveMax: 1 << 16, cidsPerDayMax: 1 << 17)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        var clean = Replay(config: config, limits: limits, recordsTrades: false)
-        var stage = try SettlementStage(books: Settlement(config: config, limits: limits), data: data,
-                                        directory: Directory(config: config), dayFirstTid: 1, nextTid: 1,
+        let directory = Directory(config: config)
+        let stage = try SettlementStage(books: Settlement(config: config, limits: limits), data: data,
+                                        directory: directory, dayFirstTid: 1, nextTid: 1,
                                         report: { XCTFail("clean run: \($0)") })
-        for c in commands { try clean.recover(c, settling: &stage) }
-        try stage.sync()
-        XCTAssertEqual(stage.breaks, 0)
-        return stage.closes
+        var clean = JournalReplayer(matcher: Matcher(config: config, limits: limits), settlement: stage,
+                                    clock: SequencingClock(tradingDate: config.tradingDate,
+                                                           brokerIsOperator: directory.brokerIsOperator),
+                                    brokerCount: directory.brokers.count, keepsTrades: false)
+        for c in commands { try clean.apply(c) }
+        try clean.settlement.sync()
+        XCTAssertEqual(clean.settlement.breaks, 0)
+        return clean.settlement.closes
     }
 
     /// Every file under `dir` (recursively), by path relative to it.

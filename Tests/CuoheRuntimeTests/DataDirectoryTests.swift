@@ -193,7 +193,7 @@ final class DataDirectoryTests: XCTestCase {
     func testARecordOfAnUnknownBrokerStopsRecovery() throws {
         let data = root + "/data"
         _ = try day(data)
-        let digest = DataDirectory.configDigest(try Journal.readFile(DataDirectory.marketPath(data), bytesMax: 1 << 20))
+        let digest = DataDirectory.configDigest(try FileSystem.readFile(DataDirectory.marketPath(data), bytesMax: 1 << 20))
         do {
             let (journal, _) = try Journal.open(directory: DataDirectory.journalPath(data), configDigest: digest) { _ in }
             try journal.append([Command(kind: .stats, broker: 99, ts: 1_796_083_300_000_000_000)])
@@ -242,7 +242,7 @@ final class DataDirectoryTests: XCTestCase {
         _ = try day(data)
         let date = CivilDate(year: 2026, month: 12, day: 1)!
         let path = TradeLog.path(data: data, date: date)
-        var bytes = Array(try Journal.readFile(path, bytesMax: 1 << 20))
+        var bytes = Array(try FileSystem.readFile(path, bytesMax: 1 << 20))
         XCTAssertEqual(bytes.count, TradeLog.recordBytes)
         // Instrument 4242, with its checksum made good again.
         withUnsafeBytes(of: Int64(4242).littleEndian) { bytes.replaceSubrange(24..<32, with: $0) }

@@ -9,22 +9,22 @@ import Synchronization
 public struct LineReader: ~Copyable {
     public static let bufferBytes = 1 << 16
 
-    let fd: Int32
+    let input: FileDescriptor
     let lineBytesMax: Int
     var buffer: [UInt8]
     var start = 0
     var end = 0
     var eof = false
-    /// The read error that ended input, if any (errno).
-    public private(set) var readError: Int32 = 0
+    /// The read error that ended input, if any.
+    public private(set) var readError: IOError?
     /// Asked before every read and every 100 ms while waiting for input: true ends input there
     /// (an operator's stop), as if the input had ended.
     let stopRequested: (@Sendable () -> Bool)?
     /// True if input ended because a stop was requested.
     public private(set) var stopped = false
 
-    public init(fd: Int32, lineBytesMax: Int, stopRequested: (@Sendable () -> Bool)? = nil) {
-        self.fd = fd
+    public init(input: consuming FileDescriptor, lineBytesMax: Int, stopRequested: (@Sendable () -> Bool)? = nil) {
+        self.input = input
         self.lineBytesMax = lineBytesMax
         self.stopRequested = stopRequested
         buffer = [UInt8](repeating: 0, count: LineReader.bufferBytes)
@@ -68,17 +68,19 @@ public struct LineReader: ~Copyable {
                     eof = true
                     return
                 }
-                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                var pfd = pollfd(fd: input.raw, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&pfd, 1, 100)
                 if ready == 0 || (ready < 0 && errno == EINTR) { continue }
             }
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, LineReader.bufferBytes) }
-            if n > 0 {
-                end = n
-                return
+            do {
+                let n = try IOError.typed { try buffer.withUnsafeMutableBytes { try input.read(into: $0) } }
+                if n > 0 {
+                    end = n
+                    return
+                }
+            } catch {
+                readError = error
             }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { readError = errno }
             eof = true
             return
         }
@@ -89,13 +91,13 @@ public struct LineReader: ~Copyable {
 public struct OutputWriter: ~Copyable {
     public static let flushBytes = 1 << 16
 
-    let fd: Int32
+    let output: FileDescriptor
     public var buffer: [UInt8] = []
-    /// errno of the first failed write; output stops there.
-    public private(set) var writeError: Int32 = 0
+    /// The first failed write; output stops there.
+    public private(set) var writeError: IOError?
 
-    public init(fd: Int32) {
-        self.fd = fd
+    public init(output: consuming FileDescriptor) {
+        self.output = output
         buffer.reserveCapacity(OutputWriter.flushBytes * 2)
     }
 
@@ -104,15 +106,11 @@ public struct OutputWriter: ~Copyable {
     }
 
     public mutating func flush() {
-        var offset = 0
-        while offset < buffer.count && writeError == 0 {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, buffer.count - offset) }
-            if n > 0 {
-                offset += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                writeError = n < 0 ? errno : EIO
+        if writeError == nil {
+            do {
+                try output.writeAll(buffer)
+            } catch {
+                writeError = error
             }
         }
         buffer.removeAll(keepingCapacity: true)

@@ -92,6 +92,8 @@ public enum DurablePipeline {
         public var matcher: Matcher
         public var settlement: SettlementStage
         public var trades: [TradeRecord]
+        /// The data directory's lock, still held (a recovered engine's).
+        public var lock: DirectoryLock? = nil
     }
 
     /// The ingress side, given to the producer on the calling thread. Items are gathered and
@@ -144,6 +146,21 @@ public enum DurablePipeline {
     public static let commitMax = 4096
     static let ringCapacity = 4096
 
+    /// Runs `reader`'s lines through a recovered engine, as protocol text in and out; the
+    /// outcome keeps the data directory's lock.
+    public static func run(engine: consuming RecoveredEngine, snapshotEvery: Int, reader: inout LineReader,
+                           outputFD: Int32, recordsTrades: Bool, fail: @escaping @Sendable (String) -> Never) -> Outcome {
+        let clock = engine.replayer.clock
+        let edge = ReplayEdge(directory: engine.directory, tradingDate: clock.tradingDate, clock: clock.now)
+        let lock = engine.lock
+        let replayer = engine.replayer
+        var outcome = run(matcher: replayer.matcher, settlement: replayer.settlement, edge: edge, journal: engine.journal,
+                          snapshotSeq: engine.snapshotSeq, snapshotEvery: snapshotEvery, reader: &reader,
+                          outputFD: outputFD, recordsTrades: recordsTrades, fail: fail)
+        outcome.lock = consume lock
+        return outcome
+    }
+
     /// Runs `reader`'s lines through the pipeline, as protocol text in and out.
     public static func run(matcher: consuming Matcher, settlement: consuming SettlementStage, edge: ReplayEdge,
                            journal: Journal, snapshotSeq: UInt64, snapshotEvery: Int, reader: inout LineReader,
@@ -161,7 +178,7 @@ public enum DurablePipeline {
                 }
                 if !reader.hasBufferedData { ingress.flush() }
             }
-            if reader.readError != 0 { fail("reading input: \(String(cString: strerror(reader.readError)))") }
+            if let error = reader.readError { fail("reading input: \(error.reason)") }
         }
     }
 
@@ -333,12 +350,13 @@ public enum DurablePipeline {
         // Egress: format and write (flushing whenever the ring runs dry), or hand events over.
         Thread {
             let formatter = LineFormatter(directory: directory)
-            var writer = OutputWriter(fd: -1)
+            var outputFD: Int32 = -1
             var handler: (@Sendable (Event) -> Void)? = nil
             switch egressKind {
-            case .text(let fd): writer = OutputWriter(fd: fd)
+            case .text(let fd): outputFD = fd
             case .events(let f): handler = f
             }
+            var writer = OutputWriter(output: FileDescriptor(borrowing: outputFD, path: "output"))
             var items = [EgressItem](repeating: endItem, count: batchMax)
             var trades: [TradeRecord] = []
             var lastSeq = lastSeqs
@@ -384,9 +402,7 @@ public enum DurablePipeline {
                 }
                 if handler == nil && (egress.count == 0 || writer.buffer.count >= OutputWriter.flushBytes) {
                     writer.flush()
-                    if writer.writeError != 0 {
-                        fail("writing output: \(String(cString: strerror(writer.writeError)))")
-                    }
+                    if let error = writer.writeError { fail("writing output: \(error.reason)") }
                 }
             }
             if handler == nil { writer.flush() }

@@ -62,35 +62,6 @@ public struct Replay: ~Copyable {
         }
     }
 
-    /// Applies a command from the journal on recovery: same state changes as when it was first
-    /// fed, outputs discarded (they were released when it was first processed).
-    public mutating func recover(_ command: Command) {
-        var discard: [UInt8] = []
-        edge.observe(command)
-        apply(command, into: &discard, formats: false)
-    }
-
-    /// Applies a command from the journal on recovery, as `recover`, and hands its events to the
-    /// settlement stage (which writes the trade log and, at a `ROLL`, the day's files).
-    public mutating func recover(_ command: Command, settling stage: inout SettlementStage) throws(JournalError) {
-        // The edge only ever sequences commands of configured brokers, and the matcher trusts it;
-        // a record naming another (a journal written by something else) stops recovery instead.
-        guard command.broker >= 0 && Int(command.broker) < directory.brokers.count else {
-            throw JournalError(message: "journal record at \(command.ts): broker \(command.broker) is not one of the "
-                               + "market's \(directory.brokers.count); the journal will not be replayed")
-        }
-        // The edge's clock never goes back (an earlier `@` stamp is refused).
-        guard command.ts >= edge.clock else {
-            throw JournalError(message: "journal record at \(command.ts): its time is before the previous record's "
-                               + "(\(edge.clock)); the journal will not be replayed")
-        }
-        recover(command)
-        let ledger = matcher.ledger
-        for i in 0..<events.count {
-            try stage.apply(events[i]) { DayClose(ledger) }
-        }
-    }
-
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
     /// journal against what was printed).
     public mutating func replay(_ command: Command, into out: inout [UInt8]) {
@@ -117,9 +88,9 @@ public struct Replay: ~Copyable {
         }
     }
 
-    /// Writes `trades.csv`, `register.csv` and `accounts.csv` into `path`; a message on failure.
-    public func export(to path: String) -> String? {
-        EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, directory: directory)
+    /// Writes `trades.csv`, `register.csv` and `accounts.csv` into `path`.
+    public func export(to path: String) throws(IOError) {
+        try EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, directory: directory)
     }
 
     func emit(_ who: String, _ line: String, _ out: inout [UInt8]) {

@@ -4,6 +4,30 @@ import Glibc
 import CuoheCore
 import CuoheProtocol
 
+/// Why the day's trade log cannot be used as it is (derived data: recovery starts from an
+/// older snapshot, or the whole journal, and writes it again).
+public enum TradeLogError: Error, Equatable, Sendable, CustomStringConvertible {
+    case io(IOError)
+    /// A snapshot says the day starts at a trade that cannot be.
+    case badFirstTrade(path: String, first: Int64, next: Int64)
+    /// The log ends before a trade the snapshot counts on.
+    case missing(path: String, offset: Int, tid: Int64)
+    /// A record that does not check out, is out of order, or names ids the market lacks.
+    case damaged(path: String, offset: Int, tid: Int64)
+
+    public var description: String {
+        switch self {
+        case .io(let e): return "\(e)"
+        case .badFirstTrade(let path, let first, let next): return "\(path): the day's first trade \(first) is not in 1...\(next)"
+        case .missing(let path, let offset, let tid):
+            return "\(path): offset \(offset): trade \(tid) is missing (the log ends there); the trades before the snapshot "
+                + "must all be present"
+        case .damaged(let path, let offset, let tid):
+            return "\(path): offset \(offset): damaged or out-of-order trade record (expected trade \(tid))"
+        }
+    }
+}
+
 /// The day's settled trades, kept durably so the close can write `trades.csv` even when the
 /// engine restarted mid-day from a snapshot: `eod/<date>/trades.log` in the data directory.
 ///
@@ -23,7 +47,7 @@ public struct TradeLog: ~Copyable {
 
     public let path: String
     public let date: CivilDate
-    private let fd: Int32
+    private let file: FileDescriptor
     private var pending: [UInt8] = []
     /// The day's trades, oldest first (what `trades.csv` is written from).
     public private(set) var records: [TradeRecord]
@@ -37,72 +61,72 @@ public struct TradeLog: ~Copyable {
     /// one, refuses the start with the file and offset.
     /// A record whose ids are not `market`'s is damage too (it would index past the names).
     public static func open(data: String, market: Directory, date: CivilDate, firstTid: Int64, nextTid: Int64,
-                            log: (String) -> Void) throws(JournalError) -> TradeLog {
-        guard firstTid >= 1 && firstTid <= nextTid else {
-            throw JournalError(message: "\(path(data: data, date: date)): the day's first trade \(firstTid) is not in 1...\(nextTid)")
-        }
-        for dir in [data + "/eod", directory(data: data, date: date)] {
-            if mkdir(dir, 0o755) == 0 {
-                try DataDirectory.syncDirectory(dir + "/..")
-            } else if errno != EEXIST {
-                throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
-            }
-        }
+                            log: (String) -> Void) throws(TradeLogError) -> TradeLog {
         let path = path(data: data, date: date)
-        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
-        if fd < 0 { throw JournalError(message: "\(path): cannot open: \(String(cString: strerror(errno)))") }
+        guard firstTid >= 1 && firstTid <= nextTid else { throw .badFirstTrade(path: path, first: firstTid, next: nextTid) }
+        let file: FileDescriptor
+        do {
+            file = try create(path, data: data, date: date)
+        } catch {
+            throw .io(error)
+        }
         let bytes: [UInt8]
         do {
-            try DataDirectory.syncDirectory(directory(data: data, date: date))
-            bytes = try Journal.readFile(path, bytesMax: fileBytesMax)
+            bytes = try file.readAll(bytesMax: fileBytesMax)
         } catch {
-            close(fd)
-            throw error
+            throw .io(error)
         }
-        let wanted = Int(nextTid - firstTid)
-        var records: [TradeRecord] = []
-        records.reserveCapacity(wanted)
-        while records.count < wanted {
-            let offset = records.count * recordBytes
-            guard offset + recordBytes <= bytes.count else {
-                close(fd)
-                throw JournalError(message: "\(path): offset \(offset): trade \(firstTid + Int64(records.count)) is missing "
-                                   + "(the log ends there); the trades before the snapshot must all be present")
+        let records = try decodeRecords(bytes, path: path, market: market, date: date, firstTid: firstTid,
+                                        count: Int(nextTid - firstTid))
+        let keep = records.count * recordBytes
+        do throws(IOError) {
+            if bytes.count > keep {
+                log("\(path): dropped \(bytes.count - keep) bytes after trade \(nextTid - 1) (replayed from the journal)")
+                try file.truncate(to: keep)
             }
-            guard let record = decode(bytes, at: offset), record.tid == firstTid + Int64(records.count),
-                  record.date == date, record.fits(market) else {
-                close(fd)
-                throw JournalError(message: "\(path): offset \(offset): damaged or out-of-order trade record "
-                                   + "(expected trade \(firstTid + Int64(records.count)))")
+            try file.seek(to: keep)
+        } catch {
+            throw .io(error)
+        }
+        return TradeLog(path: path, date: date, file: file, records: records)
+    }
+
+    /// Opens (creating it and its folders, durably, if new) the log file of `date`.
+    static func create(_ path: String, data: String, date: CivilDate) throws(IOError) -> FileDescriptor {
+        for dir in [data + "/eod", directory(data: data, date: date)] where try FileSystem.makeDirectory(dir) {
+            try FileSystem.syncDirectory(dir + "/..")
+        }
+        let file = try FileDescriptor(path: path, flags: O_RDWR | O_CREAT | O_NONBLOCK)
+        try FileSystem.syncDirectory(directory(data: data, date: date))
+        return file
+    }
+
+    /// The first `count` records, which must be trades `firstTid, firstTid + 1, …` of `date` and
+    /// of `market`.
+    static func decodeRecords(_ bytes: [UInt8], path: String, market: Directory, date: CivilDate, firstTid: Int64,
+                              count: Int) throws(TradeLogError) -> [TradeRecord] {
+        var records: [TradeRecord] = []
+        records.reserveCapacity(count)
+        while records.count < count {
+            let offset = records.count * recordBytes
+            let tid = firstTid + Int64(records.count)
+            guard offset + recordBytes <= bytes.count else { throw .missing(path: path, offset: offset, tid: tid) }
+            guard let record = decode(bytes, at: offset), record.tid == tid, record.date == date, record.fits(market) else {
+                throw .damaged(path: path, offset: offset, tid: tid)
             }
             records.append(record)
         }
-        let keep = wanted * recordBytes
-        if bytes.count > keep {
-            log("\(path): dropped \(bytes.count - keep) bytes after trade \(nextTid - 1) (replayed from the journal)")
-            if ftruncate(fd, off_t(keep)) != 0 {
-                let problem = "\(path): cannot truncate: \(String(cString: strerror(errno)))"
-                close(fd)
-                throw JournalError(message: problem)
-            }
-        }
-        if lseek(fd, off_t(keep), SEEK_SET) < 0 {
-            close(fd)
-            throw JournalError(message: "\(path): cannot seek: \(String(cString: strerror(errno)))")
-        }
-        return TradeLog(path: path, date: date, fd: fd, records: records)
+        return records
     }
 
-    private init(path: String, date: CivilDate, fd: Int32, records: [TradeRecord]) {
+    private init(path: String, date: CivilDate, file: consuming FileDescriptor, records: [TradeRecord]) {
         self.path = path
         self.date = date
-        self.fd = fd
+        self.file = file
         self.records = records
     }
 
-    deinit { close(fd) }
-
-    public mutating func append(_ record: TradeRecord) throws(JournalError) {
+    public mutating func append(_ record: TradeRecord) throws(IOError) {
         records.append(record)
         let start = pending.count
         pending.append(contentsOf: repeatElement(0, count: TradeLog.recordBytes))
@@ -133,23 +157,15 @@ public struct TradeLog: ~Copyable {
     }
 
     /// Writes what is pending (no sync).
-    public mutating func flush() throws(JournalError) {
-        var done = 0
-        while done < pending.count {
-            let n = pending.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, pending.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                throw JournalError(message: "\(path): cannot write: \(String(cString: strerror(n < 0 ? errno : EIO)))")
-            }
-            done += n
-        }
+    public mutating func flush() throws(IOError) {
+        try file.writeAll(pending)
         pending.removeAll(keepingCapacity: true)
     }
 
     /// Writes what is pending and makes it durable.
-    public mutating func sync() throws(JournalError) {
+    public mutating func sync() throws(IOError) {
         try flush()
-        if fdatasync(fd) != 0 { throw JournalError(message: "\(path): cannot sync: \(String(cString: strerror(errno)))") }
+        try file.datasync()
     }
 
     static func decode(_ bytes: [UInt8], at offset: Int) -> TradeRecord? {

@@ -16,6 +16,19 @@ public struct DayClose: Sendable {
     }
 }
 
+/// Why the settlement stage could not go on: its trade log, or writing the day's files.
+public enum SettlementError: Error, Equatable, Sendable, CustomStringConvertible {
+    case tradeLog(TradeLogError)
+    case io(IOError)
+
+    public var description: String {
+        switch self {
+        case .tradeLog(let e): return "\(e)"
+        case .io(let e): return "\(e)"
+        }
+    }
+}
+
 /// The settlement stage's state: the books of record (`Settlement`), the day's trade log, and the
 /// end-of-day files written into `eod/<date>/` of the data directory at every `ROLL`:
 /// `trades.csv` (the day's trades), `register.csv` and `accounts.csv` (as the close leaves them:
@@ -38,8 +51,9 @@ public struct SettlementStage: ~Copyable {
 
     /// Continues `books` on their date, whose trade log must hold trades `dayFirstTid ..< nextTid`.
     public init(books: consuming Settlement, data: String, directory: Directory, dayFirstTid: Int64, nextTid: Int64,
-                report: @escaping @Sendable (String) -> Void) throws(JournalError) {
-        log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+                report: @escaping @Sendable (String) -> Void) throws(TradeLogError) {
+        log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid,
+                                log: report)
         self.books = books
         self.data = data
         self.directory = directory
@@ -50,13 +64,13 @@ public struct SettlementStage: ~Copyable {
 
     /// Applies one of the matcher's events. A `ROLL`'s `OK` closes the day: `close` gives the
     /// matcher's side of it (taken after the whole `ROLL` command).
-    public mutating func apply(_ e: Event, close: () -> DayClose) throws(JournalError) {
+    public mutating func apply(_ e: Event, close: () -> DayClose) throws(SettlementError) {
         let date = books.date
         switch books.apply(e) {
         case .none:
             break
         case .trade:
-            try log.append(TradeRecord(e, date: date))
+            do { try log.append(TradeRecord(e, date: date)) } catch { throw .io(error) }
             nextTid = e.tid + 1
         case .closed(let day):
             try closeDay(day, close())
@@ -64,27 +78,34 @@ public struct SettlementStage: ~Copyable {
     }
 
     /// Writes the closed day's files, reconciles, and starts the new day's log.
-    mutating func closeDay(_ day: CivilDate, _ close: DayClose) throws(JournalError) {
+    mutating func closeDay(_ day: CivilDate, _ close: DayClose) throws(SettlementError) {
         closes += 1
         if books.ledger.settledDigest() != close.settledDigest {
             breaks += 1
             report("reconciliation break at the close of \(day.iso): the books of record differ from the matcher's ledger")
         }
-        try log.sync()
         let dir = TradeLog.directory(data: data, date: day)
-        if let problem = EndOfDay.write(to: dir, trades: log.records, ledger: books.ledger, frozenCash: close.frozenCash,
-                                        directory: directory) {
-            throw JournalError(message: problem)
+        do throws(IOError) {
+            try log.sync()
+            try EndOfDay.write(to: dir, trades: log.records, ledger: books.ledger, frozenCash: close.frozenCash,
+                               directory: directory)
+            try FileSystem.syncDirectory(dir)
+        } catch {
+            throw .io(error)
         }
-        try DataDirectory.syncDirectory(dir)
         dayFirstTid = nextTid
-        log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid, log: report)
+        do {
+            log = try TradeLog.open(data: data, market: directory, date: books.date, firstTid: dayFirstTid, nextTid: nextTid,
+                                    log: report)
+        } catch {
+            throw .tradeLog(error)
+        }
     }
 
     /// Makes the day's log durable (before a snapshot that counts on it, and at the end).
     /// Returns the day's first trade id, which a snapshot taken now records.
     @discardableResult
-    public mutating func sync() throws(JournalError) -> Int64 {
+    public mutating func sync() throws(IOError) -> Int64 {
         try log.sync()
         return dayFirstTid
     }

@@ -52,13 +52,22 @@ public enum JournalRecord {
     }
 
     /// Why a record could not be read.
-    public enum Problem: Error, Equatable, Sendable {
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         /// Fewer bytes than a whole record: a write cut short.
         case incomplete
         case badLength(UInt32)
         case badChecksum
         /// The bytes are whole and checksummed but do not decode to a command.
         case badContent
+
+        public var description: String {
+            switch self {
+            case .incomplete: "incomplete record"
+            case .badLength(let l): "bad record length \(l)"
+            case .badChecksum: "checksum mismatch"
+            case .badContent: "record does not decode"
+            }
+        }
     }
 
     /// Decodes the record at `offset`; the checksum is verified before anything is decoded.
@@ -140,12 +149,20 @@ public enum JournalSegmentHeader {
     }
 
     /// Why a header could not be read.
-    public enum Problem: Error, Equatable, Sendable {
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         /// Fewer bytes than a header: a segment whose creation a crash cut short.
         case incomplete
         /// Not a segment of this journal format.
         case badMagic
         case badChecksum
+
+        public var description: String {
+            switch self {
+            case .incomplete: "incomplete segment header"
+            case .badMagic: "not a journal segment (no CUOHEJN2 header)"
+            case .badChecksum: "segment header checksum mismatch"
+            }
+        }
     }
 
     /// The segment number and market digest in `bytes`' header.

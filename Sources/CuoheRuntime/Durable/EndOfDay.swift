@@ -122,21 +122,16 @@ public enum EndOfDay {
         return out
     }
 
-    /// Writes the three files into `path` (created if missing); a message on failure.
+    /// Writes the three files into `path` (created if missing), each atomically.
     public static func write(to path: String, trades: [TradeRecord], ledger: Ledger, frozenCash: [Int64]? = nil,
-                             directory: Directory) -> String? {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            return "\(path): cannot create directory: \(String(cString: strerror(errno)))"
-        }
+                             directory: Directory) throws(IOError) {
+        try FileSystem.makeDirectory(path)
         let files = [
             ("trades.csv", tradesCSV(trades, directory: directory)),
             ("register.csv", registerCSV(ledger, directory: directory)),
             ("accounts.csv", accountsCSV(ledger, frozenCash: frozenCash, directory: directory)),
         ]
-        for (name, text) in files {
-            if let problem = writeAtomically(path + "/" + name, text) { return problem }
-        }
-        return nil
+        for (name, text) in files { try FileSystem.writeAtomically(path + "/" + name, bytes: Array(text.utf8)) }
     }
 
     /// What comparing a data directory's `eod/` with one rebuilt from the journal found.
@@ -165,10 +160,10 @@ public enum EndOfDay {
             var dayMatched = names.contains("trades.csv")
             for name in names {
                 let relative = "eod/" + day + "/" + name
-                guard let expected = try? Journal.readFile(rebuilt + "/" + relative, bytesMax: .max) else { continue }
+                guard let expected = try? FileSystem.readFile(rebuilt + "/" + relative, bytesMax: .max) else { continue }
                 // Read at most what the rebuilt file holds: a larger one differs, whatever it is.
                 let present = access(data + "/" + relative, F_OK) == 0
-                let actual = try? Journal.readFile(data + "/" + relative, bytesMax: expected.count)
+                let actual = try? FileSystem.readFile(data + "/" + relative, bytesMax: expected.count)
                 if present && actual == nil {
                     dayMatched = false
                     result.problem = result.problem ?? "\(relative) differs from what the journal gives"
@@ -199,52 +194,17 @@ public enum EndOfDay {
 
     /// Copies every file under `rebuilt/eod` over the same file under `data/eod`, each atomically;
     /// returns the number of days.
-    public static func install(rebuilt: String, into data: String) throws(JournalError) -> Int {
+    public static func install(rebuilt: String, into data: String) throws(IOError) -> Int {
         let fm = FileManager.default
         let days = ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod")) ?? []).sorted()
-        for dir in [data + "/eod"] + days.map({ data + "/eod/" + $0 }) where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
-        }
+        for dir in [data + "/eod"] + days.map({ data + "/eod/" + $0 }) { try FileSystem.makeDirectory(dir) }
         for day in days {
             for name in ((try? fm.contentsOfDirectory(atPath: rebuilt + "/eod/" + day)) ?? []).sorted() {
-                let bytes = try Journal.readFile(rebuilt + "/eod/" + day + "/" + name, bytesMax: .max)
-                if let problem = writeAtomically(data + "/eod/" + day + "/" + name, bytes: bytes) {
-                    throw JournalError(message: problem)
-                }
+                let bytes = try FileSystem.readFile(rebuilt + "/eod/" + day + "/" + name, bytesMax: .max)
+                try FileSystem.writeAtomically(data + "/eod/" + day + "/" + name, bytes: bytes)
             }
-            try DataDirectory.syncDirectory(data + "/eod/" + day)
+            try FileSystem.syncDirectory(data + "/eod/" + day)
         }
         return days.count
-    }
-
-    /// Writes to a temporary file, syncs it and renames it over `path`, so a reader never sees
-    /// half a file.
-    static func writeAtomically(_ path: String, _ text: String) -> String? {
-        writeAtomically(path, bytes: Array(text.utf8))
-    }
-
-    static func writeAtomically(_ path: String, bytes: [UInt8]) -> String? {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { return "\(temporary): cannot create: \(String(cString: strerror(errno)))" }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                let problem = "\(temporary): cannot write: \(String(cString: strerror(errno)))"
-                close(fd)
-                return problem
-            }
-            offset += n
-        }
-        if fsync(fd) != 0 {
-            let problem = "\(temporary): cannot sync: \(String(cString: strerror(errno)))"
-            close(fd)
-            return problem
-        }
-        close(fd)
-        if rename(temporary, path) != 0 { return "\(path): cannot rename into place: \(String(cString: strerror(errno)))" }
-        return nil
     }
 }

@@ -20,17 +20,15 @@ public struct ReplayEdge: Sendable {
     public let directory: Directory
     let parser: LineParser
     let formatter: LineFormatter
+    public private(set) var sequencing: SequencingClock
     /// The timestamp of the last command.
-    public private(set) var clock: Int64
-    /// The trading date as the matcher will have it after the commands read so far.
-    public private(set) var tradingDate: CivilDate
+    public var clock: Int64 { sequencing.now }
 
     public init(directory: Directory, tradingDate: CivilDate, clock: Int64? = nil) {
         self.directory = directory
         parser = LineParser(directory: directory)
         formatter = LineFormatter(directory: directory)
-        self.tradingDate = tradingDate
-        self.clock = clock ?? tradingDate.midnightNanos - 1
+        sequencing = SequencingClock(tradingDate: tradingDate, brokerIsOperator: directory.brokerIsOperator, now: clock)
     }
 
     /// Reads one input line (without its `\n`; a trailing `\r` is the protocol line's). A line
@@ -47,11 +45,10 @@ public struct ReplayEdge: Sendable {
         if rest.first == UInt8(ascii: "@") {
             let token = rest.dropFirst().prefix { $0 != space && $0 != cr }
             // Stamps never go back, nor before the trading day: the journal's time is monotonic.
-            guard let ns = Decimal4.parseInt64(token), ns <= CivilDate.lastTimestamp, ns >= clock,
-                  ns >= tradingDate.midnightNanos else {
+            guard let ns = Decimal4.parseInt64(token), let granted = sequencing.stamp(requested: ns) else {
                 return .line(who: "-", text: formatter.rejectLine(.malformed, cid: .none, detail: "BAD_TIMESTAMP", ts: nil))
             }
-            stamp = ns
+            stamp = granted
             rest = rest.dropFirst(token.count + 1)
             while let first = rest.first, first == space { rest = rest.dropFirst() }
         }
@@ -59,8 +56,7 @@ public struct ReplayEdge: Sendable {
         let protocolLine = rest.dropFirst(brokerToken.count + 1)
         // Only a sequenced command moves the clock (it is what the journal keeps, so a restart
         // resumes it exactly); the edge's own answers carry the time they would have had.
-        // The clock stops at the engine's last timestamp rather than pass it.
-        let ts = stamp ?? (clock < CivilDate.lastTimestamp ? clock + 1 : CivilDate.lastTimestamp)
+        let ts = stamp ?? sequencing.stamp()!
         guard let broker = directory.broker(brokerToken) else {
             let who = ReplayEdge.echoable(brokerToken)
             if cut { return .line(who: who, text: formatter.rejectLine(.lineTooLong, cid: .none, detail: nil, ts: ts)) }
@@ -96,13 +92,5 @@ public struct ReplayEdge: Sendable {
     }
 
     /// Keeps the clock and date in step with a sequenced command (also for journal recovery).
-    public mutating func observe(_ command: Command) {
-        clock = command.ts
-        let b = Int(command.broker)
-        if command.kind == .roll && b >= 0 && b < directory.brokerIsOperator.count && directory.brokerIsOperator[b]
-            && command.date > tradingDate {
-            tradingDate = command.date
-            if clock < command.date.midnightNanos { clock = command.date.midnightNanos - 1 }
-        }
-    }
+    public mutating func observe(_ command: Command) { sequencing.observe(command) }
 }

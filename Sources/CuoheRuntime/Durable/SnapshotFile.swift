@@ -4,6 +4,30 @@ import Glibc
 import Foundation
 import CuoheCore
 
+/// Why a snapshot cannot be used (derived data: it is set aside and an older one, or the
+/// journal, stands in).
+public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
+    case io(IOError)
+    /// Too short, a wrong magic, or a header naming another record.
+    case notASnapshot(path: String, seq: UInt64)
+    case checksumMismatch(path: String)
+    /// Taken on another market than the one being opened.
+    case otherMarket(path: String, digest: UInt64, expected: UInt64)
+    /// Whole and checksummed, but its state does not fit this market or does not check out.
+    case doesNotRestore(path: String)
+
+    public var description: String {
+        switch self {
+        case .io(let e): return "\(e)"
+        case .notASnapshot(let path, let seq): return "\(path): not a snapshot of record \(seq)"
+        case .checksumMismatch(let path): return "\(path): checksum mismatch"
+        case .otherMarket(let path, let digest, let expected):
+            return "\(path): taken on another market (market digest \(Journal.hex(digest)), not \(Journal.hex(expected)))"
+        case .doesNotRestore(let path): return "\(path): does not restore onto this market"
+        }
+    }
+}
+
 /// Snapshot files in a data directory's `snapshots/`: the whole engine state after journal record
 /// `seq`, so a restart replays only the journal after it. Written atomically (temporary file,
 /// fsync, rename, directory fsync); the newest few are kept.
@@ -40,11 +64,9 @@ public enum SnapshotFile {
     public static func path(_ data: String, _ seq: UInt64) -> String { directory(data) + "/" + name(seq) }
 
     /// Writes a snapshot (`payload`: `Matcher.snapshot()`) taken after journal record `seq`.
-    public static func write(data: String, header: Header, payload: [UInt8]) throws(JournalError) {
+    public static func write(data: String, header: Header, payload: [UInt8]) throws(IOError) {
         let dir = directory(data)
-        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw JournalError(message: "\(dir): cannot create: \(String(cString: strerror(errno)))")
-        }
+        try FileSystem.makeDirectory(dir)
         var bytes = magic
         for field in [header.seq, UInt64(bitPattern: header.clock), UInt64(bitPattern: header.dayFirstTid),
                       header.configDigest] {
@@ -53,9 +75,8 @@ public enum SnapshotFile {
         let crc = checksum(header: bytes[8..<40], payload: payload[...])
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
         bytes += payload
-        let path = dir + "/" + name(header.seq)
-        if let problem = EndOfDay.writeAtomically(path, bytes: bytes) { throw JournalError(message: problem) }
-        try DataDirectory.syncDirectory(dir)
+        try FileSystem.writeAtomically(dir + "/" + name(header.seq), bytes: bytes)
+        try FileSystem.syncDirectory(dir)
         for old in list(data).dropFirst(keep) { unlink(dir + "/" + name(old)) }
     }
 
@@ -74,22 +95,22 @@ public enum SnapshotFile {
 
     /// Snapshot `seq`'s header and payload, if the file is a whole snapshot of that record with a
     /// good checksum (nothing is restored: a damaged file is told from a good one cheaply).
-    public static func read(data: String, seq: UInt64) -> Result<(Header, ArraySlice<UInt8>), JournalError> {
+    public static func read(data: String, seq: UInt64) -> Result<(Header, ArraySlice<UInt8>), SnapshotError> {
         let path = directory(data) + "/" + name(seq)
         let bytes: [UInt8]
         do {
-            bytes = try Journal.readFile(path, bytesMax: bytesMax)
+            bytes = try FileSystem.readFile(path, bytesMax: bytesMax)
         } catch {
-            return .failure(error)
+            return .failure(.io(error))
         }
         func le(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
         guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic, le(8) == seq else {
-            return .failure(JournalError(message: "\(path): not a snapshot of record \(seq)"))
+            return .failure(.notASnapshot(path: path, seq: seq))
         }
         let payload = bytes[headerBytes...]
         let stored = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[40 + $1]) << (8 * UInt32($1)) }
         guard checksum(header: bytes[8..<40], payload: payload) == stored else {
-            return .failure(JournalError(message: "\(path): checksum mismatch"))
+            return .failure(.checksumMismatch(path: path))
         }
         return .success((Header(seq: seq, clock: Int64(bitPattern: le(16)), dayFirstTid: Int64(bitPattern: le(24)),
                                 configDigest: le(32)), payload))
@@ -98,7 +119,7 @@ public enum SnapshotFile {
     /// The engine state in snapshot `seq`, or a reason it cannot be used: damaged, taken on
     /// another market than `configDigest`'s, or not restorable onto `config`.
     public static func load(data: String, seq: UInt64, config: MarketConfig, configDigest: UInt64,
-                            limits: EngineLimits) -> Result<Loaded, JournalError> {
+                            limits: EngineLimits) -> Result<Loaded, SnapshotError> {
         let header: Header
         let payload: ArraySlice<UInt8>
         switch read(data: data, seq: seq) {
@@ -107,13 +128,12 @@ public enum SnapshotFile {
         }
         let path = self.path(data, seq)
         guard header.configDigest == configDigest else {
-            return .failure(JournalError(message: "\(path): taken on another market (market digest "
-                                         + "\(Journal.hex(header.configDigest)), not \(Journal.hex(configDigest)))"))
+            return .failure(.otherMarket(path: path, digest: header.configDigest, expected: configDigest))
         }
         // The clock continues from here: it must be one the edge could have had.
         guard header.clock >= -1 && header.clock <= CivilDate.lastTimestamp,
               let matcher = Matcher.restore(Array(payload), config: config, limits: limits) else {
-            return .failure(JournalError(message: "\(path): does not restore onto this market"))
+            return .failure(.doesNotRestore(path: path))
         }
         return .success(Loaded(matcher: matcher, clock: header.clock, dayFirstTid: header.dayFirstTid))
     }
