@@ -27,6 +27,13 @@ public func nowNanos() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
+/// CLOCK_REALTIME in nanoseconds since the epoch: the time the engine's sequencer stamps with.
+public func wallNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
 /// The `p` quantile (0...1) of sorted values.
 public func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
     sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]

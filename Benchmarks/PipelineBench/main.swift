@@ -148,7 +148,7 @@ final class Latencies: @unchecked Sendable {
         if e.ts != lastTs {
             lastTs = e.ts
             if count < capacity {
-                values[count] = nowNanos() - e.ts
+                values[count] = wallNanos() - e.ts
                 count += 1
             }
         }
@@ -157,38 +157,33 @@ final class Latencies: @unchecked Sendable {
 }
 
 /// Runs `commands` through the threaded pipeline into `dir`; `paced` sends them on the 100k/s
-/// schedule (each command's ts is its scheduled arrival), else as fast as the rings take them.
+/// schedule (each asks the sequencer for its scheduled arrival, in wall-clock time, as its
+/// timestamp), else as fast as the rings take them (the sequencer's clock stamps them).
 func runThreaded(_ commands: [Command], durability: Durability, dir: String, paced: Bool,
                  limits: EngineLimits, snapshotEvery: Int) throws -> (Double, Latencies) {
     try? FileManager.default.removeItem(atPath: dir)
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let config = DemoMarket.config
-    let (journal, _) = try Journal.open(directory: DataDirectory.journalPath(dir), durability: durability) { print($0) }
-    let settlement = try SettlementStage(books: Settlement(config: config, limits: limits), data: dir,
-                                         directory: Directory(config: config), dayFirstTid: 1, nextTid: 1,
-                                         report: { print($0) })
+    // A fresh data directory on the demo market, opened as the engine opens one (prefaulted:
+    // before the clock starts).
+    let engine = try Recovery.open(data: dir, configText: nil, configName: nil,
+                                   options: RecoveryOptions(limits: limits, durability: durability), log: { print($0) })
     let latencies = Latencies(capacity: commands.count)
-    let edge = ReplayEdge(directory: Directory(config: config), tradingDate: config.tradingDate)
     let gap: Int64 = 10_000
-    let matcher = Matcher(config: config, limits: limits)  // prefaulted: before the clock starts
     var start: Int64 = 0
-    let outcome = DurablePipeline.run(matcher: matcher, settlement: settlement, edge: edge,
-                                      journal: journal, snapshotSeq: 0, snapshotEvery: snapshotEvery,
-                                      egress: .events({ latencies.saw($0) }), recordsTrades: false,
-                                      fail: { print("pipeline failed: \($0)"); exit(1) }) { ingress in
+    let outcome = Pipeline.run(engine: engine, snapshotEvery: snapshotEvery, recordsTrades: false,
+                               sink: EventHandlerSink { latencies.saw($0) }, log: { print($0) },
+                               fail: { print("pipeline failed: \($0)"); exit(1) }) { ingress in
         start = nowNanos()
         if !paced {
-            for c in commands { ingress.send(c) }
+            for c in commands { ingress.send(.command(c, stamp: nil)) }
             return
         }
         let t0 = nowNanos()
+        let wall0 = wallNanos()
         var next = 0
         while next < commands.count {
             let arrived = min(commands.count, Int((nowNanos() - t0) / gap) + 1)
             while next < arrived {
-                var c = commands[next]
-                c.ts = t0 + Int64(next) * gap
-                ingress.send(c)
+                ingress.send(.command(commands[next], stamp: wall0 + Int64(next) * gap))
                 next += 1
             }
             ingress.flush()

@@ -207,8 +207,9 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     StopSignal.install()
     var reader = LineReader(input: openInput(inputPath), lineBytesMax: Replay.inputLineBytesMax,
                             stopRequested: StopSignal.requested)
-    let outcome = DurablePipeline.run(engine: engine, snapshotEvery: snapshotEvery, reader: &reader, outputFD: 1,
-                                      recordsTrades: exportPath != nil, fail: { fail($0, code: ExitCode.failure) })
+    let outcome = Pipeline.replay(engine: engine, snapshotEvery: snapshotEvery, reader: &reader, outputFD: 1,
+                                  recordsTrades: exportPath != nil, log: logLine,
+                                  fail: { fail($0, code: ExitCode.failure) })
     if outcome.settlement.breaks > 0 {
         fail("\(outcome.settlement.breaks) reconciliation break(s) between the books of record and the matcher",
              code: ExitCode.failure)

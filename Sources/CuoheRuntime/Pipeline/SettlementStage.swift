@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CuoheCore
 import CuoheProtocol
+import Foundation
 
 /// What the matcher hands settlement at a day's close: what only it knows (the cash its open
 /// buys keep frozen) and its ledger's settled digest, which the books of record must match.
@@ -108,5 +109,71 @@ public struct SettlementStage: ~Copyable {
     public mutating func sync() throws(IOError) -> Int64 {
         try log.sync()
         return dayFirstTid
+    }
+}
+
+/// Writes snapshot files one at a time, in order, off the data path (a background queue), and
+/// says when none is in flight.
+final class SnapshotWriter: Sendable {
+    let data: String
+    let configDigest: UInt64
+    let inFlight: SnapshotsInFlight
+    let queue = DispatchQueue(label: "cuohe.snapshots")
+    let log: @Sendable (String) -> Void
+
+    init(data: String, configDigest: UInt64, inFlight: SnapshotsInFlight, log: @escaping @Sendable (String) -> Void) {
+        self.data = data
+        self.configDigest = configDigest
+        self.inFlight = inFlight
+        self.log = log
+    }
+
+    func write(seq: UInt64, clock: Int64, dayFirstTid: Int64, payload: [UInt8]) {
+        queue.async { [self] in
+            do {
+                try SnapshotFile.write(data: data, header: SnapshotFile.Header(
+                    seq: seq, clock: clock, dayFirstTid: dayFirstTid, configDigest: configDigest), payload: payload)
+            } catch {
+                // A snapshot only shortens recovery; the journal alone is complete.
+                log("\(error); continuing without this snapshot")
+            }
+            inFlight.count.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Waits for every snapshot handed over to be written.
+    func drain() { queue.sync {} }
+}
+
+extension SettlementStage {
+    /// The third stage's batch: trades and closes into the books of record, the trade log and
+    /// the day's files; a snapshot written once the trade log holds everything it counts on. What
+    /// egress needs is passed on. True once the end has passed.
+    mutating func handle(_ items: UnsafeBufferPointer<MatchedItem>, notes: SideQueue<SettlementNote>,
+                         snapshots: SnapshotWriter, into out: inout StageOutput<MatchedItem>) throws(SettlementError) -> Bool {
+        for item in items {
+            switch item {
+            case .event(let event):
+                try apply(event) {
+                    guard case .dayClose(let close) = notes.pop() else { preconditionFailure("day close out of order") }
+                    return close
+                }
+                out.append(item)
+            case .snapshot:
+                guard case .snapshot(let seq, let clock, let payload) = notes.pop() else {
+                    preconditionFailure("snapshot out of order")
+                }
+                let dayFirstTid: Int64
+                do { dayFirstTid = try sync() } catch { throw .io(error) }
+                snapshots.write(seq: seq, clock: clock, dayFirstTid: dayFirstTid, payload: payload)
+            case .answer:
+                out.append(item)
+            case .end:
+                do { try sync() } catch { throw .io(error) }
+                out.append(item)
+                return true
+            }
+        }
+        return false
     }
 }

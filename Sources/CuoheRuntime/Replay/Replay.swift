@@ -15,12 +15,13 @@ public struct Replay: ~Copyable {
     public static let inputLineBytesMax = 4096
 
     public var directory: Directory { edge.directory }
-    public private(set) var edge: ReplayEdge
-    let formatter: LineFormatter
+    public let edge: ReplayEdge
+    public private(set) var sequencing: SequencingClock
+    let text: ReplayText
     public private(set) var matcher: Matcher
     var events = EventBuffer()
     /// The timestamp of the last command.
-    public var clock: Int64 { edge.clock }
+    public var clock: Int64 { sequencing.now }
     /// Every trade replayed, with its trading date, for `trades.csv` (kept only when asked for:
     /// a long replay would otherwise hold every trade in memory for nothing).
     public private(set) var trades: [TradeRecord] = []
@@ -30,16 +31,19 @@ public struct Replay: ~Copyable {
     public init(config: MarketConfig, matcher: consuming Matcher, clock: Int64, recordsTrades: Bool = true) {
         self.recordsTrades = recordsTrades
         let directory = Directory(config: config)
-        formatter = LineFormatter(directory: directory)
-        edge = ReplayEdge(directory: directory, tradingDate: matcher.tradingDate, clock: clock)
+        text = ReplayText(directory: directory)
+        edge = ReplayEdge(directory: directory)
+        sequencing = SequencingClock(tradingDate: matcher.tradingDate, brokerIsOperator: directory.brokerIsOperator,
+                                     now: clock)
         self.matcher = matcher
     }
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), recordsTrades: Bool = true) {
         self.recordsTrades = recordsTrades
         let directory = Directory(config: config)
-        formatter = LineFormatter(directory: directory)
-        edge = ReplayEdge(directory: directory, tradingDate: config.tradingDate)
+        text = ReplayText(directory: directory)
+        edge = ReplayEdge(directory: directory)
+        sequencing = SequencingClock(tradingDate: config.tradingDate, brokerIsOperator: directory.brokerIsOperator)
         matcher = Matcher(config: config, limits: limits)
     }
 
@@ -47,14 +51,12 @@ public struct Replay: ~Copyable {
     /// Returns the sequenced command if the line reached the matcher (for the journal).
     @discardableResult
     public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> Command? {
-        switch edge.read(line) {
+        switch sequencing.sequence(edge.read(line)) {
         case .nothing:
             return nil
-        case .line(let who, let text):
-            emit(who, text, &out)
-            return nil
-        case .login(let broker, let name):
-            emit(name, "LOGGEDIN broker=\(name) next=\(matcher.lastSeq(broker: broker) + 1)", &out)
+        case .answer(let answer):
+            let next = answer.broker >= 0 ? matcher.lastSeq(broker: answer.broker) + 1 : 1
+            text.append(answer, nextSeq: { _ in next }, to: &out)
             return nil
         case .command(let command):
             apply(command, into: &out)
@@ -65,39 +67,24 @@ public struct Replay: ~Copyable {
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
     /// journal against what was printed).
     public mutating func replay(_ command: Command, into out: inout [UInt8]) {
-        edge.observe(command)
+        sequencing.observe(command)
         apply(command, into: &out)
     }
 
-    mutating func apply(_ command: Command, into out: inout [UInt8], formats: Bool = true) {
+    mutating func apply(_ command: Command, into out: inout [UInt8]) {
         let date = matcher.tradingDate
         events.removeAll()
         matcher.process(command, into: &events)
         for i in 0..<events.count {
             let e = events[i]
             if e.kind == .trade && recordsTrades { trades.append(TradeRecord(e, date: date)) }
-            if !formats { continue }
-            if e.kind == .trade {
-                out.append(contentsOf: "* ".utf8)
-            } else {
-                out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
-                out.append(UInt8(ascii: " "))
-            }
-            formatter.append(e, to: &out)
-            out.append(UInt8(ascii: "\n"))
+            text.append(e, to: &out)
         }
     }
 
     /// Writes `trades.csv`, `register.csv` and `accounts.csv` into `path`.
     public func export(to path: String) throws(IOError) {
         try EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, directory: directory)
-    }
-
-    func emit(_ who: String, _ line: String, _ out: inout [UInt8]) {
-        out.append(contentsOf: who.utf8)
-        out.append(UInt8(ascii: " "))
-        out.append(contentsOf: line.utf8)
-        out.append(UInt8(ascii: "\n"))
     }
 
     /// Replays a whole text (tests and tools), returning the output text.
@@ -110,5 +97,37 @@ public struct Replay: ~Copyable {
             start = i + 1
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Replay's output: each event as `<broker> <protocol line>`, market data as `* <line>`, and the
+/// edge's own answers as `<who> <line>`. The in-memory replay and the pipeline's text sink both
+/// write it, so their output is the same by construction.
+public struct ReplayText: Sendable {
+    public let directory: Directory
+    let formatter: LineFormatter
+
+    public init(directory: Directory) {
+        self.directory = directory
+        formatter = LineFormatter(directory: directory)
+    }
+
+    public func append(_ e: Event, to out: inout [UInt8]) {
+        if e.kind == .trade {
+            out.append(contentsOf: "* ".utf8)
+        } else {
+            out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
+            out.append(UInt8(ascii: " "))
+        }
+        formatter.append(e, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    public func append(_ answer: EdgeAnswer, nextSeq: (Int32) -> Int64, to out: inout [UInt8]) {
+        guard let line = answer.line(formatter, nextSeq: nextSeq) else { return }
+        out.append(contentsOf: answer.who.utf8)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: line.utf8)
+        out.append(UInt8(ascii: "\n"))
     }
 }
