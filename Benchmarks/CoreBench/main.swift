@@ -156,11 +156,10 @@ func insertCross(orders: Int, seed: UInt64) -> [Command] {
 }
 
 /// Times `commands` through a fresh matcher; returns operations per second.
-func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, batch batchSize: Int,
-             rules: Bool = true) -> (Double, Int) {
+func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, batch batchSize: Int) -> (Double, Int) {
     var prefaulted = limits
     prefaulted.prefaultsMemory = true  // page faults belong to start-up, not to the timed run
-    var matcher = Matcher(config: config, limits: prefaulted, enforcesMarketRules: rules)
+    var matcher = Matcher(config: config, limits: prefaulted)
     var events = EventBuffer(capacity: 1 << 16)
     var produced = 0
     let start = nowNanos()
@@ -179,13 +178,25 @@ func timeRun(_ commands: [Command], config: MarketConfig, limits: EngineLimits, 
     return (Double(commands.count) / (Double(elapsed) / 1e9), produced)
 }
 
+/// Times the same commands through the bare book (no rules, no cid index, no events).
+func timeBare(_ steps: [BareBook.Step], config: MarketConfig, limits: EngineLimits) -> (Double, Int) {
+    let spec = config.instruments[0]
+    let band = InstrumentConfig.band(referencePrice: spec.referencePrice, tick: spec.tick, bandPercent: spec.bandPercent)
+    var bare = BareBook(low: band.low, high: band.high, tick: spec.tick, ordersMax: limits.ordersLiveMax,
+                        numbersMax: limits.cidsPerDayMax + 1)
+    let start = nowNanos()
+    for step in steps { bare.apply(step) }
+    let elapsed = nowNanos() - start
+    return (Double(steps.count) / (Double(elapsed) / 1e9), bare.fills)
+}
+
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
 var batchSize = 64
-/// 0: checked and plain runs of the standard mix; 1: checked only; 2: plain only (for profiling).
+/// 0: matcher and bare-book runs of the standard mix; 1: matcher only; 2: bare book only (for profiling).
 var mode = 0
 var ops = 10_000_000
 var runs = 3
@@ -211,6 +222,7 @@ while let a = args.popFirst() {
 }
 
 let mixCommands = standardMix(ops: ops, seed: 42)
+let mixSteps = BareBook.steps(mixCommands)
 let mixConfig = market(referencePrice: 1_000_000)
 let mixLimits = EngineLimits(ordersLiveMax: 1 << 18, cidsPerDayMax: ops + 16)
 var mixRates: [Double] = []
@@ -223,9 +235,8 @@ for r in 0..<runs {
         mixRates.append(rate)
     }
     if mode == 1 { continue }
-    let (plain, plainProduced) = timeRun(mixCommands, config: mixConfig, limits: mixLimits, batch: batchSize,
-                                         rules: false)
-    print("standard mix run \(r + 1), plain (no market rules): \(Int(plain)) ops/s (\(plainProduced) events)")
+    let (plain, fills) = timeBare(mixSteps, config: mixConfig, limits: mixLimits)
+    print("standard mix run \(r + 1), bare book (no rules, cid index or events): \(Int(plain)) ops/s (\(fills) fills)")
     plainRates.append(plain)
 }
 
@@ -240,7 +251,7 @@ for r in 0..<crossRounds {
 }
 let checkedMedian = mixRates.isEmpty ? 0 : median(mixRates)
 let plainMedian = plainRates.isEmpty ? 1 : median(plainRates)
-print("bench core checks standard_mix_plain_ops_per_sec=\(Int(plainMedian)) "
-      + "standard_mix_checked_ops_per_sec=\(Int(checkedMedian)) "
-      + "checks_cost_percent=\(Int(((1 - checkedMedian / plainMedian) * 100).rounded()))")
+print("bench core matcher_vs_bare standard_mix_bare_book_ops_per_sec=\(Int(plainMedian)) "
+      + "standard_mix_matcher_ops_per_sec=\(Int(checkedMedian)) "
+      + "matcher_cost_percent=\(Int(((1 - checkedMedian / plainMedian) * 100).rounded()))")
 print("bench core standard_mix_ops_per_sec=\(Int(median(mixRates))) insert_cross_ops_per_sec=\(Int(median(crossRates)))")

@@ -74,13 +74,8 @@ public struct Matcher: Sendable {
     public internal(set) var counters = MatcherCounters()
     /// Accounts, the shareholder register and the money rules.
     public internal(set) var ledger: Ledger
-    /// False only to measure what the market's rules cost (the core benchmark's plain figure):
-    /// then no cash, share, qualification, holder or annual check is made and fills settle nothing.
-    /// The engine and replay always enforce them.
-    public let enforcesMarketRules: Bool
 
-    public init(config: MarketConfig, limits: EngineLimits = EngineLimits(), enforcesMarketRules: Bool = true) {
-        self.enforcesMarketRules = enforcesMarketRules
+    public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         // A level's quantity sums the leaves of every order resting on it.
         precondition(Int64(limits.ordersLiveMax) <= Int64.max / Bounds.quantityMax, "order capacity too large")
         arena = Arena(prefaults: limits.prefaultsMemory)
@@ -306,7 +301,7 @@ public struct Matcher: Sendable {
         var position: Int32 = -1
         var value: Int64 = 0
         var frozen: Int64 = 0
-        if refusal == nil && enforcesMarketRules {
+        if refusal == nil {
             // The market's rules, checked before anything changes.
             let s = instruments[c.instrument]
             position = ledger.findPosition(account: c.account, instrument: c.instrument)
@@ -360,9 +355,7 @@ public struct Matcher: Sendable {
             ack.type = c.type
         }
 
-        if !enforcesMarketRules {
-            // Unchecked (benchmark only): no register line, nothing frozen.
-        } else if c.side == .buy {
+        if c.side == .buy {
             if position < 0 { position = ledger.findOrCreatePosition(account: c.account, instrument: c.instrument) }
             let locked = ledger.ensureLot(position: position, instrument: c.instrument)
             precondition(position >= 0 && locked, "accepted a buy without room in the register")
@@ -412,7 +405,6 @@ public struct Matcher: Sendable {
 
     /// An order ended: what it still held frozen goes back to its account.
     mutating func release(side: Side, account: Int32, position: Int32, frozen: Int64, limit: Int64, leaves: Int64) {
-        if !enforcesMarketRules { return }
         if side == .buy {
             ledger.releaseBuy(account: account, position: position, frozen: frozen, limit: limit, leaves: leaves)
         } else {
@@ -483,24 +475,8 @@ public struct Matcher: Sendable {
                 levels[index].qty -= qty
                 var maker = resting
                 maker.leaves = makerLeaves
-                var fees = FillFees(buyerFee: 0, sellerFee: 0, stampDuty: 0)
-                if enforcesMarketRules {
-                    // The buy side pays from its order's frozen cash: the taker's or the maker's.
-                    let (f, paid) = takerBuys
-                        ? ledger.settle(buyer: taker.account, buyerPosition: taker.position, buyLimit: taker.limit,
-                                        seller: resting.account, sellerPosition: resting.position,
-                                        instrument: instrument, price: price, qty: qty)
-                        : ledger.settle(buyer: resting.account, buyerPosition: resting.position, buyLimit: resting.price,
-                                        seller: taker.account, sellerPosition: taker.position,
-                                        instrument: instrument, price: price, qty: qty)
-                    if takerBuys {
-                        taker.frozen -= paid
-                    } else {
-                        maker.frozen -= paid
-                        orders[slot].frozen = maker.frozen
-                    }
-                    fees = f
-                }
+                let fees = settleFill(instrument, &taker, &maker, price: price, qty: qty)
+                if !takerBuys { orders[slot].frozen = maker.frozen }
                 trade(instrument, taker, maker: maker, price: price, qty: qty, fees: fees, ts: ts, &out)
                 let next = resting.next
                 if makerLeaves == 0 {
@@ -520,6 +496,25 @@ public struct Matcher: Sendable {
             }
         }
         return .done
+    }
+
+    /// Settles one fill, delivery versus payment: the buy side pays from its own order's frozen
+    /// cash (the taker's or the maker's), which drops by what the fill cost it.
+    @inline(__always)
+    mutating func settleFill(_ instrument: Int32, _ taker: inout Taker, _ maker: inout RestingOrder, price: Int64,
+                             qty: Int64) -> FillFees {
+        if taker.side == .buy {
+            let (fees, paid) = ledger.settle(buyer: taker.account, buyerPosition: taker.position, buyLimit: taker.limit,
+                                             seller: maker.account, sellerPosition: maker.position,
+                                             instrument: instrument, price: price, qty: qty)
+            taker.frozen -= paid
+            return fees
+        }
+        let (fees, paid) = ledger.settle(buyer: maker.account, buyerPosition: maker.position, buyLimit: maker.price,
+                                         seller: taker.account, sellerPosition: taker.position,
+                                         instrument: instrument, price: price, qty: qty)
+        maker.frozen -= paid
+        return fees
     }
 
     /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
@@ -652,9 +647,7 @@ public struct Matcher: Sendable {
         // The market's rules for the new size and price, checked before anything changes.
         var newFrozen: Int64 = 0
         var valueDelta: Int64 = 0
-        if !enforcesMarketRules {
-            // Unchecked (benchmark only).
-        } else if order.side == .buy {
+        if order.side == .buy {
             let held = (frozen: order.frozen, value: order.price * order.leaves)
             switch ledger.checkBuy(account: order.account, instrument: order.instrument, position: order.position,
                                    limit: newPrice, qty: newLeaves, date: tradingDate, held: held) {
@@ -674,9 +667,7 @@ public struct Matcher: Sendable {
             reject(c, .throttled, .capacity, &out)
             return
         }
-        if !enforcesMarketRules {
-            // Nothing frozen to adjust.
-        } else if order.side == .buy {
+        if order.side == .buy {
             ledger.adjustBuy(account: order.account, frozenDelta: newFrozen - order.frozen, valueDelta: valueDelta)
         } else {
             ledger.freezeSell(position: order.position, qty: newLeaves - order.leaves)
@@ -867,7 +858,7 @@ public struct Matcher: Sendable {
         // expired may no longer buy, and every open buy in an instrument with a holding period needs
         // the new day's lock lot before it can fill. An order that fails either is canceled
         // (reason ADMIN) rather than let it trade unlawfully.
-        for i in 0..<Int32(instruments.count) where enforcesMarketRules {
+        for i in 0..<Int32(instruments.count) {
             var unlockable: [Int32] = []
             books[i].forEachOrder(.buy, store: store) { slot in
                 let order = store[slot]

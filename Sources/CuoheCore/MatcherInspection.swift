@@ -83,7 +83,6 @@ extension Matcher {
     /// open-buy count its live buys; nothing negative; holder and slot counts match the register
     /// and never pass the cap; the market's cash within its bound and equal to its running count.
     func verifyLedger() -> String? {
-        if !enforcesMarketRules { return nil }
         var frozenCash = [Int64](repeating: 0, count: ledger.accounts.count)
         var openValue = [Int64](repeating: 0, count: ledger.accounts.count)
         var frozenShares = [Int64](repeating: 0, count: Int(ledger.positionCount))

@@ -28,6 +28,27 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
 
     public var cum: Int64 { qty - leaves }
 
+    public init(cid: ClientOrderID, oid: Int64, price: Int64, qty: Int64, leaves: Int64, next: Int32, prev: Int32,
+                account: Int32, broker: Int32, instrument: Int32, cidRecord: Int32, level: Int32, side: Side,
+                tif: TimeInForce, frozen: Int64, position: Int32) {
+        self.cid = cid
+        self.oid = oid
+        self.price = price
+        self.qty = qty
+        self.leaves = leaves
+        self.next = next
+        self.prev = prev
+        self.account = account
+        self.broker = broker
+        self.instrument = instrument
+        self.cidRecord = cidRecord
+        self.level = level
+        self.side = side
+        self.tif = tif
+        self.frozen = frozen
+        self.position = position
+    }
+
     static let empty = RestingOrder(cid: .none, oid: 0, price: 0, qty: 0, leaves: 0, next: -1, prev: -1,
                                     account: -1, broker: -1, instrument: -1, cidRecord: -1, level: -1, side: .buy,
                                     tif: .day, frozen: 0, position: -1)
