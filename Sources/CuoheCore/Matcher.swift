@@ -54,7 +54,7 @@ public struct MatcherCounters: Sendable, Equatable {
 /// It owns every order book, the live orders and the day's cids, and nothing else: no clock, thread,
 /// file or socket. Given the same commands (with their timestamps) it produces the same events and
 /// the same state, bit for bit. It is `~Copyable` because it is the single owner of its storage.
-public struct Matcher: Sendable {
+public struct Matcher: ~Copyable, Sendable {
     /// Owns every array below; they live exactly as long as the matcher.
     let arena: Arena
     public let instruments: FixedArray<InstrumentState>

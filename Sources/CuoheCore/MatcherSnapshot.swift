@@ -207,7 +207,8 @@ extension Matcher {
         // passes its checksum first, so out-of-range values here mean a defect, not damage).
         guard let total = m.ledger.checkedMarketCash() else { return nil }
         m.ledger.marketCash = total
-        return m.verify() == nil ? m : nil
+        if m.verify() != nil { return nil }
+        return consume m
     }
 }
 

@@ -215,13 +215,9 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
              code: ExitCode.failure)
     }
     if let exportPath {
-        // The ledger is a view into the matcher's storage: keep the matcher alive while it is read.
-        let matcher = outcome.matcher
         do {
-            try withExtendedLifetime(matcher) { () throws(IOError) in
-                try EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: matcher.ledger,
-                                   directory: directory)
-            }
+            try EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: outcome.matcher.ledger,
+                               directory: directory)
         } catch {
             fail("\(error)", code: ExitCode.failure)
         }

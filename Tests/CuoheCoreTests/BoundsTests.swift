@@ -294,7 +294,8 @@ final class BoundsTests: XCTestCase {
         _ = Self.run(&m, Command.newOrder(broker: 2, ts: 3, cid: ClientOrderID("c")!, account: 11, instrument: 1, side: .buy,
                                           qty: 100, price: s.bandLow))
         let bytes = m.snapshot()
-        XCTAssertNotNil(Matcher.restore(bytes, config: config, limits: limits))
+        guard let original = Matcher.restore(bytes, config: config, limits: limits) else { return XCTFail("no restore") }
+        XCTAssertEqual(original.stateDigest(), m.stateDigest())
         var refused = 0
         for offset in stride(from: 12, to: bytes.count - 8, by: 4) {
             for value: Int64 in [-1, 1 << 40, Int64.max, Int64.min, 7] {

@@ -174,7 +174,7 @@ struct ExtremeStreamGenerator {
         return ClientOrderID("x\(fresh)")!
     }
 
-    mutating func next(_ m: Matcher, live: [RestingOrder], ledger: LedgerSnapshot) -> (Command, RestingOrder?) {
+    mutating func next(_ m: borrowing Matcher, live: [RestingOrder], ledger: LedgerSnapshot) -> (Command, RestingOrder?) {
         step += 1
         ts += 1_000
         switch rng.int(100) {
@@ -196,7 +196,7 @@ struct ExtremeStreamGenerator {
         }
     }
 
-    mutating func deposit(_ m: Matcher, _ l: LedgerSnapshot) -> Command {
+    mutating func deposit(_ m: borrowing Matcher, _ l: LedgerSnapshot) -> Command {
         var c = Command(kind: .deposit, broker: 0, ts: ts)
         c.account = Int32(rng.int(ExtremeMarket.accountCount))
         let accountRoom = Bounds.accountCashMax - l.accounts[Int(c.account)].cash
@@ -217,7 +217,7 @@ struct ExtremeStreamGenerator {
     }
 
     /// A price in `i`'s band: either edge or a tick between.
-    mutating func price(_ m: Matcher, _ i: Int32) -> Int64 {
+    mutating func price(_ m: borrowing Matcher, _ i: Int32) -> Int64 {
         let s = m.instruments[i]
         switch rng.int(4) {
         case 0: return s.bandHigh
@@ -226,7 +226,7 @@ struct ExtremeStreamGenerator {
         }
     }
 
-    mutating func buy(_ m: Matcher, _ l: LedgerSnapshot) -> Command {
+    mutating func buy(_ m: borrowing Matcher, _ l: LedgerSnapshot) -> Command {
         var account = Int32(rng.int(ExtremeMarket.accountCount))
         var i = Int32(rng.int(config.instruments.count))
         var whale = false
@@ -267,7 +267,7 @@ struct ExtremeStreamGenerator {
         return low
     }
 
-    mutating func sell(_ m: Matcher, _ l: LedgerSnapshot) -> Command {
+    mutating func sell(_ m: borrowing Matcher, _ l: LedgerSnapshot) -> Command {
         let holders = l.positions.filter { $0.shares > 0 }
         guard let p = holders.isEmpty ? nil : rng.pick(holders) else { return buy(m, l) }
         let s = m.instruments[p.instrument]
@@ -284,7 +284,7 @@ struct ExtremeStreamGenerator {
         return c
     }
 
-    mutating func replace(_ m: Matcher, _ o: RestingOrder) -> Command {
+    mutating func replace(_ m: borrowing Matcher, _ o: RestingOrder) -> Command {
         let s = m.instruments[o.instrument]
         let qty = rng.pick([Command.absent, Bounds.quantityMax / s.lot * s.lot, o.qty * 2 / s.lot * s.lot,
                             o.qty - o.leaves + s.lot])

@@ -1201,7 +1201,7 @@ struct LedgerStreamGenerator {
     /// Commands planned to follow one another (a cash adjustment, then the buy it was made for).
     var pending: [Command] = []
 
-    mutating func next(_ m: Matcher, live: [RestingOrder], ledger: LedgerSnapshot) -> (Command, RestingOrder?) {
+    mutating func next(_ m: borrowing Matcher, live: [RestingOrder], ledger: LedgerSnapshot) -> (Command, RestingOrder?) {
         step += 1
         let ts = LedgerStreamGenerator.tsBase + Int64(step) * 1_000
         if !pending.isEmpty {
@@ -1265,7 +1265,7 @@ struct LedgerStreamGenerator {
 
     /// A limit price on `side` near the book (passive or marketable), sometimes anywhere in the
     /// band; nil for a market order.
-    mutating func price(_ m: Matcher, _ i: Int32, _ side: Side) -> Int64? {
+    mutating func price(_ m: borrowing Matcher, _ i: Int32, _ side: Side) -> Int64? {
         let s = m.instruments[i]
         let bid = m.bestBid(instrument: i), ask = m.bestAsk(instrument: i)
         let mid: Int64
@@ -1302,7 +1302,7 @@ struct LedgerStreamGenerator {
         return 1 + rng.int64(n)
     }
 
-    mutating func buy(_ m: Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
+    mutating func buy(_ m: borrowing Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
         let i = Int32(rng.int(config.instruments.count))
         let s = m.instruments[i]
         let engaged = l.positions.filter { $0.instrument == i && $0.status != .none }.map(\.account)
@@ -1327,7 +1327,7 @@ struct LedgerStreamGenerator {
                          tif: tif(market: px == nil))
     }
 
-    mutating func sell(_ m: Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
+    mutating func sell(_ m: borrowing Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
         let i = Int32(rng.int(config.instruments.count))
         let s = m.instruments[i]
         let sellers = l.positions.filter { $0.instrument == i && $0.sellable > 0 }.map(\.account)
@@ -1351,7 +1351,7 @@ struct LedgerStreamGenerator {
                          tif: tif(market: px == nil))
     }
 
-    mutating func replace(_ m: Matcher, _ l: LedgerSnapshot, _ o: RestingOrder, _ ts: Int64) -> Command {
+    mutating func replace(_ m: borrowing Matcher, _ l: LedgerSnapshot, _ o: RestingOrder, _ ts: Int64) -> Command {
         let s = m.instruments[o.instrument]
         let cum = o.qty - o.leaves
         var qty = Command.absent
@@ -1392,7 +1392,7 @@ struct LedgerStreamGenerator {
     }
 
     /// Small passive GTC buys from the accounts still qualified today but not on `date`.
-    mutating func expiringBuys(_ m: Matcher, _ live: [RestingOrder], _ l: LedgerSnapshot, before date: CivilDate,
+    mutating func expiringBuys(_ m: borrowing Matcher, _ live: [RestingOrder], _ l: LedgerSnapshot, before date: CivilDate,
                                _ ts: Int64) -> [Command] {
         let today = m.tradingDate.daysSinceEpoch
         return l.accounts.indices.filter {
@@ -1400,7 +1400,7 @@ struct LedgerStreamGenerator {
         }.compactMap { expiringBuy(m, l, account: Int32($0), ts) }
     }
 
-    mutating func expiringBuy(_ m: Matcher, _ l: LedgerSnapshot, account: Int32, _ ts: Int64) -> Command? {
+    mutating func expiringBuy(_ m: borrowing Matcher, _ l: LedgerSnapshot, account: Int32, _ ts: Int64) -> Command? {
         // Where it already holds or has a slot, else where a slot is free.
         let instruments = (0..<Int32(config.instruments.count)).filter { i in
             l.position(account: account, instrument: i).map { $0.status != .none } ?? false
@@ -1418,7 +1418,7 @@ struct LedgerStreamGenerator {
 
     /// A buy whose cost is exactly the account's free cash, or one unit more: the cash is first
     /// topped up or drawn down to fit (the buy follows on the next step).
-    mutating func exactCashBuy(_ m: Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command? {
+    mutating func exactCashBuy(_ m: borrowing Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command? {
         let i = Int32(rng.int(config.instruments.count))
         let s = m.instruments[i]
         let today = m.tradingDate.daysSinceEpoch
@@ -1466,7 +1466,7 @@ struct LedgerStreamGenerator {
     }
 
     /// The rules' corners, and a few refusals outside the ledger that must change nothing.
-    mutating func odd(_ m: Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
+    mutating func odd(_ m: borrowing Matcher, _ l: LedgerSnapshot, _ ts: Int64) -> Command {
         switch rng.int(9) {
         case 8:
             // To the largest balance the engine keeps (and straight back out), or one unit past it.

@@ -287,7 +287,7 @@ final class RandomStreamTests: XCTestCase {
     }
 
     /// The engine's books equal the model's, order by order in priority order, and none is crossed.
-    static func checkBooks(_ matcher: Matcher, _ model: ReferenceModel) -> String? {
+    static func checkBooks(_ matcher: borrowing Matcher, _ model: ReferenceModel) -> String? {
         if matcher.liveOrderCount != model.liveOrderCount {
             return "live orders: engine \(matcher.liveOrderCount), model \(model.liveOrderCount)"
         }

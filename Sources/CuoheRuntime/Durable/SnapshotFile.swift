@@ -48,7 +48,7 @@ public enum SnapshotFile {
     }
 
     /// A loaded snapshot: the matcher, the sequencing clock and the day's first trade id.
-    public struct Loaded {
+    public struct Loaded: ~Copyable {
         public var matcher: Matcher
         public var clock: Int64
         public var dayFirstTid: Int64
