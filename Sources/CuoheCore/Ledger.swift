@@ -99,7 +99,7 @@ public struct FillFees: Sendable, BitwiseCopyable {
 /// an order (nothing changes on a refusal) and tells it every fill, which settles at once, delivery
 /// versus payment. Everything lives in preallocated storage indexed by integer ids; positions are
 /// found through an open-addressing table keyed by (account, instrument).
-public struct Ledger: Sendable, BitwiseCopyable {
+public struct Ledger: ~Copyable, Sendable {
     public let accounts: FixedArray<AccountBalance>
     public let positions: FixedArray<Position>
     public internal(set) var positionCount: Int32 = 0

@@ -30,7 +30,7 @@ public struct Settlement: ~Copyable, Sendable {
     /// Books continuing from a matcher restored from a snapshot: its settled fields, nothing of
     /// its orders. Valid because the books equal those fields after every command (the
     /// reconciliation every close checks and the tests check after every command).
-    public init(config: MarketConfig, limits: EngineLimits, restoringFrom source: Ledger, date: CivilDate) {
+    public init(config: MarketConfig, limits: EngineLimits, restoringFrom source: borrowing Ledger, date: CivilDate) {
         self.init(config: config, limits: limits)
         self.date = date
         ledger.copySettledFields(from: source)
@@ -91,7 +91,7 @@ extension Ledger {
     /// Takes `source`'s settled fields into this freshly configured ledger: cash, purchases,
     /// shares, locked shares with their lots (in release order), fees, net deposits and the roll
     /// count. Frozen amounts, open buys and slots are left at zero.
-    mutating func copySettledFields(from source: Ledger) {
+    mutating func copySettledFields(from source: borrowing Ledger) {
         precondition(accounts.count == source.accounts.count && holders.count == source.holders.count,
                      "books and matcher configured differently")
         for a in 0..<accounts.count {
@@ -161,7 +161,7 @@ extension Ledger {
     }
 
     /// The first settled field in which `self` and `other` differ, described; nil if they agree.
-    public func settledDifference(_ other: Ledger) -> String? {
+    public func settledDifference(_ other: borrowing Ledger) -> String? {
         guard accounts.count == other.accounts.count, holders.count == other.holders.count else { return "shapes differ" }
         for a in 0..<accounts.count {
             let x = accounts[a], y = other.accounts[a]
@@ -170,7 +170,7 @@ extension Ledger {
                 return "account \(a): boughtThisYear \(x.boughtThisYear) vs \(y.boughtThisYear)"
             }
         }
-        func check(_ l: Ledger, _ r: Ledger, _ side: String) -> String? {
+        func check(_ l: borrowing Ledger, _ r: borrowing Ledger, _ side: String) -> String? {
             for p in 0..<Int(l.positionCount) {
                 let x = l.positions[p]
                 guard x.shares != 0 || x.lockedShares != 0 else { continue }

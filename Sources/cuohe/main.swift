@@ -216,8 +216,7 @@ func durableReplay(data: String, configPath: String?, exportPath: String?, input
     }
     if let exportPath {
         do {
-            try EndOfDay.write(to: exportPath, trades: recoveredTrades + outcome.trades, ledger: outcome.matcher.ledger,
-                               directory: directory)
+            try outcome.export(to: exportPath, earlierTrades: recoveredTrades, directory: directory)
         } catch {
             fail("\(error)", code: ExitCode.failure)
         }

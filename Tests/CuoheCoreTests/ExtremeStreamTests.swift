@@ -84,13 +84,12 @@ final class ExtremeStreamTests: XCTestCase {
 
     /// The bounds after a command, and the extreme situations it reached.
     static func tallyBounds(_ checker: LedgerChecker, _ c: Command, _ events: [Event], _ before: LedgerSnapshot) -> String? {
-        let ledger = checker.matcher.ledger
-        guard ledger.marketCash <= Bounds.marketCashMax, ledger.checkedMarketCash() == ledger.marketCash else {
-            return "market cash \(ledger.marketCash) out of bounds or miscounted"
+        guard checker.matcher.ledger.marketCash <= Bounds.marketCashMax, checker.matcher.ledger.checkedMarketCash() == checker.matcher.ledger.marketCash else {
+            return "market cash \(checker.matcher.ledger.marketCash) out of bounds or miscounted"
         }
-        if ledger.marketCash == Bounds.marketCashMax { checker.saw("market cash at its bound") }
-        for a in 0..<ledger.accounts.count {
-            let x = ledger.accounts[a]
+        if checker.matcher.ledger.marketCash == Bounds.marketCashMax { checker.saw("market cash at its bound") }
+        for a in 0..<checker.matcher.ledger.accounts.count {
+            let x = checker.matcher.ledger.accounts[a]
             if x.boughtThisYear > Bounds.annualBuyMax { return "account \(a) bought \(x.boughtThisYear) this year" }
             if x.cash > Bounds.accountCashMax { checker.saw("account holds more than it may deposit") }
         }

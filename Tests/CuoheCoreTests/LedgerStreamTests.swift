@@ -437,7 +437,7 @@ struct LedgerSnapshot {
     var netDeposits: Int64
     var rollCount: Int32
 
-    init(_ l: Ledger) {
+    init(_ l: borrowing Ledger) {
         // Plain loops: this runs twice a command, in debug builds.
         accounts = []
         accounts.reserveCapacity(l.accounts.count)
@@ -937,9 +937,8 @@ final class LedgerChecker {
         var openValue = Array(repeating: Int64(0), count: accountCount)
         var frozenShares = Array(repeating: Int64(0), count: l.positions.count)
         var openBuys = Array(repeating: Int32(0), count: l.positions.count)
-        let ledger = matcher.ledger
         for o in live {
-            let p = ledger.findPosition(account: o.account, instrument: o.instrument)
+            let p = matcher.ledger.findPosition(account: o.account, instrument: o.instrument)
             if p < 0 || o.position != p { return "order \(o.oid): position \(o.position), the register says \(p)" }
             if o.side == .buy {
                 if l.accounts[Int(o.account)].qualifiedUntil < matcher.tradingDate.daysSinceEpoch {
@@ -985,12 +984,12 @@ final class LedgerChecker {
         var slots = Array(repeating: Int64(0), count: instrumentCount)
         var locked = Array(repeating: Int64(0), count: l.positions.count)
         for lot in lots { locked[Int(lot.position)] += lot.shares }
-        if ledger.lotsFree != limits.lockLotsMax - lots.count {
-            return "lock lots free \(ledger.lotsFree), expected \(limits.lockLotsMax - lots.count) (\(lots.count) in use)"
+        if matcher.ledger.lotsFree != limits.lockLotsMax - lots.count {
+            return "lock lots free \(matcher.ledger.lotsFree), expected \(limits.lockLotsMax - lots.count) (\(lots.count) in use)"
         }
         for k in l.positions.indices {
             let p = l.positions[k]
-            if ledger.findPosition(account: p.account, instrument: p.instrument) != Int32(k) {
+            if matcher.ledger.findPosition(account: p.account, instrument: p.instrument) != Int32(k) {
                 return "position \(k) (\(LedgerSnapshot.describe(p))) not found under its own key"
             }
             if p.shares < 0 || p.frozenShares < 0 || p.lockedShares < 0 || p.openBuys < 0

@@ -94,7 +94,7 @@ public enum EndOfDay {
     /// Holders only (shares > 0), sorted by symbol then account. `sellable` is what the holder may
     /// sell once its holding periods have passed: shares minus those still locked (shares frozen by
     /// open sell orders still count as sellable: they are on offer).
-    public static func registerCSV(_ ledger: Ledger, directory: Directory) -> String {
+    public static func registerCSV(_ ledger: borrowing Ledger, directory: Directory) -> String {
         var lines: [(String, String, String)] = []
         for p in 0..<Int(ledger.positionCount) {
             let position = ledger.positions[p]
@@ -110,7 +110,7 @@ public enum EndOfDay {
     /// Every configured account in configuration order, then the exchange's fee account. Frozen
     /// cash is `frozenCash` when given (the books of record keep no orders: the matcher says what
     /// its open buys hold), else the ledger's own.
-    public static func accountsCSV(_ ledger: Ledger, frozenCash: [Int64]? = nil, directory: Directory) -> String {
+    public static func accountsCSV(_ ledger: borrowing Ledger, frozenCash: [Int64]? = nil, directory: Directory) -> String {
         var out = accountsHeader + "\n"
         for a in 0..<ledger.accounts.count {
             let account = ledger.accounts[a]
@@ -123,14 +123,13 @@ public enum EndOfDay {
     }
 
     /// Writes the three files into `path` (created if missing), each atomically.
-    public static func write(to path: String, trades: [TradeRecord], ledger: Ledger, frozenCash: [Int64]? = nil,
+    public static func write(to path: String, trades: [TradeRecord], ledger: borrowing Ledger, frozenCash: [Int64]? = nil,
                              directory: Directory) throws(IOError) {
         try FileSystem.makeDirectory(path)
-        let files = [
-            ("trades.csv", tradesCSV(trades, directory: directory)),
-            ("register.csv", registerCSV(ledger, directory: directory)),
-            ("accounts.csv", accountsCSV(ledger, frozenCash: frozenCash, directory: directory)),
-        ]
+        let register = registerCSV(ledger, directory: directory)
+        let accounts = accountsCSV(ledger, frozenCash: frozenCash, directory: directory)
+        let files = [("trades.csv", tradesCSV(trades, directory: directory)), ("register.csv", register),
+                     ("accounts.csv", accounts)]
         for (name, text) in files { try FileSystem.writeAtomically(path + "/" + name, bytes: Array(text.utf8)) }
     }
 

@@ -37,12 +37,13 @@ public struct JournalReplayer: ~Copyable {
         let date = matcher.tradingDate
         events.removeAll()
         matcher.process(command, into: &events)
-        let ledger = matcher.ledger
         for i in 0..<events.count {
             let e = events[i]
             if e.kind == .trade { trades?.append(TradeRecord(e, date: date)) }
+            // The matcher's side of a close, taken after the whole ROLL, as the pipeline takes it.
+            let close = e.kind == .ok && e.verb == .roll ? DayClose(matcher.ledger) : nil
             do {
-                try settlement.apply(e) { DayClose(ledger) }
+                try settlement.apply(e) { close! }
             } catch {
                 throw .settlement(error)
             }

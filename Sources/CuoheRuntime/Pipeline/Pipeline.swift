@@ -24,6 +24,12 @@ public enum Pipeline {
         public var trades: [TradeRecord]
         /// The data directory's lock, still held.
         public var lock: DirectoryLock
+
+        /// Writes the end-of-day files for `earlierTrades` (those recovered) and this run's
+        /// trades, from the matcher's ledger as the run left it.
+        public func export(to path: String, earlierTrades: [TradeRecord], directory: Directory) throws(IOError) {
+            try EndOfDay.write(to: path, trades: earlierTrades + trades, ledger: matcher.ledger, directory: directory)
+        }
     }
 
     /// The source's side, given to the producer on the calling thread. Items are gathered and

@@ -11,7 +11,7 @@ public struct DayClose: Sendable {
     public var frozenCash: [Int64]
     public var settledDigest: UInt64
 
-    public init(_ ledger: Ledger) {
+    public init(_ ledger: borrowing Ledger) {
         frozenCash = (0..<ledger.accounts.count).map { ledger.accounts[$0].frozenCash }
         settledDigest = ledger.settledDigest()
     }
