@@ -68,10 +68,10 @@ extension Ledger {
     /// The bytes a ledger for `config` takes: accounts, per-instrument holders, the register and
     /// its table, lock lots.
     public static func bytes(config: MarketConfig, limits: EngineLimits) -> Int {
-        let capacity = positionCapacity(config: config, limits: limits)
+        let capacity = ShareRegister.positionCapacity(config: config, limits: limits)
         return Arena.bytes(config.accounts.count, of: AccountBalance.self)
             + Arena.bytes(config.instruments.count, of: InstrumentHolders.self)
-            + Arena.bytes(capacity, of: Position.self) + Arena.bytes(positionTableSize(capacity: capacity), of: Int32.self)
+            + Arena.bytes(capacity, of: Position.self) + Arena.bytes(ShareRegister.positionTableSize(capacity: capacity), of: Int32.self)
             + Arena.bytes(max(limits.lockLotsMax, 0), of: LockLot.self)
     }
 }

@@ -304,7 +304,7 @@ public struct Matcher: ~Copyable, Sendable {
         if refusal == nil {
             // The market's rules, checked before anything changes.
             let s = instruments[c.instrument]
-            position = ledger.findPosition(account: c.account, instrument: c.instrument)
+            position = ledger.register.findPosition(account: c.account, instrument: c.instrument)
             if c.side == .buy {
                 let limit = c.type == .market ? s.bandHigh : c.price
                 switch ledger.checkBuy(account: c.account, instrument: c.instrument, position: position, limit: limit,
@@ -314,7 +314,7 @@ public struct Matcher: ~Copyable, Sendable {
                 case .success(let cost):
                     value = cost.value
                     frozen = cost.frozen
-                    if (position < 0 && ledger.positionsFull) || !ledger.canLock(position: position, instrument: c.instrument) {
+                    if (position < 0 && ledger.register.positionsFull) || !ledger.register.canLock(position: position, instrument: c.instrument) {
                         refusal = (.throttled, .capacity)
                     }
                 }
@@ -356,8 +356,8 @@ public struct Matcher: ~Copyable, Sendable {
         }
 
         if c.side == .buy {
-            if position < 0 { position = ledger.findOrCreatePosition(account: c.account, instrument: c.instrument) }
-            let locked = ledger.ensureLot(position: position, instrument: c.instrument)
+            if position < 0 { position = ledger.register.findOrCreatePosition(account: c.account, instrument: c.instrument) }
+            let locked = ledger.register.ensureLot(position: position, instrument: c.instrument)
             precondition(position >= 0 && locked, "accepted a buy without room in the register")
             ledger.freezeBuy(account: c.account, position: position, value: value, frozen: frozen)
         } else {
@@ -412,6 +412,7 @@ public struct Matcher: ~Copyable, Sendable {
         }
     }
 
+    @inline(__always)
     mutating func rest(_ record: Int32, _ taker: Taker, instrument: Int32, tif: TimeInForce) {
         let slot = store.allocate(RestingOrder(
             cid: taker.cid, oid: taker.oid, price: taker.limit, qty: taker.qty, leaves: taker.leaves, next: -1,
@@ -475,8 +476,13 @@ public struct Matcher: ~Copyable, Sendable {
                 levels[index].qty -= qty
                 var maker = resting
                 maker.leaves = makerLeaves
-                let fees = settleFill(instrument, &taker, &maker, price: price, qty: qty)
-                if !takerBuys { orders[slot].frozen = maker.frozen }
+                let (fees, paid) = settleFill(instrument, taker, resting, price: price, qty: qty)
+                if takerBuys {
+                    taker.frozen -= paid
+                } else {
+                    maker.frozen -= paid
+                    orders[slot].frozen = maker.frozen
+                }
                 trade(instrument, taker, maker: maker, price: price, qty: qty, fees: fees, ts: ts, &out)
                 let next = resting.next
                 if makerLeaves == 0 {
@@ -498,23 +504,18 @@ public struct Matcher: ~Copyable, Sendable {
         return .done
     }
 
-    /// Settles one fill, delivery versus payment: the buy side pays from its own order's frozen
-    /// cash (the taker's or the maker's), which drops by what the fill cost it.
+    /// Settles one fill, delivery versus payment; returns its fees and what the buy side paid
+    /// from its own order's frozen cash (the taker's or the maker's), which drops by that much.
     @inline(__always)
-    mutating func settleFill(_ instrument: Int32, _ taker: inout Taker, _ maker: inout RestingOrder, price: Int64,
-                             qty: Int64) -> FillFees {
-        if taker.side == .buy {
-            let (fees, paid) = ledger.settle(buyer: taker.account, buyerPosition: taker.position, buyLimit: taker.limit,
-                                             seller: maker.account, sellerPosition: maker.position,
-                                             instrument: instrument, price: price, qty: qty)
-            taker.frozen -= paid
-            return fees
-        }
-        let (fees, paid) = ledger.settle(buyer: maker.account, buyerPosition: maker.position, buyLimit: maker.price,
-                                         seller: taker.account, sellerPosition: taker.position,
-                                         instrument: instrument, price: price, qty: qty)
-        maker.frozen -= paid
-        return fees
+    mutating func settleFill(_ instrument: Int32, _ taker: Taker, _ maker: RestingOrder, price: Int64,
+                             qty: Int64) -> (FillFees, Int64) {
+        taker.side == .buy
+            ? ledger.settle(buyer: taker.account, buyerPosition: taker.position, buyLimit: taker.limit,
+                            seller: maker.account, sellerPosition: maker.position, instrument: instrument, price: price,
+                            qty: qty)
+            : ledger.settle(buyer: maker.account, buyerPosition: maker.position, buyLimit: maker.price,
+                            seller: taker.account, sellerPosition: taker.position, instrument: instrument, price: price,
+                            qty: qty)
     }
 
     /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
@@ -863,7 +864,7 @@ public struct Matcher: ~Copyable, Sendable {
             books[i].forEachOrder(.buy, store: store) { slot in
                 let order = store[slot]
                 if !ledger.isQualified(order.account, on: date)
-                    || !ledger.ensureLot(position: order.position, instrument: i) {
+                    || !ledger.register.ensureLot(position: order.position, instrument: i) {
                     unlockable.append(slot)
                 }
             }

@@ -85,14 +85,14 @@ extension Matcher {
     func verifyLedger() -> String? {
         var frozenCash = [Int64](repeating: 0, count: ledger.accounts.count)
         var openValue = [Int64](repeating: 0, count: ledger.accounts.count)
-        var frozenShares = [Int64](repeating: 0, count: Int(ledger.positionCount))
-        var openBuys = [Int32](repeating: 0, count: Int(ledger.positionCount))
+        var frozenShares = [Int64](repeating: 0, count: Int(ledger.register.positionCount))
+        var openBuys = [Int32](repeating: 0, count: Int(ledger.register.positionCount))
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] {
                 for o in restingOrders(instrument: i, side: side) {
-                    guard o.position >= 0 && o.position < ledger.positionCount,
-                          ledger.positions[o.position].account == o.account,
-                          ledger.positions[o.position].instrument == i else {
+                    guard o.position >= 0 && o.position < ledger.register.positionCount,
+                          ledger.register.positions[o.position].account == o.account,
+                          ledger.register.positions[o.position].instrument == i else {
                         return "order \(o.oid): register line does not match"
                     }
                     if side == .buy {
@@ -122,8 +122,8 @@ extension Matcher {
         }
         var holders = [Int64](repeating: 0, count: instruments.count)
         var slots = [Int64](repeating: 0, count: instruments.count)
-        for p in 0..<Int(ledger.positionCount) {
-            let position = ledger.positions[p]
+        for p in 0..<Int(ledger.register.positionCount) {
+            let position = ledger.register.positions[p]
             if position.frozenShares != frozenShares[p] {
                 return "position \(p): frozen shares \(position.frozenShares), sells hold \(frozenShares[p])"
             }
@@ -139,7 +139,7 @@ extension Matcher {
             }
         }
         for i in 0..<instruments.count {
-            let h = ledger.holders[i]
+            let h = ledger.register.holders[i]
             if h.holders != holders[i] || h.slots != slots[i] {
                 return "instrument \(i): holders/slots \(h.holders)/\(h.slots), register says \(holders[i])/\(slots[i])"
             }
@@ -165,13 +165,13 @@ extension Matcher {
         for b in 0..<brokerSeq.count { mix(brokerSeq[b]) }
         mix(ledger.feesCollected)
         mix(ledger.netDeposits)
-        mix(Int64(ledger.rollCount))
+        mix(Int64(ledger.register.rollCount))
         for a in 0..<ledger.accounts.count {
             let acct = ledger.accounts[a]
             for v in [acct.cash, acct.frozenCash, acct.boughtThisYear, acct.openBuyValue] { mix(v) }
         }
-        for p in 0..<Int(ledger.positionCount) {
-            let position = ledger.positions[p]
+        for p in 0..<Int(ledger.register.positionCount) {
+            let position = ledger.register.positions[p]
             for v in [Int64(position.account), Int64(position.instrument), position.shares, position.frozenShares,
                       position.lockedShares, Int64(position.openBuys)] { mix(v) }
         }

@@ -39,7 +39,7 @@ extension Matcher {
         }
         w.u32(UInt32(orders.count))
         w.bytes.reserveCapacity(w.bytes.count + orders.count * 128 + ledger.accounts.count * 56
-                                + Int(ledger.positionCount) * 56 + 4096)
+                                + Int(ledger.register.positionCount) * 56 + 4096)
         for o in orders {
             w.cid(o.cid)
             w.i64(o.oid)
@@ -64,35 +64,35 @@ extension Matcher {
         // Lots are written by their place in the instruments' FIFOs, not their pool index, so the
         // bytes depend only on the state (a restored matcher snapshots to the same bytes).
         var lotOrdinal: [Int32: Int64] = [:]
-        for i in 0..<ledger.holders.count {
-            var lot = ledger.holders[i].lotHead
+        for i in 0..<ledger.register.holders.count {
+            var lot = ledger.register.holders[i].lotHead
             while lot >= 0 {
                 lotOrdinal[lot] = Int64(lotOrdinal.count)
-                lot = ledger.lots[lot].next
+                lot = ledger.register.lots[lot].next
             }
         }
-        w.u32(UInt32(ledger.positionCount))
-        for p in 0..<Int(ledger.positionCount) {
-            let x = ledger.positions[p]
+        w.u32(UInt32(ledger.register.positionCount))
+        for p in 0..<Int(ledger.register.positionCount) {
+            let x = ledger.register.positions[p]
             for v in [Int64(x.account), Int64(x.instrument), x.shares, x.frozenShares, x.lockedShares, Int64(x.openBuys),
                       x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1] { w.i64(v) }
         }
-        for i in 0..<ledger.holders.count {
-            let h = ledger.holders[i]
+        for i in 0..<ledger.register.holders.count {
+            let h = ledger.register.holders[i]
             w.i64(h.holders)
             w.i64(h.slots)
             var lots: [(Int32, LockLot)] = []
             var lot = h.lotHead
             while lot >= 0 {
-                lots.append((lot, ledger.lots[lot]))
-                lot = ledger.lots[lot].next
+                lots.append((lot, ledger.register.lots[lot]))
+                lot = ledger.register.lots[lot].next
             }
             w.u32(UInt32(lots.count))
             for (index, l) in lots {
                 for v in [lotOrdinal[index] ?? -1, Int64(l.position), Int64(l.releaseRoll), l.shares] { w.i64(v) }
             }
         }
-        for v in [ledger.feesCollected, ledger.netDeposits, Int64(ledger.rollCount)] { w.i64(v) }
+        for v in [ledger.feesCollected, ledger.netDeposits, Int64(ledger.register.rollCount)] { w.i64(v) }
         return w.bytes
     }
 
@@ -173,7 +173,7 @@ extension Matcher {
                                                   annualBuyCap: v[4], qualifiedUntil: Int32(truncatingIfNeeded: v[5]),
                                                   broker: Int32(truncatingIfNeeded: v[6]))
         }
-        guard let positionCount = r.u32(), Int(positionCount) <= m.ledger.positions.count else { return nil }
+        guard let positionCount = r.u32(), Int(positionCount) <= m.ledger.register.positions.count else { return nil }
         var positions: [Position] = []
         for _ in 0..<positionCount {
             guard let v = r.i64s(7) else { return nil }
@@ -181,28 +181,28 @@ extension Matcher {
                                       shares: v[2], frozenShares: v[3], lockedShares: v[4],
                                       openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6])))
         }
-        guard m.ledger.restorePositions(positions) else { return nil }
+        guard m.ledger.register.restorePositions(positions, accountCount: m.ledger.accounts.count) else { return nil }
         var lotMap: [Int32: Int32] = [:]
-        for i in 0..<m.ledger.holders.count {
+        for i in 0..<m.ledger.register.holders.count {
             guard let holders = r.i64(), let slots = r.i64(), let lotCount = r.u32() else { return nil }
-            m.ledger.holders[i].holders = holders
-            m.ledger.holders[i].slots = slots
+            m.ledger.register.holders[i].holders = holders
+            m.ledger.register.holders[i].slots = slots
             for _ in 0..<lotCount {
                 guard let v = r.i64s(4),
-                      let index = m.ledger.restoreLot(instrument: Int32(i), position: Int32(truncatingIfNeeded: v[1]),
+                      let index = m.ledger.register.restoreLot(instrument: Int32(i), position: Int32(truncatingIfNeeded: v[1]),
                                                      releaseRoll: Int32(truncatingIfNeeded: v[2]), shares: v[3]) else {
                     return nil
                 }
                 lotMap[Int32(truncatingIfNeeded: v[0])] = index
             }
         }
-        for p in 0..<Int(m.ledger.positionCount) where m.ledger.positions[p].lastLot >= 0 {
-            m.ledger.positions[p].lastLot = lotMap[m.ledger.positions[p].lastLot] ?? -1
+        for p in 0..<Int(m.ledger.register.positionCount) where m.ledger.register.positions[p].lastLot >= 0 {
+            m.ledger.register.positions[p].lastLot = lotMap[m.ledger.register.positions[p].lastLot] ?? -1
         }
         guard let fees = r.i64(), let deposits = r.i64(), let rolls = r.i64(), r.atEnd else { return nil }
         m.ledger.feesCollected = fees
         m.ledger.netDeposits = deposits
-        m.ledger.rollCount = Int32(truncatingIfNeeded: rolls)
+        m.ledger.register.rollCount = Int32(truncatingIfNeeded: rolls)
         // Derived: conserved by trades. `verify` checks it is within its bound (a snapshot
         // passes its checksum first, so out-of-range values here mean a defect, not damage).
         guard let total = m.ledger.checkedMarketCash() else { return nil }
@@ -212,13 +212,14 @@ extension Matcher {
     }
 }
 
-extension Ledger {
-    /// Replaces the register with `list` (a snapshot's, in creation order); false if it does not fit.
-    mutating func restorePositions(_ list: [Position]) -> Bool {
+extension ShareRegister {
+    /// Replaces the register with `list` (a snapshot's, in creation order, of a market with
+    /// `accountCount` accounts); false if it does not fit.
+    mutating func restorePositions(_ list: [Position], accountCount: Int) -> Bool {
         positionTable.fill(with: 0)
         positionCount = 0
         for (i, p) in list.enumerated() {
-            guard p.account >= 0, Int(p.account) < accounts.count, p.instrument >= 0, Int(p.instrument) < holders.count
+            guard p.account >= 0, Int(p.account) < accountCount, p.instrument >= 0, Int(p.instrument) < holders.count
             else { return false }
             let index = findOrCreatePosition(account: p.account, instrument: p.instrument)
             guard index == Int32(i) else { return false }
@@ -237,12 +238,7 @@ extension Ledger {
     /// Appends a lot to an instrument's FIFO (restore only); its new index, or nil if none is free.
     mutating func restoreLot(instrument: Int32, position: Int32, releaseRoll: Int32, shares: Int64) -> Int32? {
         guard lotAvailable, position >= 0, position < positionCount else { return nil }
-        let lot = takeLot()
-        lots[lot] = LockLot(position: position, next: -1, releaseRoll: releaseRoll, shares: shares)
-        let tail = holders[instrument].lotTail
-        if tail >= 0 { lots[tail].next = lot } else { holders[instrument].lotHead = lot }
-        holders[instrument].lotTail = lot
-        return lot
+        return appendLot(position: position, instrument: instrument, releaseRoll: releaseRoll, shares: shares)
     }
 }
 

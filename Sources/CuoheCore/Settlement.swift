@@ -80,10 +80,10 @@ extension Ledger {
     /// Settles a trade from its own figures: the same movements as `settle`, with no order's
     /// frozen amounts to release.
     mutating func recordTrade(buyer: Int32, seller: Int32, instrument: Int32, price: Int64, qty: Int64, fees f: FillFees) {
-        let buyerPosition = findOrCreatePosition(account: buyer, instrument: instrument)
-        let sellerPosition = findOrCreatePosition(account: seller, instrument: instrument)
+        let buyerPosition = register.findOrCreatePosition(account: buyer, instrument: instrument)
+        let sellerPosition = register.findOrCreatePosition(account: seller, instrument: instrument)
         precondition(buyerPosition >= 0 && sellerPosition >= 0, "settlement register full")
-        precondition(ensureLot(position: buyerPosition, instrument: instrument), "settlement lock lots full")
+        precondition(register.ensureLot(position: buyerPosition, instrument: instrument), "settlement lock register.lots full")
         deliver(buyer: buyer, buyerPosition: buyerPosition, seller: seller, sellerPosition: sellerPosition,
                 instrument: instrument, value: price * qty, qty: qty, fees: f)
     }
@@ -92,37 +92,33 @@ extension Ledger {
     /// shares, locked shares with their lots (in release order), fees, net deposits and the roll
     /// count. Frozen amounts, open buys and slots are left at zero.
     mutating func copySettledFields(from source: borrowing Ledger) {
-        precondition(accounts.count == source.accounts.count && holders.count == source.holders.count,
+        precondition(accounts.count == source.accounts.count && register.holders.count == source.register.holders.count,
                      "books and matcher configured differently")
         for a in 0..<accounts.count {
             accounts[a].cash = source.accounts[a].cash
             accounts[a].boughtThisYear = source.accounts[a].boughtThisYear
         }
-        for p in 0..<positionCount { update(p) { $0.shares = 0 } }
-        for p in 0..<Int(source.positionCount) {
-            let s = source.positions[p]
+        for p in 0..<register.positionCount { register.update(p) { $0.shares = 0 } }
+        for p in 0..<Int(source.register.positionCount) {
+            let s = source.register.positions[p]
             guard s.shares != 0 || s.lockedShares != 0 else { continue }
-            let q = findOrCreatePosition(account: s.account, instrument: s.instrument)
+            let q = register.findOrCreatePosition(account: s.account, instrument: s.instrument)
             precondition(q >= 0, "settlement register full")
-            update(q) { $0.shares = s.shares }
+            register.update(q) { $0.shares = s.shares }
         }
-        rollCount = source.rollCount
-        for i in 0..<holders.count {
-            var lot = source.holders[i].lotHead
+        register.rollCount = source.register.rollCount
+        for i in 0..<register.holders.count {
+            var lot = source.register.holders[i].lotHead
             while lot >= 0 {
-                let l = source.lots[lot]
+                let l = source.register.lots[lot]
                 lot = l.next
                 guard l.shares > 0 else { continue }
-                let s = source.positions[l.position]
-                let q = findPosition(account: s.account, instrument: s.instrument)
-                precondition(q >= 0 && lotAvailable, "settlement lock lots full")
-                let mine = takeLot()
-                lots[mine] = LockLot(position: q, next: -1, releaseRoll: l.releaseRoll, shares: l.shares)
-                let tail = holders[i].lotTail
-                if tail >= 0 { lots[tail].next = mine } else { holders[i].lotHead = mine }
-                holders[i].lotTail = mine
-                positions[q].lastLot = mine
-                positions[q].lockedShares += l.shares
+                let s = source.register.positions[l.position]
+                let q = register.findPosition(account: s.account, instrument: s.instrument)
+                precondition(q >= 0 && register.lotAvailable, "settlement lock register.lots full")
+                let mine = register.appendLot(position: q, instrument: Int32(i), releaseRoll: l.releaseRoll, shares: l.shares)
+                register.positions[q].lastLot = mine
+                register.positions[q].lockedShares += l.shares
             }
         }
         feesCollected = source.feesCollected
@@ -144,8 +140,8 @@ extension Ledger {
         }
         // Positions in any storage order: a sum of per-position hashes.
         var positionsSum: UInt64 = 0
-        for p in 0..<Int(positionCount) {
-            let x = positions[p]
+        for p in 0..<Int(register.positionCount) {
+            let x = register.positions[p]
             guard x.shares != 0 || x.lockedShares != 0 else { continue }
             var k = UInt64(UInt32(bitPattern: x.account)) << 32 | UInt64(UInt32(bitPattern: x.instrument))
             k = (k ^ UInt64(bitPattern: x.shares) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
@@ -153,16 +149,16 @@ extension Ledger {
             positionsSum &+= k ^ (k >> 31)
         }
         mix(Int64(bitPattern: positionsSum))
-        for i in 0..<holders.count { mix(holders[i].holders) }
+        for i in 0..<register.holders.count { mix(register.holders[i].holders) }
         mix(feesCollected)
         mix(netDeposits)
-        mix(Int64(rollCount))
+        mix(Int64(register.rollCount))
         return h
     }
 
     /// The first settled field in which `self` and `other` differ, described; nil if they agree.
     public func settledDifference(_ other: borrowing Ledger) -> String? {
-        guard accounts.count == other.accounts.count, holders.count == other.holders.count else { return "shapes differ" }
+        guard accounts.count == other.accounts.count, register.holders.count == other.register.holders.count else { return "shapes differ" }
         for a in 0..<accounts.count {
             let x = accounts[a], y = other.accounts[a]
             if x.cash != y.cash { return "account \(a): cash \(x.cash) vs \(y.cash)" }
@@ -171,11 +167,11 @@ extension Ledger {
             }
         }
         func check(_ l: borrowing Ledger, _ r: borrowing Ledger, _ side: String) -> String? {
-            for p in 0..<Int(l.positionCount) {
-                let x = l.positions[p]
+            for p in 0..<Int(l.register.positionCount) {
+                let x = l.register.positions[p]
                 guard x.shares != 0 || x.lockedShares != 0 else { continue }
-                let q = r.findPosition(account: x.account, instrument: x.instrument)
-                let y = q >= 0 ? r.positions[q] : Position.empty
+                let q = r.register.findPosition(account: x.account, instrument: x.instrument)
+                let y = q >= 0 ? r.register.positions[q] : Position.empty
                 if x.shares != y.shares || x.lockedShares != y.lockedShares {
                     return "position (account \(x.account), instrument \(x.instrument)): shares \(x.shares)/locked "
                         + "\(x.lockedShares) vs \(y.shares)/\(y.lockedShares) (\(side))"
@@ -184,12 +180,12 @@ extension Ledger {
             return nil
         }
         if let d = check(self, other, "left") ?? check(other, self, "right") { return d }
-        for i in 0..<holders.count where holders[i].holders != other.holders[i].holders {
-            return "instrument \(i): holders \(holders[i].holders) vs \(other.holders[i].holders)"
+        for i in 0..<register.holders.count where register.holders[i].holders != other.register.holders[i].holders {
+            return "instrument \(i): register.holders \(register.holders[i].holders) vs \(other.register.holders[i].holders)"
         }
         if feesCollected != other.feesCollected { return "fees \(feesCollected) vs \(other.feesCollected)" }
         if netDeposits != other.netDeposits { return "net deposits \(netDeposits) vs \(other.netDeposits)" }
-        if rollCount != other.rollCount { return "rolls \(rollCount) vs \(other.rollCount)" }
+        if register.rollCount != other.register.rollCount { return "rolls \(register.rollCount) vs \(other.register.rollCount)" }
         return nil
     }
 }

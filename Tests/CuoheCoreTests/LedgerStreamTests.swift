@@ -264,9 +264,9 @@ final class LedgerStreamTests: XCTestCase {
                        + (LedgerMath.fee(limit * qty, bps: fees.feeBps) - buyerFees), file: file, line: line)
         XCTAssertGreaterThan(buyer.cash, 0, file: file, line: line)
         XCTAssertEqual(buyer.boughtThisYear, filledValue, file: file, line: line)
-        let p = checker.matcher.ledger.findPosition(account: 0, instrument: 0)
-        XCTAssertEqual(p >= 0 ? checker.matcher.ledger.positions[p].shares : -1, filled, file: file, line: line)
-        XCTAssertEqual(p >= 0 ? checker.matcher.ledger.positions[p].lockedShares : -1, filled, file: file, line: line)
+        let p = checker.matcher.ledger.register.findPosition(account: 0, instrument: 0)
+        XCTAssertEqual(p >= 0 ? checker.matcher.ledger.register.positions[p].shares : -1, filled, file: file, line: line)
+        XCTAssertEqual(p >= 0 ? checker.matcher.ledger.register.positions[p].lockedShares : -1, filled, file: file, line: line)
         XCTAssertGreaterThan(fills, 150, file: file, line: line)
         XCTAssertGreaterThan(roundedDown * 10, fills * 9, "most fills' fees should round down", file: file, line: line)
         XCTAssertLessThan(buyerFees, LedgerMath.fee(filledValue, bps: fees.feeBps),
@@ -321,7 +321,7 @@ final class LedgerStreamTests: XCTestCase {
         guard let fill = send(.newOrder(broker: 1, ts: 0, cid: ClientOrderID("s1")!, account: 2, instrument: 0,
                                         side: .sell, qty: 40, price: 9_990)),
               fill.contains(where: { $0.kind == .trade }) else { return XCTFail("no trade") }
-        XCTAssertEqual(checker.matcher.ledger.lotsFree, 0)
+        XCTAssertEqual(checker.matcher.ledger.register.lotsFree, 0)
         // B needs a lot of its own: none is free.
         XCTAssertEqual(send(buy(1, "b1"))?.first?.rejectReason, .throttled)
         // The next day A's lot still holds its shares (2 days), and the open buy cannot get a new one.
@@ -329,11 +329,11 @@ final class LedgerStreamTests: XCTestCase {
         XCTAssertTrue(rolled.contains { $0.kind == .canceled && $0.cancelReason == .admin },
                       "the open buy should be canceled ADMIN:\n\(RandomStreamText.list(rolled))")
         XCTAssertEqual(checker.matcher.ledger.accounts[0].frozenCash, 0)
-        XCTAssertEqual(checker.matcher.ledger.lotsFree, 0)
+        XCTAssertEqual(checker.matcher.ledger.register.lotsFree, 0)
         // Two ROLLs after the fill (across the new year) the shares are free and so is the lot.
         guard send(roll(2)) != nil else { return }
-        XCTAssertEqual(checker.matcher.ledger.lotsFree, 1)
-        XCTAssertEqual(checker.matcher.ledger.positions[checker.matcher.ledger.findPosition(account: 0, instrument: 0)]
+        XCTAssertEqual(checker.matcher.ledger.register.lotsFree, 1)
+        XCTAssertEqual(checker.matcher.ledger.register.positions[checker.matcher.ledger.register.findPosition(account: 0, instrument: 0)]
                         .lockedShares, 0)
         XCTAssertEqual(checker.matcher.ledger.accounts[0].boughtThisYear, 0, "a new year resets the purchases")
         XCTAssertEqual(send(buy(1, "b2"))?.first?.kind, .ack)
@@ -444,15 +444,15 @@ struct LedgerSnapshot {
         var k = 0
         while k < l.accounts.count { accounts.append(l.accounts[k]); k += 1 }
         positions = []
-        positions.reserveCapacity(Int(l.positionCount))
+        positions.reserveCapacity(Int(l.register.positionCount))
         k = 0
-        while k < Int(l.positionCount) { positions.append(l.positions[k]); k += 1 }
+        while k < Int(l.register.positionCount) { positions.append(l.register.positions[k]); k += 1 }
         holders = []
         k = 0
-        while k < l.holders.count { holders.append(l.holders[k]); k += 1 }
+        while k < l.register.holders.count { holders.append(l.register.holders[k]); k += 1 }
         feesCollected = l.feesCollected
         netDeposits = l.netDeposits
-        rollCount = l.rollCount
+        rollCount = l.register.rollCount
     }
 
     func position(account: Int32, instrument: Int32) -> Position? {
@@ -768,7 +768,7 @@ final class LedgerChecker {
                     if let a = before.accounts.indices.contains(Int(e.account)) ? before.accounts[Int(e.account)] : nil,
                        cost.frozen == a.cash - a.frozenCash { saw("buy freezing all free cash accepted") }
                     let days = Int32(config.instruments[Int(e.instrument)].holdingDays)
-                    let p = matcher.ledger.findPosition(account: e.account, instrument: e.instrument)
+                    let p = matcher.ledger.register.findPosition(account: e.account, instrument: e.instrument)
                     if days > 0 && lotIndex(p, before.rollCount + days) == nil {
                         if lots.count >= limits.lockLotsMax { return fail("accepted a buy with no lock lot free") }
                         lots.append(HoldingLot(position: p, release: before.rollCount + days, shares: 0, days: days))
@@ -818,8 +818,8 @@ final class LedgerChecker {
                 cashDelta[seller] += value - e.sellerFee - e.stampDuty
                 boughtDelta[buyer] += value
                 feesDelta += e.buyerFee + e.sellerFee + e.stampDuty
-                let bp = matcher.ledger.findPosition(account: e.account, instrument: e.instrument)
-                let sp = matcher.ledger.findPosition(account: e.counterAccount, instrument: e.instrument)
+                let bp = matcher.ledger.register.findPosition(account: e.account, instrument: e.instrument)
+                let sp = matcher.ledger.register.findPosition(account: e.counterAccount, instrument: e.instrument)
                 guard bp >= 0, sp >= 0 else { return fail("TRADE \(e.tid): a party without a position") }
                 sharesDelta[Int(bp)] += e.qty
                 sharesDelta[Int(sp)] -= e.qty
@@ -938,7 +938,7 @@ final class LedgerChecker {
         var frozenShares = Array(repeating: Int64(0), count: l.positions.count)
         var openBuys = Array(repeating: Int32(0), count: l.positions.count)
         for o in live {
-            let p = matcher.ledger.findPosition(account: o.account, instrument: o.instrument)
+            let p = matcher.ledger.register.findPosition(account: o.account, instrument: o.instrument)
             if p < 0 || o.position != p { return "order \(o.oid): position \(o.position), the register says \(p)" }
             if o.side == .buy {
                 if l.accounts[Int(o.account)].qualifiedUntil < matcher.tradingDate.daysSinceEpoch {
@@ -984,12 +984,12 @@ final class LedgerChecker {
         var slots = Array(repeating: Int64(0), count: instrumentCount)
         var locked = Array(repeating: Int64(0), count: l.positions.count)
         for lot in lots { locked[Int(lot.position)] += lot.shares }
-        if matcher.ledger.lotsFree != limits.lockLotsMax - lots.count {
-            return "lock lots free \(matcher.ledger.lotsFree), expected \(limits.lockLotsMax - lots.count) (\(lots.count) in use)"
+        if matcher.ledger.register.lotsFree != limits.lockLotsMax - lots.count {
+            return "lock lots free \(matcher.ledger.register.lotsFree), expected \(limits.lockLotsMax - lots.count) (\(lots.count) in use)"
         }
         for k in l.positions.indices {
             let p = l.positions[k]
-            if matcher.ledger.findPosition(account: p.account, instrument: p.instrument) != Int32(k) {
+            if matcher.ledger.register.findPosition(account: p.account, instrument: p.instrument) != Int32(k) {
                 return "position \(k) (\(LedgerSnapshot.describe(p))) not found under its own key"
             }
             if p.shares < 0 || p.frozenShares < 0 || p.lockedShares < 0 || p.openBuys < 0

@@ -39,9 +39,9 @@ final class SettlementTests: XCTestCase {
         for e in events { books.apply(e) }
         XCTAssertNil(books.ledger.settledDifference(matcher.ledger))
         XCTAssertEqual(books.ledger.settledDigest(), matcher.ledger.settledDigest())
-        let buyer = books.ledger.findPosition(account: 10, instrument: 1)
-        XCTAssertEqual(books.ledger.positions[buyer].shares, 1_000)
-        XCTAssertEqual(books.ledger.positions[buyer].lockedShares, 1_000, "bought today: locked for the holding period")
+        let buyer = books.ledger.register.findPosition(account: 10, instrument: 1)
+        XCTAssertEqual(books.ledger.register.positions[buyer].shares, 1_000)
+        XCTAssertEqual(books.ledger.register.positions[buyer].lockedShares, 1_000, "bought today: locked for the holding period")
         XCTAssertEqual(books.ledger.accounts[10].frozenCash, 0, "the books know nothing of orders")
 
         var wrong = Settlement(config: config, limits: limits)
@@ -72,8 +72,8 @@ final class SettlementTests: XCTestCase {
             XCTAssertEqual(a, b)
         }
         XCTAssertEqual(books.date, roll.date)
-        let buyer = books.ledger.findPosition(account: 10, instrument: 1)
-        XCTAssertEqual(books.ledger.positions[buyer].lockedShares, 0)
+        let buyer = books.ledger.register.findPosition(account: 10, instrument: 1)
+        XCTAssertEqual(books.ledger.register.positions[buyer].lockedShares, 0)
         XCTAssertNil(books.ledger.settledDifference(matcher.ledger))
         XCTAssertNil(restored.ledger.settledDifference(matcher.ledger))
         XCTAssertEqual(restored.ledger.settledDigest(), books.ledger.settledDigest())

@@ -55,9 +55,9 @@ final class ReplayLedgerTests: XCTestCase {
     }
 
     func position(_ name: String, _ sym: String) -> Position? {
-        let p = replay.matcher.ledger.findPosition(account: replay.directory.account(name),
+        let p = replay.matcher.ledger.register.findPosition(account: replay.directory.account(name),
                                                    instrument: replay.directory.symbol(sym))
-        return p >= 0 ? replay.matcher.ledger.positions[Int(p)] : nil
+        return p >= 0 ? replay.matcher.ledger.register.positions[Int(p)] : nil
     }
 
     func testOnlyQualifiedInvestorsBuyAndQualificationExpires() {
@@ -235,7 +235,7 @@ final class ReplayLedgerTests: XCTestCase {
             B1 CANCELED seq=4 cid=q2 oid=3 leaves=0 reason=USER
             B1 ACK seq=5 cid=q4 oid=4 acct=Q2 sym=AA side=BUY qty=100 px=9.50 tif=DAY
             """)
-        let aa = replay.matcher.ledger.holders[Int(replay.directory.symbol("AA"))]
+        let aa = replay.matcher.ledger.register.holders[Int(replay.directory.symbol("AA"))]
         XCTAssertEqual(aa.holders, 2)
         XCTAssertEqual(aa.slots, 1)
     }
@@ -269,7 +269,7 @@ final class ReplayLedgerTests: XCTestCase {
             * TRADE sym=AA mdseq=3 tid=3 px=10.00 qty=1000
             B1 ACK seq=6 cid=q3 oid=7 acct=Q2 sym=AA side=BUY qty=100 px=10.00 tif=DAY
             """)
-        let aa = replay.matcher.ledger.holders[Int(replay.directory.symbol("AA"))]
+        let aa = replay.matcher.ledger.register.holders[Int(replay.directory.symbol("AA"))]
         XCTAssertEqual(aa.holders, 2, "S1 and Q1")
         XCTAssertEqual(aa.slots, 1, "Q2")
         XCTAssertEqual(position("Q1", "AA")?.status, .holder)

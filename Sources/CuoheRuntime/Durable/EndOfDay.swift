@@ -96,8 +96,8 @@ public enum EndOfDay {
     /// open sell orders still count as sellable: they are on offer).
     public static func registerCSV(_ ledger: borrowing Ledger, directory: Directory) -> String {
         var lines: [(String, String, String)] = []
-        for p in 0..<Int(ledger.positionCount) {
-            let position = ledger.positions[p]
+        for p in 0..<Int(ledger.register.positionCount) {
+            let position = ledger.register.positions[p]
             guard position.shares > 0 else { continue }
             let sym = directory.symbols[Int(position.instrument)]
             let acct = directory.accounts[Int(position.account)]
