@@ -98,10 +98,10 @@ final class PipelineTests: XCTestCase {
         XCTAssertGreaterThan(collected.flushes, 0)
         XCTAssertEqual(outcome.matcher.stateDigest(), matcher.stateDigest())
         XCTAssertEqual(outcome.trades.count, Int(matcher.counters.trades))
-        // Everything is in the journal, and snapshots were written along the way.
+        // Everything is in the journal, and the run ended with a snapshot of its last record
+        // (those along the way depend on timing: none is taken while one is being written).
         _ = consume outcome
         XCTAssertEqual(try Journal.read(directory: DataDirectory.journalPath(data)).commands.count, commands.count)
-        XCTAssertGreaterThanOrEqual(SnapshotFile.list(data).count, 2)
         XCTAssertEqual(SnapshotFile.list(data).first, UInt64(commands.count))
     }
 
