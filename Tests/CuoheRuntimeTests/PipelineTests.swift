@@ -67,8 +67,9 @@ final class PipelineTests: XCTestCase {
                                        log: { _ in })
         let collected = Collected()
         let pong = EdgeAnswer(who: "B02", broker: 1, body: .session(.pong(token: "x")))
+        let metrics = PipelineMetrics()
         let outcome = Pipeline.run(engine: engine, snapshotEvery: 1_000, recordsTrades: true,
-                                   sink: CollectingSink(collected: collected), log: { _ in },
+                                   sink: CollectingSink(collected: collected), metrics: metrics, log: { _ in },
                                    fail: { XCTFail($0); fatalError($0) }) { ingress in
             for (i, c) in commands.enumerated() {
                 ingress.send(.command(c, stamp: nil))
@@ -98,6 +99,23 @@ final class PipelineTests: XCTestCase {
         XCTAssertGreaterThan(collected.flushes, 0)
         XCTAssertEqual(outcome.matcher.stateDigest(), matcher.stateDigest())
         XCTAssertEqual(outcome.trades.count, Int(matcher.counters.trades))
+        // Each stage counted what it did, once.
+        let eventCount = collected.items.filter { if case .event = $0 { return true } else { return false } }.count
+        XCTAssertEqual(metrics.commandsSequenced.current, UInt64(commands.count))
+        XCTAssertEqual(metrics.commandsMatched.current, UInt64(commands.count))
+        XCTAssertEqual(metrics.journalBytes.current, UInt64(commands.count * JournalRecord.recordBytes))
+        XCTAssertEqual(metrics.journalAppend.total, metrics.batches.current)
+        XCTAssertGreaterThan(metrics.batches.current, 0)
+        XCTAssertEqual(metrics.eventsOut.current, UInt64(eventCount))
+        XCTAssertEqual(metrics.answersOut.current, 1)
+        XCTAssertEqual(metrics.answersSequenced.current, 1)
+        XCTAssertEqual(metrics.trades.current, UInt64(matcher.counters.trades))
+        XCTAssertEqual(metrics.tradesSettled.current, UInt64(matcher.counters.trades))
+        XCTAssertEqual(metrics.restingOrders.current, UInt64(matcher.liveOrderCount))
+        XCTAssertGreaterThanOrEqual(metrics.snapshotsTaken.current, 1)
+        XCTAssertEqual(metrics.flushes.current, UInt64(collected.flushes))
+        XCTAssertEqual(metrics.ringOccupancy().map(\.name), ["ingress", "sequenced", "matched", "settled"])
+        XCTAssertEqual(metrics.ringOccupancy().map(\.items), [0, 0, 0, 0], "drained at the end")
         // Everything is in the journal, and the run ended with a snapshot of its last record
         // (those along the way depend on timing: none is taken while one is being written).
         _ = consume outcome
@@ -129,5 +147,21 @@ final class PipelineTests: XCTestCase {
         _ = consume outcome
         XCTAssertEqual(try Journal.read(directory: DataDirectory.journalPath(data)).commands.map(\.ts),
                        [midnight + 500, midnight + 501])
+    }
+
+    /// The histogram's buckets are powers of two of nanoseconds; its quantiles are bucket edges.
+    func testDurationHistogramBuckets() {
+        let h = DurationHistogram()
+        for nanos: Int64 in [0, 1, 2, 3, 1_000, 1_023, 1_024, 5_000_000] { h.record(nanos: nanos) }
+        XCTAssertEqual(DurationHistogram.bucket(0), 0)
+        XCTAssertEqual(DurationHistogram.bucket(1_023), 9)
+        XCTAssertEqual(DurationHistogram.bucket(1_024), 10)
+        XCTAssertEqual(DurationHistogram.bucket(.max), DurationHistogram.bucketCount - 1)
+        XCTAssertEqual(h.total, 8)
+        XCTAssertEqual(h.sum, 0 + 1 + 2 + 3 + 1_000 + 1_023 + 1_024 + 5_000_000)
+        XCTAssertEqual(h.counts()[9], 2)
+        XCTAssertEqual(h.quantileUpperBound(0.5), 4, "the 4th of 8 is 3 ns, in [2, 4)")
+        XCTAssertEqual(h.quantileUpperBound(1.0), 1 << 23, "5 ms lies in [2^22, 2^23)")
+        XCTAssertEqual(DurationHistogram().quantileUpperBound(0.99), 0)
     }
 }

@@ -59,6 +59,7 @@ struct Egress<Sink: EgressSink & ~Copyable>: ~Copyable {
     let recordsTrades: Bool
     var trades: [TradeRecord] = []
     let answers: SideQueue<EdgeAnswer>
+    let metrics: PipelineMetrics
 
     /// Hands a batch to the sink; true once the end has passed.
     mutating func handle(_ items: UnsafeBufferPointer<MatchedItem>) -> Bool {
@@ -69,9 +70,11 @@ struct Egress<Sink: EgressSink & ~Copyable>: ~Copyable {
                 if e.kind == .trade && recordsTrades { trades.append(TradeRecord(e, date: date)) }
                 if e.kind == .ok && e.verb == .roll { date = e.date }
                 sink.deliver(e)
+                metrics.eventsOut.add(1)
             case .answer:
                 let answer = answers.pop()
                 sink.deliver(answer, nextSeq: answer.broker >= 0 ? lastSeq[Int(answer.broker)] + 1 : 1)
+                metrics.answersOut.add(1)
             case .snapshot:
                 break
             case .end:

@@ -23,6 +23,7 @@ struct MatcherStage: ~Copyable {
     var matcher: Matcher
     var events = EventBuffer(capacity: 1 << 14)
     let notes: SideQueue<SettlementNote>
+    let metrics: PipelineMetrics
 
     /// Handles a batch into `out`; true once the end has passed.
     mutating func handle(_ items: UnsafeBufferPointer<SequencedItem>, into out: inout StageOutput<MatchedItem>) -> Bool {
@@ -43,9 +44,21 @@ struct MatcherStage: ~Copyable {
                 out.append(.snapshot)
             case .end:
                 out.append(.end)
+                publishCounters()
                 return true
             }
         }
+        publishCounters()
         return false
+    }
+
+    /// The core's own counters, copied where other threads may read them.
+    func publishCounters() {
+        let c = matcher.counters
+        metrics.commandsMatched.set(UInt64(c.commands))
+        metrics.ordersAccepted.set(UInt64(c.ordersAccepted))
+        metrics.trades.set(UInt64(c.trades))
+        metrics.rejects.set(UInt64(c.rejects))
+        metrics.restingOrders.set(UInt64(matcher.liveOrderCount))
     }
 }

@@ -99,10 +99,10 @@ public enum Pipeline {
     /// before any output of the failed batch reaches the sink.
     public static func run<Sink: EgressSink & ~Copyable>(
         engine: consuming RecoveredEngine, snapshotEvery: Int, recordsTrades: Bool, sink: consuming Sink,
-        log: @escaping @Sendable (String) -> Void, fail: @escaping @Sendable (String) -> Never,
-        produce: (Ingress) -> Void
+        metrics: PipelineMetrics = PipelineMetrics(), log: @escaping @Sendable (String) -> Void,
+        fail: @escaping @Sendable (String) -> Never, produce: (Ingress) -> Void
     ) -> Outcome {
-        let wiring = Wiring()
+        let wiring = Wiring(metrics: metrics)
         let directory = engine.directory
         let replayer = engine.replayer
         var matcher = replayer.matcher
@@ -113,13 +113,14 @@ public enum Pipeline {
         let sequencer = Handoff(Sequencer(journal: engine.journal, clock: replayer.clock,
                                           seq: engine.journal.nextSeq - 1, lastSnapshot: engine.snapshotSeq,
                                           snapshotEvery: snapshotEvery, inFlight: wiring.inFlight,
-                                          answersIn: wiring.ingressAnswers, answersOut: wiring.answers))
+                                          answersIn: wiring.ingressAnswers, answersOut: wiring.answers,
+                                          metrics: metrics))
         wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer) { (stage, items, out) in
             do { return try stage.handle(items, into: &out) } catch { fail("\(error)") }
         }
         // 2. Matcher: the core.
         let date = matcher.tradingDate
-        let matching = Handoff(MatcherStage(matcher: matcher, notes: wiring.notes))
+        let matching = Handoff(MatcherStage(matcher: matcher, notes: wiring.notes, metrics: metrics))
         wiring.start(wiring.sequenced, into: wiring.matched, state: matching) { (stage, items, out) in
             stage.handle(items, into: &out)
         }
@@ -127,14 +128,14 @@ public enum Pipeline {
         let settlement = Handoff(replayer.settlement)
         wiring.start(wiring.matched, into: wiring.settled, state: settlement) { (stage, items, out) in
             do {
-                return try stage.handle(items, notes: wiring.notes, snapshots: writer, into: &out)
+                return try stage.handle(items, notes: wiring.notes, snapshots: writer, metrics: metrics, into: &out)
             } catch {
                 fail("\(error)")
             }
         }
         // 4. Egress: the sink.
         let egress = Handoff(Egress(sink: sink, lastSeq: lastSeqs, date: date, recordsTrades: recordsTrades,
-                                    answers: wiring.answers))
+                                    answers: wiring.answers, metrics: metrics))
         wiring.startEgress(egress, fail: fail)
         // 0. The source: this thread.
         let ingress = Ingress(ring: wiring.ingress, answers: wiring.ingressAnswers)
@@ -160,8 +161,17 @@ final class Wiring: @unchecked Sendable {
     let answers = SideQueue<EdgeAnswer>()
     let notes = SideQueue<SettlementNote>()
     let inFlight = SnapshotsInFlight()
+    let metrics: PipelineMetrics
     private let done = DispatchSemaphore(value: 0)
     private var threads = 0
+
+    init(metrics: PipelineMetrics) {
+        self.metrics = metrics
+        metrics.watch(ring: "ingress") { [ingress] in ingress.count }
+        metrics.watch(ring: "sequenced") { [sequenced] in sequenced.count }
+        metrics.watch(ring: "matched") { [matched] in matched.count }
+        metrics.watch(ring: "settled") { [settled] in settled.count }
+    }
 
     /// Starts a stage on its own thread: it takes `state` into a local, hands each batch of
     /// `input` to `handle` with the output gathered for `output`, publishes it, and puts its
@@ -197,6 +207,7 @@ final class Wiring: @unchecked Sendable {
                 finished = egress.handle(batch.take(from: self.settled))
                 if finished || self.settled.count == 0 {
                     do throws(IOError) { try egress.sink.flush() } catch { fail("writing output: \(error.reason)") }
+                    self.metrics.flushes.add(1)
                 }
             }
             state.value = consume egress

@@ -46,6 +46,7 @@ struct Sequencer: ~Copyable {
     /// This batch's commands, and its outputs, held until the batch is durable.
     var commands: [Command] = []
     var outputs: [SequencedItem] = []
+    let metrics: PipelineMetrics
 
     /// Sequences a batch into `out`; true once the end of input has passed.
     mutating func handle(_ items: UnsafeBufferPointer<IngressItem>,
@@ -63,6 +64,7 @@ struct Sequencer: ~Copyable {
                 case .answer(let answer):
                     answersOut.push(answer)
                     outputs.append(.answer)
+                    metrics.stampsRefused.add(1)
                 case .nothing:
                     break
                 }
@@ -70,12 +72,20 @@ struct Sequencer: ~Copyable {
                 if case .answer(let stamped) = clock.sequence(.answer(answersIn.pop(), stamp: stamp)) {
                     answersOut.push(stamped)
                     outputs.append(.answer)
+                    metrics.answersSequenced.add(1)
                 }
             case .end:
                 finished = true
             }
         }
+        let started = monotonicNanos()
         try journal.append(commands)
+        if !commands.isEmpty {
+            metrics.journalAppend.record(nanos: monotonicNanos() - started)
+            metrics.batches.add(1)
+            metrics.commandsSequenced.add(UInt64(commands.count))
+            metrics.journalBytes.add(UInt64(commands.count * JournalRecord.recordBytes))
+        }
         seq += UInt64(commands.count)
         for item in outputs { out.append(item) }
         let due = seq - lastSnapshot >= UInt64(snapshotEvery) && inFlight.count.load(ordering: .acquiring) == 0

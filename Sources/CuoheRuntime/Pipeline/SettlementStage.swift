@@ -150,7 +150,12 @@ extension SettlementStage {
     /// the day's files; a snapshot written once the trade log holds everything it counts on. What
     /// egress needs is passed on. True once the end has passed.
     mutating func handle(_ items: UnsafeBufferPointer<MatchedItem>, notes: SideQueue<SettlementNote>,
-                         snapshots: SnapshotWriter, into out: inout StageOutput<MatchedItem>) throws(SettlementError) -> Bool {
+                         snapshots: SnapshotWriter, metrics: PipelineMetrics,
+                         into out: inout StageOutput<MatchedItem>) throws(SettlementError) -> Bool {
+        defer {
+            metrics.tradesSettled.set(UInt64(books.tradesSettled))
+            metrics.daysClosed.set(UInt64(closes))
+        }
         for item in items {
             switch item {
             case .event(let event):
@@ -166,6 +171,7 @@ extension SettlementStage {
                 let dayFirstTid: Int64
                 do { dayFirstTid = try sync() } catch { throw .io(error) }
                 snapshots.write(seq: seq, clock: clock, dayFirstTid: dayFirstTid, payload: payload)
+                metrics.snapshotsTaken.add(1)
             case .answer:
                 out.append(item)
             case .end:
