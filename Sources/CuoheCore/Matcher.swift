@@ -286,6 +286,10 @@ public struct Matcher: ~Copyable, Sendable {
         return nil
     }
 
+    /// A `NEW`: checked (validation, the market's rules, capacity, in the contract's order, nothing
+    /// changed on a refusal), acknowledged and frozen, then matched, rested or ended. One function
+    /// on purpose: split into admit / accept / execute it took 2% more instructions on the
+    /// standard mix (callgrind), the value it passes between the parts not kept in registers.
     mutating func newOrder(_ c: Command, hash: UInt64, _ out: inout EventBuffer) {
         let probe = cids.find(broker: c.broker, cid: c.cid, hash: hash)
         if probe.record >= 0 {
@@ -619,21 +623,8 @@ public struct Matcher: ~Copyable, Sendable {
             return
         }
         let order = store[slot]
-        let s = instruments[order.instrument]
-        if c.qty != Command.absent, let reason = validateQuantity(c.qty == Command.invalid ? -1 : c.qty, lot: s.lot) {
-            reject(c, reason, .none, &out)
-            return
-        }
-        if c.price != Command.absent, let (reason, detail) = validatePrice(c.price, s) {
+        if let (reason, detail) = validateReplace(c, instruments[order.instrument]) {
             reject(c, reason, detail, &out)
-            return
-        }
-        if s.halted {
-            reject(c, .halted, .none, &out)
-            return
-        }
-        if s.phase != .open {
-            reject(c, .marketClosed, .none, &out)
             return
         }
         let newQty = c.qty == Command.absent ? order.qty : c.qty
@@ -674,24 +665,8 @@ public struct Matcher: ~Copyable, Sendable {
             ledger.freezeSell(position: order.position, qty: newLeaves - order.leaves)
         }
         let keepsPriority = newPrice == order.price && newQty <= order.qty
-        cids[record].state = .replaced
-        cids[record].slot = -1
-        cids[record].qty = order.qty
-        cids[record].price = order.price
-        cids[record].cum = cum
-        let newRecord = cids.insert(CidRecord(cid: c.newCid, oid: order.oid, qty: newQty, price: newPrice, cum: cum,
-                                              broker: c.broker, slot: slot, state: .live), at: newProbe)
-        let seq = nextSeq(c.broker)
-        out.append(.replaced, broker: c.broker, ts: c.ts) { e in
-            e.seq = seq
-            e.cid = c.cid
-            e.newCid = c.newCid
-            e.oid = order.oid
-            e.qty = newQty
-            e.price = newPrice
-            e.leaves = newLeaves
-        }
-
+        let newRecord = recordReplace(c, order, record: record, slot: slot, newQty: newQty, newPrice: newPrice,
+                                      at: newProbe, &out)
         if keepsPriority {
             books[order.instrument].reduce(order.side, level: order.level,
                                            by: order.leaves - newLeaves)
@@ -713,6 +688,43 @@ public struct Matcher: ~Copyable, Sendable {
         case .selfTrade: finishTaker(newRecord, taker, reason: .selfTrade, ts: c.ts, &out)
         case .exhausted: rest(newRecord, taker, instrument: order.instrument, tif: order.tif)
         }
+    }
+
+    /// Why a `REPLACE` of an order on `s` may not go ahead before the market's rules: its values
+    /// (`BAD_QTY`, `LOT_SIZE`, `BAD_PRICE`, `TICK_SIZE`, `PRICE_BAND`), a halt, a closed phase.
+    func validateReplace(_ c: Command, _ s: InstrumentState) -> (RejectReason, RejectDetail)? {
+        if c.qty != Command.absent, let reason = validateQuantity(c.qty == Command.invalid ? -1 : c.qty, lot: s.lot) {
+            return (reason, .none)
+        }
+        if c.price != Command.absent, let refusal = validatePrice(c.price, s) { return refusal }
+        if s.halted { return (.halted, .none) }
+        if s.phase != .open { return (.marketClosed, .none) }
+        return nil
+    }
+
+    /// The cid records of a replace (the old one done, the new one live on the same slot) and its
+    /// `REPLACED`; returns the new record.
+    mutating func recordReplace(_ c: Command, _ order: RestingOrder, record: Int32, slot: Int32, newQty: Int64,
+                                newPrice: Int64, at newProbe: CidIndex.Probe, _ out: inout EventBuffer) -> Int32 {
+        let cum = order.qty - order.leaves
+        cids[record].state = .replaced
+        cids[record].slot = -1
+        cids[record].qty = order.qty
+        cids[record].price = order.price
+        cids[record].cum = cum
+        let newRecord = cids.insert(CidRecord(cid: c.newCid, oid: order.oid, qty: newQty, price: newPrice, cum: cum,
+                                              broker: c.broker, slot: slot, state: .live), at: newProbe)
+        let seq = nextSeq(c.broker)
+        out.append(.replaced, broker: c.broker, ts: c.ts) { e in
+            e.seq = seq
+            e.cid = c.cid
+            e.newCid = c.newCid
+            e.oid = order.oid
+            e.qty = newQty
+            e.price = newPrice
+            e.leaves = newQty - cum
+        }
+        return newRecord
     }
 
     mutating func status(_ c: Command, hash: UInt64, _ out: inout EventBuffer) {
