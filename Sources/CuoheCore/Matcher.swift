@@ -448,8 +448,7 @@ public struct Matcher: ~Copyable, Sendable {
                 if available >= taker.qty { break outer }
                 slot = store[slot].next
             }
-            index = opposite == .buy ? book.highestSet(book.bidBits, atOrBelow: index - 1)
-                : book.lowestSet(book.askBits, atOrAbove: index + 1)
+            index = book.nextLevel(opposite, after: index)
         }
         return (available, blocked)
     }

@@ -248,9 +248,9 @@ struct SnapshotWriter {
     var bytes: [UInt8] = []
 
     @inline(__always)
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { bytes.appendLittleEndian(v) }
     @inline(__always)
-    mutating func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { bytes.appendLittleEndian(v) }
     @inline(__always)
     mutating func cid(_ c: ClientOrderID) {
         i64(Int64(bitPattern: c.w0))
@@ -273,17 +273,13 @@ struct SnapshotReader {
     }
     mutating func u32() -> UInt32? {
         guard bytes.count - at >= 4 else { return nil }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
-        at += 4
-        return v
+        defer { at += 4 }
+        return bytes.littleEndian(at: at)
     }
     mutating func i64() -> Int64? {
         guard bytes.count - at >= 8 else { return nil }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
-        at += 8
-        return Int64(bitPattern: v)
+        defer { at += 8 }
+        return bytes.littleEndian(at: at)
     }
     mutating func i64s(_ n: Int) -> [Int64]? {
         var out: [Int64] = []

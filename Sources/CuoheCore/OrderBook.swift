@@ -110,10 +110,17 @@ public struct OrderBook: Sendable, BitwiseCopyable {
     mutating func levelEmptied(_ side: Side, _ index: Int32) {
         clearBit(side, index)
         if side == .buy {
-            if index == bestBid { bestBid = highestSet(bidBits, atOrBelow: index - 1) }
+            if index == bestBid { bestBid = nextLevel(.buy, after: index) }
         } else if index == bestAsk {
-            bestAsk = lowestSet(askBits, atOrAbove: index + 1)
+            bestAsk = nextLevel(.sell, after: index)
         }
+    }
+
+    /// The next non-empty level on `side` after `index`, going away from the best (down for
+    /// bids, up for asks), or -1.
+    @inline(__always)
+    public func nextLevel(_ side: Side, after index: Int32) -> Int32 {
+        side == .buy ? highestSet(bidBits, atOrBelow: index - 1) : lowestSet(askBits, atOrAbove: index + 1)
     }
 
     // MARK: - Bitsets
@@ -200,8 +207,7 @@ public struct OrderBook: Sendable, BitwiseCopyable {
                 body(slot)
                 slot = next
             }
-            index = side == .buy ? highestSet(bidBits, atOrBelow: index - 1)
-                : lowestSet(askBits, atOrAbove: index + 1)
+            index = nextLevel(side, after: index)
         }
     }
 }

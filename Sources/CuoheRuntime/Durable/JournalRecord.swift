@@ -24,31 +24,31 @@ public enum JournalRecord {
     /// (whose padding bytes must already be zero).
     @inline(__always)
     public static func encode(_ command: Command, seq: UInt64, into p: UnsafeMutableRawPointer) {
-        p.storeBytes(of: UInt32(bodyBytes).littleEndian, toByteOffset: 0, as: UInt32.self)
+        p.storeLittleEndian(UInt32(bodyBytes), at: 0)
         let b = headerBytes
-        p.storeBytes(of: seq.littleEndian, toByteOffset: b, as: UInt64.self)
+        p.storeLittleEndian(seq, at: b)
         p.storeBytes(of: command.kind.rawValue, toByteOffset: b + 8, as: UInt8.self)
         p.storeBytes(of: command.side.rawValue, toByteOffset: b + 9, as: UInt8.self)
         p.storeBytes(of: command.type.rawValue, toByteOffset: b + 10, as: UInt8.self)
         p.storeBytes(of: command.tif.rawValue, toByteOffset: b + 11, as: UInt8.self)
         p.storeBytes(of: command.phase.rawValue, toByteOffset: b + 12, as: UInt8.self)
-        p.storeBytes(of: command.broker.littleEndian, toByteOffset: b + 16, as: Int32.self)
-        p.storeBytes(of: command.account.littleEndian, toByteOffset: b + 20, as: Int32.self)
-        p.storeBytes(of: command.instrument.littleEndian, toByteOffset: b + 24, as: Int32.self)
-        p.storeBytes(of: command.date.daysSinceEpoch.littleEndian, toByteOffset: b + 28, as: Int32.self)
-        p.storeBytes(of: command.ts.littleEndian, toByteOffset: b + 32, as: Int64.self)
-        p.storeBytes(of: command.qty.littleEndian, toByteOffset: b + 40, as: Int64.self)
-        p.storeBytes(of: command.price.littleEndian, toByteOffset: b + 48, as: Int64.self)
-        p.storeBytes(of: command.cid.w0.littleEndian, toByteOffset: b + 56, as: UInt64.self)
-        p.storeBytes(of: command.cid.w1.littleEndian, toByteOffset: b + 64, as: UInt64.self)
-        p.storeBytes(of: command.cid.w2.littleEndian, toByteOffset: b + 72, as: UInt64.self)
-        p.storeBytes(of: command.cid.w3.littleEndian, toByteOffset: b + 80, as: UInt64.self)
-        p.storeBytes(of: command.newCid.w0.littleEndian, toByteOffset: b + 88, as: UInt64.self)
-        p.storeBytes(of: command.newCid.w1.littleEndian, toByteOffset: b + 96, as: UInt64.self)
-        p.storeBytes(of: command.newCid.w2.littleEndian, toByteOffset: b + 104, as: UInt64.self)
-        p.storeBytes(of: command.newCid.w3.littleEndian, toByteOffset: b + 112, as: UInt64.self)
+        p.storeLittleEndian(command.broker, at: b + 16)
+        p.storeLittleEndian(command.account, at: b + 20)
+        p.storeLittleEndian(command.instrument, at: b + 24)
+        p.storeLittleEndian(command.date.daysSinceEpoch, at: b + 28)
+        p.storeLittleEndian(command.ts, at: b + 32)
+        p.storeLittleEndian(command.qty, at: b + 40)
+        p.storeLittleEndian(command.price, at: b + 48)
+        p.storeLittleEndian(command.cid.w0, at: b + 56)
+        p.storeLittleEndian(command.cid.w1, at: b + 64)
+        p.storeLittleEndian(command.cid.w2, at: b + 72)
+        p.storeLittleEndian(command.cid.w3, at: b + 80)
+        p.storeLittleEndian(command.newCid.w0, at: b + 88)
+        p.storeLittleEndian(command.newCid.w1, at: b + 96)
+        p.storeLittleEndian(command.newCid.w2, at: b + 104)
+        p.storeLittleEndian(command.newCid.w3, at: b + 112)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + b, count: bodyBytes))
-        p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        p.storeLittleEndian(crc, at: 4)
     }
 
     /// Why a record could not be read.
@@ -73,31 +73,31 @@ public enum JournalRecord {
     /// Decodes the record at `offset`; the checksum is verified before anything is decoded.
     public static func read(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Result<(UInt64, Command), Problem> {
         if bytes.count - offset < headerBytes { return .failure(.incomplete) }
-        let length = get32(bytes, offset)
+        let length = bytes.littleEndian(at: offset, as: UInt32.self)
         if length != UInt32(bodyBytes) { return .failure(.badLength(length)) }
         if bytes.count - offset < recordBytes { return .failure(.incomplete) }
         let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + headerBytes)..<(offset + recordBytes)])
-        if CRC32C.checksum(body) != get32(bytes, offset + 4) { return .failure(.badChecksum) }
+        if CRC32C.checksum(body) != bytes.littleEndian(at: offset + 4, as: UInt32.self) { return .failure(.badChecksum) }
         let b = offset + headerBytes
-        let seq = get64(bytes, b)
+        let seq = bytes.littleEndian(at: b, as: UInt64.self)
         guard let kind = CommandKind(rawValue: bytes[b + 8]), let side = Side(rawValue: bytes[b + 9]),
               let type = OrderType(rawValue: bytes[b + 10]), let tif = TimeInForce(rawValue: bytes[b + 11]),
               let phase = TradingPhase(rawValue: bytes[b + 12]) else { return .failure(.badContent) }
-        var c = Command(kind: kind, broker: Int32(bitPattern: get32(bytes, b + 16)), ts: 0)
+        var c = Command(kind: kind, broker: Int32(bitPattern: bytes.littleEndian(at: b + 16, as: UInt32.self)), ts: 0)
         c.side = side
         c.type = type
         c.tif = tif
         c.phase = phase
-        c.account = Int32(bitPattern: get32(bytes, b + 20))
-        c.instrument = Int32(bitPattern: get32(bytes, b + 24))
-        c.date = CivilDate(daysSinceEpoch: Int32(bitPattern: get32(bytes, b + 28)))
-        c.ts = Int64(bitPattern: get64(bytes, b + 32))
-        c.qty = Int64(bitPattern: get64(bytes, b + 40))
-        c.price = Int64(bitPattern: get64(bytes, b + 48))
-        c.cid = ClientOrderID(w0: get64(bytes, b + 56), w1: get64(bytes, b + 64), w2: get64(bytes, b + 72),
-                              w3: get64(bytes, b + 80))
-        c.newCid = ClientOrderID(w0: get64(bytes, b + 88), w1: get64(bytes, b + 96), w2: get64(bytes, b + 104),
-                                 w3: get64(bytes, b + 112))
+        c.account = Int32(bitPattern: bytes.littleEndian(at: b + 20, as: UInt32.self))
+        c.instrument = Int32(bitPattern: bytes.littleEndian(at: b + 24, as: UInt32.self))
+        c.date = CivilDate(daysSinceEpoch: Int32(bitPattern: bytes.littleEndian(at: b + 28, as: UInt32.self)))
+        c.ts = Int64(bitPattern: bytes.littleEndian(at: b + 32, as: UInt64.self))
+        c.qty = Int64(bitPattern: bytes.littleEndian(at: b + 40, as: UInt64.self))
+        c.price = Int64(bitPattern: bytes.littleEndian(at: b + 48, as: UInt64.self))
+        c.cid = ClientOrderID(w0: bytes.littleEndian(at: b + 56, as: UInt64.self), w1: bytes.littleEndian(at: b + 64, as: UInt64.self), w2: bytes.littleEndian(at: b + 72, as: UInt64.self),
+                              w3: bytes.littleEndian(at: b + 80, as: UInt64.self))
+        c.newCid = ClientOrderID(w0: bytes.littleEndian(at: b + 88, as: UInt64.self), w1: bytes.littleEndian(at: b + 96, as: UInt64.self), w2: bytes.littleEndian(at: b + 104, as: UInt64.self),
+                                 w3: bytes.littleEndian(at: b + 112, as: UInt64.self))
         // Only values the edge can sequence: a record that checks out but holds others was not
         // written by the engine, and replaying it could take the core outside its bounds.
         guard isSequenceable(c) else { return .failure(.badContent) }
@@ -112,18 +112,6 @@ public enum JournalRecord {
             && c.date.daysSinceEpoch >= 0 && c.date <= CivilDate.lastTradingDate
             && c.ts >= 0 && c.ts <= CivilDate.lastTimestamp
             && c.qty >= Command.invalid && c.qty <= Bounds.quantityMax && c.price >= Command.invalid
-    }
-
-    static func get32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(b[at + i]) << (8 * UInt32(i)) }
-        return v
-    }
-
-    static func get64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
-        return v
     }
 }
 
@@ -140,11 +128,10 @@ public enum JournalSegmentHeader {
     /// The header of segment `segment` for the market with `digest`.
     public static func encode(segment: UInt64, digest: UInt64) -> [UInt8] {
         var out = magic
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: segment >> (8 * UInt64(i)))) }
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: digest >> (8 * UInt64(i)))) }
-        out += [0, 0, 0, 0]
-        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
-        for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+        out.appendLittleEndian(segment)
+        out.appendLittleEndian(digest)
+        out.appendLittleEndian(UInt32(0))
+        out.appendLittleEndian(out.withUnsafeBytes { CRC32C.checksum($0) })
         return out
     }
 
@@ -170,7 +157,7 @@ public enum JournalSegmentHeader {
         if bytes.count < self.bytes { return .failure(.incomplete) }
         if !bytes[0..<8].elementsEqual(magic) { return .failure(.badMagic) }
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
-        if JournalRecord.get32(bytes, 28) != crc { return .failure(.badChecksum) }
-        return .success((JournalRecord.get64(bytes, 8), JournalRecord.get64(bytes, 16)))
+        if bytes.littleEndian(at: 28, as: UInt32.self) != crc { return .failure(.badChecksum) }
+        return .success((bytes.littleEndian(at: 8, as: UInt64.self), bytes.littleEndian(at: 16, as: UInt64.self)))
     }
 }

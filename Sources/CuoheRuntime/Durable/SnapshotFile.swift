@@ -69,11 +69,8 @@ public enum SnapshotFile {
         try FileSystem.makeDirectory(dir)
         var bytes = magic
         for field in [header.seq, UInt64(bitPattern: header.clock), UInt64(bitPattern: header.dayFirstTid),
-                      header.configDigest] {
-            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: field >> (8 * UInt64(i)))) }
-        }
-        let crc = checksum(header: bytes[8..<40], payload: payload[...])
-        for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+                      header.configDigest] { bytes.appendLittleEndian(field) }
+        bytes.appendLittleEndian(checksum(header: bytes[8..<40], payload: payload[...]))
         bytes += payload
         try FileSystem.writeAtomically(dir + "/" + name(header.seq), bytes: bytes)
         try FileSystem.syncDirectory(dir)
@@ -103,12 +100,12 @@ public enum SnapshotFile {
         } catch {
             return .failure(.io(error))
         }
-        func le(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        func le(_ at: Int) -> UInt64 { bytes.littleEndian(at: at) }
         guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic, le(8) == seq else {
             return .failure(.notASnapshot(path: path, seq: seq))
         }
         let payload = bytes[headerBytes...]
-        let stored = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[40 + $1]) << (8 * UInt32($1)) }
+        let stored: UInt32 = bytes.littleEndian(at: 40)
         guard checksum(header: bytes[8..<40], payload: payload) == stored else {
             return .failure(.checksumMismatch(path: path))
         }

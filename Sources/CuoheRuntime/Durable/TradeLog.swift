@@ -134,7 +134,7 @@ public struct TradeLog: ~Copyable {
             let p = bytes.baseAddress! + start
             var at = 0
             func put(_ v: Int64) {
-                p.storeBytes(of: v.littleEndian, toByteOffset: at, as: Int64.self)
+                p.storeLittleEndian(v, at: at)
                 at += 8
             }
             put(record.tid)
@@ -151,7 +151,7 @@ public struct TradeLog: ~Copyable {
             put(record.sellerFee)
             put(record.stampDuty)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 104))
-            p.storeBytes(of: crc.littleEndian, toByteOffset: 104, as: UInt32.self)
+            p.storeLittleEndian(crc, at: 104)
         }
         if pending.count >= TradeLog.pendingBytesMax { try flush() }
     }
@@ -170,12 +170,10 @@ public struct TradeLog: ~Copyable {
 
     static func decode(_ bytes: [UInt8], at offset: Int) -> TradeRecord? {
         guard offset >= 0 && bytes.count - offset >= recordBytes else { return nil }
-        func le(_ at: Int, _ n: Int) -> UInt64 {
-            (0..<n).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + at + $1]) << (8 * UInt64($1)) }
-        }
         let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 104])) }
-        guard UInt32(le(104, 4)) == crc, le(108, 4) == 0 else { return nil }
-        let f = (0..<13).map { Int64(bitPattern: le(8 * $0, 8)) }
+        guard bytes.littleEndian(at: offset + 104, as: UInt32.self) == crc,
+              bytes.littleEndian(at: offset + 108, as: UInt32.self) == 0 else { return nil }
+        let f = (0..<13).map { bytes.littleEndian(at: offset + 8 * $0, as: Int64.self) }
         guard let day = Int32(exactly: f[1]) else { return nil }
         return TradeRecord(tid: f[0], date: CivilDate(daysSinceEpoch: day), ts: f[2], instrument: Int32(truncatingIfNeeded: f[3]),
                            price: f[4], qty: f[5], buyer: Int32(truncatingIfNeeded: f[6]),

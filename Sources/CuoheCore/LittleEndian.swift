@@ -1,0 +1,31 @@
+/// Little-endian integers in bytes: the one encoding every file format of the engine uses (the
+/// journal's records and segment headers, snapshots, the trade log), written field by field so no
+/// padding byte ever reaches a disk.
+extension UnsafeRawBufferPointer {
+    /// The little-endian integer at `offset` (any alignment).
+    @inline(__always)
+    public func littleEndian<T: FixedWidthInteger>(at offset: Int, as type: T.Type = T.self) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Stores `value` little-endian at `offset` (any alignment).
+    @inline(__always)
+    public func storeLittleEndian<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `value` little-endian.
+    @inline(__always)
+    public mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    /// The little-endian integer at `offset`; the caller checked the bounds.
+    public func littleEndian<T: FixedWidthInteger>(at offset: Int, as type: T.Type = T.self) -> T {
+        withUnsafeBytes { $0.littleEndian(at: offset, as: T.self) }
+    }
+}
