@@ -115,118 +115,105 @@ public struct LineFormatter: Sendable {
     /// Appends `event` as one line, without a terminator. Keys are static strings and names and
     /// spellings are copied as whole byte runs: nothing is allocated per line.
     public func append(_ e: Event, to out: inout [UInt8]) {
-        func bytes(_ s: String) {
-            if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
-                out.append(contentsOf: s.utf8)
-            }
-        }
-        func word(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
-        func key(_ k: StaticString) {
-            out.append(UInt8(ascii: " "))
-            k.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(UInt8(ascii: "="))
-        }
-        func int(_ k: StaticString, _ v: Int64) { key(k); Decimal4.appendInteger(v, to: &out) }
-        func px(_ k: StaticString, _ v: Int64) { key(k); Decimal4.append(v, to: &out) }
-        func text(_ k: StaticString, _ v: String) { key(k); bytes(v) }
-        func cid(_ k: StaticString, _ v: ClientOrderID) {
-            key(k)
-            for w in 0..<4 {
-                var word = w == 0 ? v.w0 : w == 1 ? v.w1 : w == 2 ? v.w2 : v.w3
-                for _ in 0..<8 {
-                    let b = UInt8(truncatingIfNeeded: word)
-                    if b == 0 { return }
-                    out.append(b)
-                    word >>= 8
-                }
-            }
-        }
-        func name(_ names: [String], _ id: Int32) -> String {
-            id >= 0 && Int(id) < names.count ? names[Int(id)] : "?"
-        }
-        func seqAndCid() {
-            if e.seq > 0 { int("seq", e.seq) }
-            if !e.cid.isNone { cid("cid", e.cid) }
-        }
+        var w = FieldWriter(out: out)
+        out = []  // the writer holds the buffer while it writes (no copy)
         switch e.kind {
-        case .ack:
-            word("ACK")
-            seqAndCid()
-            int("oid", e.oid)
-            text("acct", name(directory.accounts, e.account))
-            text("sym", name(directory.symbols, e.instrument))
-            text("side", Spelling.side(e.side))
-            int("qty", e.qty)
-            px("px", e.price)
-            text("tif", Spelling.tif(e.tif))
-            if e.type == .market { text("type", "MARKET") }
+        case .ack: ack(e, &w)
         case .reject:
-            word("REJ")
-            seqAndCid()
-            text("reason", Spelling.reason(RejectReason(rawValue: e.reason) ?? .malformed))
-            if let d = Spelling.detail(e.detail) { text("detail", d) }
-        case .fill:
-            word("FILL")
-            seqAndCid()
-            int("oid", e.oid)
-            int("tid", e.tid)
-            px("px", e.price)
-            int("qty", e.qty)
-            int("leaves", e.leaves)
-            int("cum", e.cum)
-            text("liq", e.liquidity == .maker ? "MAKER" : "TAKER")
+            w.word("REJ")
+            w.seqAndCid(e)
+            w.text("reason", Spelling.reason(RejectReason(rawValue: e.reason) ?? .malformed))
+            if let d = Spelling.detail(e.detail) { w.text("detail", d) }
+        case .fill: fill(e, &w)
         case .canceled:
-            word("CANCELED")
-            seqAndCid()
-            int("oid", e.oid)
-            int("leaves", 0)
-            text("reason", Spelling.cancelReason(CancelReason(rawValue: e.reason) ?? .admin))
-        case .replaced:
-            word("REPLACED")
-            seqAndCid()
-            int("oid", e.oid)
-            cid("newcid", e.newCid)
-            int("qty", e.qty)
-            px("px", e.price)
-            int("leaves", e.leaves)
-        case .status:
-            word("STATUS")
-            seqAndCid()
-            int("oid", e.oid)
-            text("state", Spelling.state(e.state))
-            int("qty", e.qty)
-            px("px", e.price)
-            int("leaves", e.leaves)
-            int("cum", e.cum)
+            w.word("CANCELED")
+            w.seqAndCid(e)
+            w.int("oid", e.oid)
+            w.int("leaves", 0)
+            w.text("reason", Spelling.cancelReason(CancelReason(rawValue: e.reason) ?? .admin))
+        case .replaced: replaced(e, &w)
+        case .status: status(e, &w)
         case .trade:
-            word("TRADE")
-            text("sym", name(directory.symbols, e.instrument))
-            int("mdseq", e.mdseq)
-            int("tid", e.tid)
-            px("px", e.price)
-            int("qty", e.qty)
-        case .ok:
-            word("OK")
-            text("verb", Spelling.verb(e.verb))
-            if e.verb == .roll {
-                text("date", e.date.iso)
-            } else if e.verb == .deposit || e.verb == .withdraw {
-                text("acct", name(directory.accounts, e.account))
-                px("amount", e.price)
-                px("cash", e.qty)
-            } else {
-                text("sym", name(directory.symbols, e.instrument))
-            }
-            if e.verb == .phase { text("phase", Spelling.phase(e.phase)) }
+            w.word("TRADE")
+            w.text("sym", name(directory.symbols, e.instrument))
+            w.int("mdseq", e.mdseq)
+            w.int("tid", e.tid)
+            w.px("px", e.price)
+            w.int("qty", e.qty)
+        case .ok: ok(e, &w)
         case .stats:
-            word("STATS")
-            int("commands", e.qty)
-            int("orders", e.oid)
-            int("trades", e.tid)
-            int("resting", e.leaves)
-            int("rejects", e.cum)
+            w.word("STATS")
+            w.int("commands", e.qty)
+            w.int("orders", e.oid)
+            w.int("trades", e.tid)
+            w.int("resting", e.leaves)
+            w.int("rejects", e.cum)
         }
-        int("ts", e.ts)
+        w.int("ts", e.ts)
+        out = w.out
+    }
+
+    func name(_ names: [String], _ id: Int32) -> String { id >= 0 && Int(id) < names.count ? names[Int(id)] : "?" }
+
+    func ack(_ e: Event, _ w: inout FieldWriter) {
+        w.word("ACK")
+        w.seqAndCid(e)
+        w.int("oid", e.oid)
+        w.text("acct", name(directory.accounts, e.account))
+        w.text("sym", name(directory.symbols, e.instrument))
+        w.text("side", Spelling.side(e.side))
+        w.int("qty", e.qty)
+        w.px("px", e.price)
+        w.text("tif", Spelling.tif(e.tif))
+        if e.type == .market { w.text("type", "MARKET") }
+    }
+
+    func fill(_ e: Event, _ w: inout FieldWriter) {
+        w.word("FILL")
+        w.seqAndCid(e)
+        w.int("oid", e.oid)
+        w.int("tid", e.tid)
+        w.px("px", e.price)
+        w.int("qty", e.qty)
+        w.int("leaves", e.leaves)
+        w.int("cum", e.cum)
+        w.text("liq", e.liquidity == .maker ? "MAKER" : "TAKER")
+    }
+
+    func replaced(_ e: Event, _ w: inout FieldWriter) {
+        w.word("REPLACED")
+        w.seqAndCid(e)
+        w.int("oid", e.oid)
+        w.cid("newcid", e.newCid)
+        w.int("qty", e.qty)
+        w.px("px", e.price)
+        w.int("leaves", e.leaves)
+    }
+
+    func status(_ e: Event, _ w: inout FieldWriter) {
+        w.word("STATUS")
+        w.seqAndCid(e)
+        w.int("oid", e.oid)
+        w.text("state", Spelling.state(e.state))
+        w.int("qty", e.qty)
+        w.px("px", e.price)
+        w.int("leaves", e.leaves)
+        w.int("cum", e.cum)
+    }
+
+    func ok(_ e: Event, _ w: inout FieldWriter) {
+        w.word("OK")
+        w.text("verb", Spelling.verb(e.verb))
+        if e.verb == .roll {
+            w.text("date", e.date.iso)
+        } else if e.verb == .deposit || e.verb == .withdraw {
+            w.text("acct", name(directory.accounts, e.account))
+            w.px("amount", e.price)
+            w.px("cash", e.qty)
+        } else {
+            w.text("sym", name(directory.symbols, e.instrument))
+        }
+        if e.verb == .phase { w.text("phase", Spelling.phase(e.phase)) }
     }
 
     public func line(_ e: Event) -> String {
@@ -243,5 +230,57 @@ public struct LineFormatter: Sendable {
         if let detail { s += " detail=" + detail }
         if let ts { s += " ts=\(ts)" }
         return s
+    }
+}
+
+/// Appends a line's parts: its verb, then ` key=value` fields, written as bytes (static keys and
+/// words copied as byte runs, names copied from their UTF-8, numbers written digit by digit).
+struct FieldWriter {
+    var out: [UInt8]
+
+    mutating func bytes(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil { out.append(contentsOf: s.utf8) }
+    }
+
+    mutating func word(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+
+    mutating func key(_ k: StaticString) {
+        out.append(UInt8(ascii: " "))
+        k.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "="))
+    }
+
+    mutating func int(_ k: StaticString, _ v: Int64) {
+        key(k)
+        Decimal4.appendInteger(v, to: &out)
+    }
+
+    mutating func px(_ k: StaticString, _ v: Int64) {
+        key(k)
+        Decimal4.append(v, to: &out)
+    }
+
+    mutating func text(_ k: StaticString, _ v: String) {
+        key(k)
+        bytes(v)
+    }
+
+    /// A cid from its packed words: each word's bytes up to the first zero.
+    mutating func cid(_ k: StaticString, _ v: ClientOrderID) {
+        key(k)
+        for w in 0..<4 {
+            var word = w == 0 ? v.w0 : w == 1 ? v.w1 : w == 2 ? v.w2 : v.w3
+            for _ in 0..<8 {
+                let b = UInt8(truncatingIfNeeded: word)
+                if b == 0 { return }
+                out.append(b)
+                word >>= 8
+            }
+        }
+    }
+
+    mutating func seqAndCid(_ e: Event) {
+        if e.seq > 0 { int("seq", e.seq) }
+        if !e.cid.isNone { cid("cid", e.cid) }
     }
 }

@@ -61,6 +61,7 @@ extension SequencingClock {
     /// Sequences one inbound item: a command gets its time (the one asked for, if it may be
     /// used) and moves the clock; an answer gets the time without moving it; a refused stamp
     /// turns either into `BAD_TIMESTAMP`.
+    @inline(__always)
     public mutating func sequence(_ inbound: Inbound) -> Sequenced {
         switch inbound {
         case .nothing:

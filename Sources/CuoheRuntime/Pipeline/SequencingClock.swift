@@ -25,6 +25,7 @@ public struct SequencingClock: Sendable {
     /// command's, not before the trading day, not past the last timestamp), else nil; without a
     /// request, the next nanosecond. Does not move the clock (`observe` does, once the command is
     /// sequenced), so an answer the edge gives itself can carry the time without taking it.
+    @inline(__always)
     public func stamp(requested: Int64? = nil) -> Int64? {
         guard let requested else { return now < CivilDate.lastTimestamp ? now + 1 : CivilDate.lastTimestamp }
         guard requested <= CivilDate.lastTimestamp, requested >= now, requested >= tradingDate.midnightNanos else {
