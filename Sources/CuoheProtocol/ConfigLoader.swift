@@ -230,19 +230,34 @@ private struct ConfigReader {
             throw fail(tradingField.path, "expected a trading date from 1970-01-01 to \(CivilDate.lastTradingDate.iso) (the "
                        + "engine's nanosecond timestamps end in 2262); got \"\(tradingDate.iso)\"")
         }
-        var fees = Fees()
-        if let field = top.optional("fees") {
-            let o = try object(field, noun: "a fees object", keys: ["feeBps", "stampDutyBps"])
-            if let f = o.optional("feeBps") { fees.feeBps = try integer(f, 0...ConfigLoader.bpsMax) }
-            if let f = o.optional("stampDutyBps") { fees.stampDutyBps = try integer(f, 0...ConfigLoader.bpsMax) }
-            if fees.feeBps + fees.stampDutyBps > ConfigLoader.bpsMax {
-                // A seller pays both: more than the whole value would leave it owing money on a sale.
-                throw fail(field.path, "expected feeBps + stampDutyBps at most \(ConfigLoader.bpsMax); got "
-                           + "\(fees.feeBps + fees.stampDutyBps)")
-            }
-        }
-
+        let fees = try self.fees(top.optional("fees"))
         let instrumentsField = try top.required("instruments")
+        let (instruments, symbolIndex) = try self.instruments(instrumentsField)
+        let brokersField = try top.required("brokers")
+        let brokerIndex = try self.brokers(brokersField)
+        let accounts = try self.accounts(try top.required("accounts"), brokers: brokerIndex, brokersPath: brokersField.path,
+                                         symbols: symbolIndex, instruments: instruments, instrumentsPath: instrumentsField.path)
+        return MarketConfig(tradingDate: tradingDate, fees: fees, instruments: instruments, brokers: brokerIndex.brokers,
+                            accounts: accounts)
+    }
+
+    /// `fees`, if given: each at most 100%, and both together too.
+    private func fees(_ field: Field?) throws(ConfigError) -> Fees {
+        var fees = Fees()
+        guard let field else { return fees }
+        let o = try object(field, noun: "a fees object", keys: ["feeBps", "stampDutyBps"])
+        if let f = o.optional("feeBps") { fees.feeBps = try integer(f, 0...ConfigLoader.bpsMax) }
+        if let f = o.optional("stampDutyBps") { fees.stampDutyBps = try integer(f, 0...ConfigLoader.bpsMax) }
+        if fees.feeBps + fees.stampDutyBps > ConfigLoader.bpsMax {
+            // A seller pays both: more than the whole value would leave it owing money on a sale.
+            throw fail(field.path, "expected feeBps + stampDutyBps at most \(ConfigLoader.bpsMax); got "
+                       + "\(fees.feeBps + fees.stampDutyBps)")
+        }
+        return fees
+    }
+
+    /// The instruments, each checked, symbols unique; and their index by symbol.
+    private func instruments(_ instrumentsField: Field) throws(ConfigError) -> ([InstrumentConfig], [String: Int]) {
         let instrumentValues = try array(instrumentsField, noun: "instrument", plural: "instruments",
                                          max: ConfigLoader.instrumentsMax, nonEmpty: true)
         var instruments: [InstrumentConfig] = []
@@ -259,8 +274,11 @@ private struct ConfigReader {
             symbolIndex[instrument.symbol] = i
             instruments.append(instrument)
         }
+        return (instruments, symbolIndex)
+    }
 
-        let brokersField = try top.required("brokers")
+    /// The brokers, each checked, ids unique; and their index by id.
+    private func brokers(_ brokersField: Field) throws(ConfigError) -> (brokers: [BrokerConfig], index: [String: Int]) {
         let brokerValues = try array(brokersField, noun: "broker", plural: "brokers",
                                      max: ConfigLoader.brokersMax, nonEmpty: true)
         var brokers: [BrokerConfig] = []
@@ -277,8 +295,15 @@ private struct ConfigReader {
             brokerIndex[broker.id] = i
             brokers.append(broker)
         }
+        return (brokers, brokerIndex)
+    }
 
-        let accountsField = try top.required("accounts")
+    /// The accounts, each checked, ids unique, holders per instrument within its cap, cash in all
+    /// within the market's bound.
+    private func accounts(_ accountsField: Field, brokers brokerTable: (brokers: [BrokerConfig], index: [String: Int]),
+                          brokersPath: String, symbols symbolIndex: [String: Int], instruments: [InstrumentConfig],
+                          instrumentsPath: String) throws(ConfigError) -> [AccountConfig] {
+        let brokerIndex = brokerTable.index
         let accountValues = try array(accountsField, noun: "account", plural: "accounts",
                                       max: ConfigLoader.accountsMax, nonEmpty: false)
         var accounts: [AccountConfig] = []
@@ -290,8 +315,8 @@ private struct ConfigReader {
         for (i, value) in accountValues.enumerated() {
             let path = "\(accountsField.path)[\(i)]"
             let account = try self.account(Field(value: value, path: path), brokers: brokerIndex,
-                                           brokersPath: brokersField.path, symbols: symbolIndex,
-                                           instrumentsPath: instrumentsField.path)
+                                           brokersPath: brokersPath, symbols: symbolIndex,
+                                           instrumentsPath: instrumentsPath)
             if account.id == ConfigLoader.feeAccountID {
                 throw fail(path + ".id", "the account id \(JSONParser.quote(account.id)) is reserved for the exchange's "
                            + "fee account")
@@ -316,9 +341,7 @@ private struct ConfigReader {
             throw fail(accountsField.path, "instrument \(instrument.symbol) has \(holders[s]) holders "
                        + "(accounts with shares > 0) but its holderCap is \(instrument.holderCap)")
         }
-
-        return MarketConfig(tradingDate: tradingDate, fees: fees, instruments: instruments,
-                            brokers: brokers, accounts: accounts)
+        return accounts
     }
 
     private func instrument(_ field: Field) throws(ConfigError) -> InstrumentConfig {
