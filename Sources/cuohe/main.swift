@@ -72,74 +72,81 @@ func loadConfig(_ path: String?) -> MarketConfig {
     }
 }
 
-func replay(_ arguments: ArraySlice<String>) -> Never {
-    var configPath: String? = nil
-    var inputPath: String? = nil
-    var exportPath: String? = nil
-    var dataPath: String? = nil
+/// `cuohe replay`'s options, as given.
+struct ReplayOptions {
+    var configPath: String?
+    var inputPath: String?
+    var exportPath: String?
+    var dataPath: String?
     var durability = Durability.sync
     var snapshotEvery = 1_000_000
     var segmentBytes = Journal.segmentBytesDefault
     var prefault = true
-    // Options that only mean something with a data directory, as given (refused without one).
+    /// Options that only mean something with a data directory, as given (refused without one).
     var dataOnly: [String] = []
-    var args = arguments
-    while let arg = args.popFirst() {
-        switch arg {
-        case "--config":
-            guard let value = args.popFirst() else { fail("--config needs a FILE", code: ExitCode.usage) }
-            configPath = value
-        case "--data":
-            guard let value = args.popFirst() else { fail("--data needs a DIR", code: ExitCode.usage) }
-            dataPath = value
-        case "--no-prefault":
-            dataOnly.append(arg)
-            prefault = false
-        case "--snapshot-every":
-            dataOnly.append(arg)
-            guard let value = args.popFirst(), let n = Int(value), n > 0 else {
-                fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
+
+    /// Parses the arguments; a usage error ends the command (exit 2).
+    init(_ arguments: ArraySlice<String>) {
+        var args = arguments
+        func value(_ what: String) -> String {
+            guard let v = args.popFirst() else { fail(what, code: ExitCode.usage) }
+            return v
+        }
+        while let arg = args.popFirst() {
+            switch arg {
+            case "--config": configPath = value("--config needs a FILE")
+            case "--data": dataPath = value("--data needs a DIR")
+            case "--export": exportPath = value("--export needs a DIR")
+            case "--no-prefault":
+                dataOnly.append(arg)
+                prefault = false
+            case "--snapshot-every":
+                dataOnly.append(arg)
+                guard let n = Int(value("--snapshot-every takes a positive number of commands")), n > 0 else {
+                    fail("--snapshot-every takes a positive number of commands", code: ExitCode.usage)
+                }
+                snapshotEvery = n
+            case "--segment-bytes":
+                dataOnly.append(arg)
+                guard let n = Int(value("--segment-bytes takes a number of bytes from 4096 to 4294967296")), n >= 4096, n <= Journal.segmentBytesLimit else {
+                    fail("--segment-bytes takes a number of bytes from 4096 to 4294967296", code: ExitCode.usage)
+                }
+                segmentBytes = n
+            case "--durability":
+                dataOnly.append(arg)
+                guard let d = Durability(rawValue: value("--durability takes sync or none")) else {
+                    fail("--durability takes sync or none", code: ExitCode.usage)
+                }
+                durability = d
+            case "-h", "--help":
+                say(usage, terminator: "")
+                exit(0)
+            default:
+                if arg.hasPrefix("-") && arg != "-" { fail("unknown option \(arg)\n\(usage)", code: ExitCode.usage) }
+                guard inputPath == nil else { fail("more than one input FILE given", code: ExitCode.usage) }
+                inputPath = arg
             }
-            snapshotEvery = n
-        case "--segment-bytes":
-            dataOnly.append(arg)
-            guard let value = args.popFirst(), let n = Int(value), n >= 4096, n <= Journal.segmentBytesLimit else {
-                fail("--segment-bytes takes a number of bytes from 4096 to 4294967296", code: ExitCode.usage)
-            }
-            segmentBytes = n
-        case "--durability":
-            dataOnly.append(arg)
-            guard let value = args.popFirst(), let d = Durability(rawValue: value) else {
-                fail("--durability takes sync or none", code: ExitCode.usage)
-            }
-            durability = d
-        case "--export":
-            guard let value = args.popFirst() else { fail("--export needs a DIR", code: ExitCode.usage) }
-            exportPath = value
-        case "-h", "--help":
-            say(usage, terminator: "")
-            exit(0)
-        default:
-            if arg.hasPrefix("-") && arg != "-" { fail("unknown option \(arg)\n\(usage)", code: ExitCode.usage) }
-            guard inputPath == nil else { fail("more than one input FILE given", code: ExitCode.usage) }
-            inputPath = arg
+        }
+        if dataPath == nil, let option = dataOnly.first {
+            fail("\(option) only means something with --data DIR\n\(usage)", code: ExitCode.usage)
         }
     }
-    if dataPath == nil, let option = dataOnly.first {
-        fail("\(option) only means something with --data DIR\n\(usage)", code: ExitCode.usage)
-    }
-    if let dataPath {
+}
+
+func replay(_ arguments: ArraySlice<String>) -> Never {
+    let o = ReplayOptions(arguments)
+    if let dataPath = o.dataPath {
         var limits = EngineLimits()
         // Page faults at start rather than mid-session: the durable-ack tail depends on it.
-        limits.prefaultsMemory = prefault
-        durableReplay(data: dataPath, configPath: configPath, exportPath: exportPath, inputPath: inputPath,
-                      options: RecoveryOptions(limits: limits, durability: durability, segmentBytes: segmentBytes,
-                                               wholeJournal: exportPath != nil),
-                      snapshotEvery: snapshotEvery)
+        limits.prefaultsMemory = o.prefault
+        durableReplay(data: dataPath, configPath: o.configPath, exportPath: o.exportPath, inputPath: o.inputPath,
+                      options: RecoveryOptions(limits: limits, durability: o.durability, segmentBytes: o.segmentBytes,
+                                               wholeJournal: o.exportPath != nil),
+                      snapshotEvery: o.snapshotEvery)
     }
-    let config = loadConfig(configPath)
-    let input = openInput(inputPath)
-    var engine = Replay(config: config, recordsTrades: exportPath != nil)
+    let config = loadConfig(o.configPath)
+    let input = openInput(o.inputPath)
+    var engine = Replay(config: config, recordsTrades: o.exportPath != nil)
     StopSignal.install()
     var reader = LineReader(input: input, lineBytesMax: Replay.inputLineBytesMax, stopRequested: StopSignal.requested)
     var writer = OutputWriter(output: standardOutput())
@@ -150,7 +157,7 @@ func replay(_ arguments: ArraySlice<String>) -> Never {
     writer.flush()
     if let error = reader.readError { fail("reading input: \(error.reason)", code: ExitCode.failure) }
     if let error = writer.writeError { fail("writing output: \(error.reason)", code: ExitCode.failure) }
-    if let exportPath {
+    if let exportPath = o.exportPath {
         do {
             try engine.export(to: exportPath)
         } catch {
