@@ -132,8 +132,9 @@ final class PipelineTests: XCTestCase {
         let collected = Collected()
         let midnight = DemoMarket.config.tradingDate.midnightNanos
         let status = Command.status(broker: 0, ts: 0, cid: ClientOrderID("a")!)
+        let metrics = PipelineMetrics()
         let outcome = Pipeline.run(engine: engine, snapshotEvery: 1_000, recordsTrades: false,
-                                   sink: CollectingSink(collected: collected), log: { _ in },
+                                   sink: CollectingSink(collected: collected), metrics: metrics, log: { _ in },
                                    fail: { XCTFail($0); fatalError($0) }) { ingress in
             ingress.send(.command(status, stamp: midnight + 500))
             ingress.send(.command(status, stamp: midnight + 10))  // back: refused
@@ -145,6 +146,8 @@ final class PipelineTests: XCTestCase {
             .event(kind: .reject, broker: 0, seq: 2, ts: midnight + 501, oid: 0, tid: 0),
         ])
         _ = consume outcome
+        XCTAssertEqual(metrics.stampsRefused.current, 1)
+        XCTAssertEqual(metrics.commandsSequenced.current, 2)
         XCTAssertEqual(try Journal.read(directory: DataDirectory.journalPath(data)).commands.map(\.ts),
                        [midnight + 500, midnight + 501])
     }

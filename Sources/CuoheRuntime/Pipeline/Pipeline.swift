@@ -97,6 +97,9 @@ public enum Pipeline {
     /// commands and at the end (also when recovery replayed records after its snapshot). Fatal
     /// errors (journal, trade log, end-of-day files, output) end the process through `fail`
     /// before any output of the failed batch reaches the sink.
+    // Specialised for the engine's own sinks: the sink is called once per event.
+    @_specialize(where Sink == ReplayTextSink)
+    @_specialize(where Sink == EventHandlerSink)
     public static func run<Sink: EgressSink & ~Copyable>(
         engine: consuming RecoveredEngine, snapshotEvery: Int, recordsTrades: Bool, sink: consuming Sink,
         metrics: PipelineMetrics = PipelineMetrics(), log: @escaping @Sendable (String) -> Void,
@@ -115,7 +118,7 @@ public enum Pipeline {
                                           snapshotEvery: snapshotEvery, inFlight: wiring.inFlight,
                                           answersIn: wiring.ingressAnswers, answersOut: wiring.answers,
                                           metrics: metrics))
-        wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer) { (stage, items, out) in
+        wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer, batch: commitMax) { (stage, items, out) in
             do { return try stage.handle(items, into: &out) } catch { fail("\(error)") }
         }
         // 2. Matcher: the core.
@@ -177,14 +180,15 @@ final class Wiring: @unchecked Sendable {
     /// `input` to `handle` with the output gathered for `output`, publishes it, and puts its
     /// state back once `handle` says the end has passed.
     func start<State: ~Copyable, In: BitwiseCopyable, Out: BitwiseCopyable>(
-        _ input: Ring<In>, into output: Ring<Out>, state: Handoff<State>,
+        _ input: Ring<In>, into output: Ring<Out>, state: Handoff<State>, batch batchMax: Int = Pipeline.batchMax,
         _ handle: @escaping @Sendable (inout State, UnsafeBufferPointer<In>, inout StageOutput<Out>) -> Bool
     ) {
         threads += 1
         Thread {
             var stage = state.take()
-            let batch = StageInput<In>(capacity: Pipeline.commitMax)
-            var out = StageOutput(ring: output, capacity: Pipeline.batchMax)
+            let batch = StageInput<In>(capacity: batchMax)
+            // Room for a whole batch's output (a command gives a few events): one publish per batch.
+            var out = StageOutput(ring: output, capacity: 4 * batchMax)
             var finished = false
             while !finished {
                 finished = handle(&stage, batch.take(from: input), &out)

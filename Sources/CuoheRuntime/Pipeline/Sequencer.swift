@@ -43,58 +43,81 @@ struct Sequencer: ~Copyable {
     /// Answers from the ingress (unstamped) and to the later stages (stamped).
     let answersIn: SideQueue<EdgeAnswer>
     let answersOut: SideQueue<EdgeAnswer>
-    /// This batch's commands, and its outputs, held until the batch is durable.
+    /// This batch's commands, journaled before any of them is handed on; the positions (in the
+    /// batch) of commands whose stamp was refused.
     var commands: [Command] = []
-    var outputs: [SequencedItem] = []
+    var refused: [Int] = []
     let metrics: PipelineMetrics
 
-    /// Sequences a batch into `out`; true once the end of input has passed.
+    /// Sequences a batch into `out`; true once the end of input has passed. Two passes over the
+    /// batch: stamp and journal, then (once durable) hand on, so no command is copied twice.
     mutating func handle(_ items: UnsafeBufferPointer<IngressItem>,
                          into out: inout StageOutput<SequencedItem>) throws(JournalError) -> Bool {
         commands.removeAll(keepingCapacity: true)
-        outputs.removeAll(keepingCapacity: true)
+        refused.removeAll(keepingCapacity: true)
         var finished = false
-        for item in items {
+        for (k, item) in items.enumerated() {
             switch item {
-            case .command(let command, let stamp):
-                switch clock.sequence(.command(command, stamp: stamp)) {
-                case .command(let stamped):
-                    commands.append(stamped)
-                    outputs.append(.command(stamped))
-                case .answer(let answer):
-                    answersOut.push(answer)
-                    outputs.append(.answer)
-                    metrics.stampsRefused.add(1)
-                case .nothing:
-                    break
+            case .command(var command, let stamp):
+                guard let ts = clock.stamp(requested: stamp) else {
+                    answersOut.push(EdgeAnswer.badTimestamp)
+                    refused.append(k)
+                    continue
                 }
+                command.ts = ts
+                clock.observe(command)
+                commands.append(command)
             case .answer(let stamp):
                 if case .answer(let stamped) = clock.sequence(.answer(answersIn.pop(), stamp: stamp)) {
                     answersOut.push(stamped)
-                    outputs.append(.answer)
                     metrics.answersSequenced.add(1)
                 }
             case .end:
                 finished = true
             }
         }
+        try journalBatch()
+        var next = 0
+        var refusedNext = 0
+        for (k, item) in items.enumerated() {
+            switch item {
+            case .command:
+                if refusedNext < refused.count && refused[refusedNext] == k {
+                    refusedNext += 1
+                    out.append(.answer)
+                } else {
+                    out.append(.command(commands[next]))
+                    next += 1
+                }
+            case .answer: out.append(.answer)
+            case .end: break
+            }
+        }
+        askForSnapshot(finished: finished, into: &out)
+        if finished { out.append(.end) }
+        return finished
+    }
+
+    /// Makes the batch's commands durable, counting what it took.
+    mutating func journalBatch() throws(JournalError) {
+        guard !commands.isEmpty else { return }
         let started = monotonicNanos()
         try journal.append(commands)
-        if !commands.isEmpty {
-            metrics.journalAppend.record(nanos: monotonicNanos() - started)
-            metrics.batches.add(1)
-            metrics.commandsSequenced.add(UInt64(commands.count))
-            metrics.journalBytes.add(UInt64(commands.count * JournalRecord.recordBytes))
-        }
+        metrics.journalAppend.record(nanos: monotonicNanos() - started)
+        metrics.batches.add(1)
+        metrics.commandsSequenced.add(UInt64(commands.count))
+        metrics.journalBytes.add(UInt64(commands.count * JournalRecord.recordBytes))
+        metrics.stampsRefused.add(UInt64(refused.count))
         seq += UInt64(commands.count)
-        for item in outputs { out.append(item) }
+    }
+
+    /// A snapshot every `snapshotEvery` records (none while one is in flight) and at the end.
+    mutating func askForSnapshot(finished: Bool, into out: inout StageOutput<SequencedItem>) {
         let due = seq - lastSnapshot >= UInt64(snapshotEvery) && inFlight.count.load(ordering: .acquiring) == 0
         if seq != lastSnapshot && (finished || due) {
             inFlight.count.add(1, ordering: .relaxed)
             out.append(.snapshot(seq: seq, clock: clock.now))
             lastSnapshot = seq
         }
-        if finished { out.append(.end) }
-        return finished
     }
 }
