@@ -7,24 +7,44 @@ extension Matcher {
     public static let snapshotMagic: [UInt8] = Array("CUOHESNP".utf8)
     public static let snapshotVersion: UInt32 = 1
 
+    /// The state as bytes, section by section in a fixed order; `restore` reads them back in it.
     public func snapshot() -> [UInt8] {
         var w = SnapshotWriter()
         w.bytes.append(contentsOf: Matcher.snapshotMagic)
         w.u32(Matcher.snapshotVersion)
         w.i64(Int64(tradingDate.daysSinceEpoch))
         for v in [nextOid, nextTid, counters.commands, counters.ordersAccepted, counters.trades, counters.rejects] { w.i64(v) }
+        writeInstruments(&w)
+        w.u32(UInt32(brokerSeq.count))
+        for b in 0..<brokerSeq.count { w.i64(brokerSeq[b]) }
+        writeCids(&w)
+        writeOrders(&w)
+        w.u32(UInt32(ledger.accounts.count))
+        for a in 0..<ledger.accounts.count {
+            let x = ledger.accounts[a]
+            for v in [x.cash, x.frozenCash, x.boughtThisYear, x.openBuyValue, x.annualBuyCap, Int64(x.qualifiedUntil),
+                      Int64(x.broker)] { w.i64(v) }
+        }
+        ledger.register.write(&w)
+        for v in [ledger.feesCollected, ledger.netDeposits, Int64(ledger.register.rollCount)] { w.i64(v) }
+        return w.bytes
+    }
+
+    func writeInstruments(_ w: inout SnapshotWriter) {
         w.u32(UInt32(instruments.count))
         for i in 0..<instruments.count {
             let s = instruments[i]
             for v in [s.referencePrice, s.bandLow, s.bandHigh, s.lastTradePrice, s.mdseq,
                       Int64(s.phase.rawValue), s.halted ? 1 : 0] { w.i64(v) }
         }
-        w.u32(UInt32(brokerSeq.count))
-        for b in 0..<brokerSeq.count { w.i64(brokerSeq[b]) }
+    }
+
+    func writeCids(_ w: inout SnapshotWriter) {
         w.u32(UInt32(cids.count))
         w.bytes.reserveCapacity(Int(cids.count) * 80 + 256)
         for r in 0..<cids.count {
             let record = cids[r]
+            // Field by field, no array per record: a busy day has millions of them.
             w.cid(record.cid)
             w.i64(record.oid)
             w.i64(record.qty)
@@ -33,6 +53,10 @@ extension Matcher {
             w.i64(Int64(record.broker))
             w.i64(Int64(record.state.rawValue))
         }
+    }
+
+    /// Resting orders in priority order (each book, buys then sells, best level first, FIFO).
+    func writeOrders(_ w: inout SnapshotWriter) {
         var orders: [RestingOrder] = []
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] { orders += restingOrders(instrument: i, side: side) }
@@ -55,54 +79,15 @@ extension Matcher {
             w.i64(o.frozen)
             w.i64(Int64(o.position))
         }
-        w.u32(UInt32(ledger.accounts.count))
-        for a in 0..<ledger.accounts.count {
-            let x = ledger.accounts[a]
-            for v in [x.cash, x.frozenCash, x.boughtThisYear, x.openBuyValue, x.annualBuyCap, Int64(x.qualifiedUntil),
-                      Int64(x.broker)] { w.i64(v) }
-        }
-        // Lots are written by their place in the instruments' FIFOs, not their pool index, so the
-        // bytes depend only on the state (a restored matcher snapshots to the same bytes).
-        var lotOrdinal: [Int32: Int64] = [:]
-        for i in 0..<ledger.register.holders.count {
-            var lot = ledger.register.holders[i].lotHead
-            while lot >= 0 {
-                lotOrdinal[lot] = Int64(lotOrdinal.count)
-                lot = ledger.register.lots[lot].next
-            }
-        }
-        w.u32(UInt32(ledger.register.positionCount))
-        for p in 0..<Int(ledger.register.positionCount) {
-            let x = ledger.register.positions[p]
-            for v in [Int64(x.account), Int64(x.instrument), x.shares, x.frozenShares, x.lockedShares, Int64(x.openBuys),
-                      x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1] { w.i64(v) }
-        }
-        for i in 0..<ledger.register.holders.count {
-            let h = ledger.register.holders[i]
-            w.i64(h.holders)
-            w.i64(h.slots)
-            var lots: [(Int32, LockLot)] = []
-            var lot = h.lotHead
-            while lot >= 0 {
-                lots.append((lot, ledger.register.lots[lot]))
-                lot = ledger.register.lots[lot].next
-            }
-            w.u32(UInt32(lots.count))
-            for (index, l) in lots {
-                for v in [lotOrdinal[index] ?? -1, Int64(l.position), Int64(l.releaseRoll), l.shares] { w.i64(v) }
-            }
-        }
-        for v in [ledger.feesCollected, ledger.netDeposits, Int64(ledger.register.rollCount)] { w.i64(v) }
-        return w.bytes
     }
 
     /// Rebuilds a matcher for `config` from `snapshot()` bytes; nil if the bytes are not a snapshot
     /// of this market (wrong magic, version or sizes, truncated, or inconsistent once rebuilt).
+    /// Every id and count is checked before it is used to index anything: a snapshot that passed
+    /// its checksum but holds values the engine never writes is refused, not trusted.
     public static func restore(_ bytes: [UInt8], config: MarketConfig, limits: EngineLimits = EngineLimits()) -> Matcher? {
         var r = SnapshotReader(bytes: bytes)
         guard r.take(8) == Matcher.snapshotMagic, r.u32() == Matcher.snapshotVersion else { return nil }
-        // Every id and count is checked before it is used to index anything: a snapshot that
-        // passed its checksum but holds values the engine never writes is refused, not trusted.
         var m = Matcher(config: config, limits: limits)
         guard let date = r.i64(), date >= 0, date <= Int64(CivilDate.lastTradingDate.daysSinceEpoch) else { return nil }
         m.tradingDate = CivilDate(daysSinceEpoch: Int32(truncatingIfNeeded: date))
@@ -111,94 +96,15 @@ extension Matcher {
         m.nextOid = oid
         m.nextTid = tid
         m.counters = MatcherCounters(commands: c1, ordersAccepted: c2, trades: c3, rejects: c4)
-        guard r.u32() == UInt32(m.instruments.count) else { return nil }
-        for i in 0..<m.instruments.count {
-            guard let v = r.i64s(7), let phase = TradingPhase(rawValue: UInt8(truncatingIfNeeded: v[5])) else { return nil }
-            var s = m.instruments[i]
-            s.referencePrice = v[0]
-            s.bandLow = v[1]
-            s.bandHigh = v[2]
-            s.lastTradePrice = v[3]
-            s.mdseq = v[4]
-            s.phase = phase
-            s.halted = v[6] != 0
-            guard s.bandLow > 0, s.bandHigh >= s.bandLow, s.bandHigh <= Bounds.priceMax,
-                  (s.bandHigh - s.bandLow) % s.tick == 0, (s.bandHigh - s.bandLow) / s.tick < s.bookTicksMax else { return nil }
-            m.instruments[i] = s
-            if m.books[i].lowPrice != s.bandLow || m.books[i].highPrice != s.bandHigh {
-                m.books[i].free(in: m.arena)
-                m.books[i] = OrderBook(lowPrice: s.bandLow, highPrice: s.bandHigh, tick: s.tick, arena: m.arena)
-            }
-        }
+        guard m.readInstruments(&r) else { return nil }
         guard r.u32() == UInt32(m.brokerSeq.count) else { return nil }
         for b in 0..<m.brokerSeq.count {
             guard let v = r.i64(), v >= 0 else { return nil }
             m.brokerSeq[b] = v
         }
-        guard let cidCount = r.u32(), Int(cidCount) <= m.cids.capacity else { return nil }
-        for _ in 0..<cidCount {
-            guard let cid = r.cid(), let v = r.i64s(6), let state = CidState(rawValue: UInt8(truncatingIfNeeded: v[5])) else {
-                return nil
-            }
-            guard v[4] >= 0 && v[4] < Int64(m.brokerSeq.count) else { return nil }
-            let broker = Int32(truncatingIfNeeded: v[4])
-            let probe = m.cids.find(broker: broker, cid: cid)
-            guard probe.record < 0 else { return nil }
-            _ = m.cids.insert(CidRecord(cid: cid, oid: v[0], qty: v[1], price: v[2], cum: v[3], broker: broker, slot: -1,
-                                        state: state), at: probe)
-        }
-        guard let orderCount = r.u32(), Int(orderCount) <= m.store.capacity else { return nil }
-        for _ in 0..<orderCount {
-            guard let cid = r.cid(), let v = r.i64s(12), let side = Side(rawValue: UInt8(truncatingIfNeeded: v[8])),
-                  let tif = TimeInForce(rawValue: UInt8(truncatingIfNeeded: v[9])) else { return nil }
-            let instrument = Int32(truncatingIfNeeded: v[6])
-            let record = Int32(truncatingIfNeeded: v[7])
-            let account = v[4]
-            guard account >= 0, account < Int64(m.accountBroker.count), v[5] == Int64(m.accountBroker[Int(account)]),
-                  v[2] >= 1, v[2] <= Bounds.quantityMax, v[3] >= 1, v[3] <= v[2], v[10] >= 0,
-                  instrument >= 0, Int(instrument) < m.instruments.count, record >= 0, record < m.cids.count,
-                  m.books[instrument].contains(price: v[1]), (v[1] - m.books[instrument].lowPrice) % m.instruments[instrument].tick == 0
-            else { return nil }
-            let slot = m.store.allocate(RestingOrder(
-                cid: cid, oid: v[0], price: v[1], qty: v[2], leaves: v[3], next: -1, prev: -1,
-                account: Int32(truncatingIfNeeded: v[4]), broker: Int32(truncatingIfNeeded: v[5]), instrument: instrument,
-                cidRecord: record, level: -1, side: side, tif: tif, frozen: v[10], position: Int32(truncatingIfNeeded: v[11])))
-            m.books[instrument].append(slot, store: &m.store)
-            m.cids[record].slot = slot
-        }
-        guard r.u32() == UInt32(m.ledger.accounts.count) else { return nil }
-        for a in 0..<m.ledger.accounts.count {
-            guard let v = r.i64s(7), v[6] == Int64(m.accountBroker[a]) else { return nil }
-            m.ledger.accounts[a] = AccountBalance(cash: v[0], frozenCash: v[1], boughtThisYear: v[2], openBuyValue: v[3],
-                                                  annualBuyCap: v[4], qualifiedUntil: Int32(truncatingIfNeeded: v[5]),
-                                                  broker: Int32(truncatingIfNeeded: v[6]))
-        }
-        guard let positionCount = r.u32(), Int(positionCount) <= m.ledger.register.positions.count else { return nil }
-        var positions: [Position] = []
-        for _ in 0..<positionCount {
-            guard let v = r.i64s(7) else { return nil }
-            positions.append(Position(account: Int32(truncatingIfNeeded: v[0]), instrument: Int32(truncatingIfNeeded: v[1]),
-                                      shares: v[2], frozenShares: v[3], lockedShares: v[4],
-                                      openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6])))
-        }
-        guard m.ledger.register.restorePositions(positions, accountCount: m.ledger.accounts.count) else { return nil }
-        var lotMap: [Int32: Int32] = [:]
-        for i in 0..<m.ledger.register.holders.count {
-            guard let holders = r.i64(), let slots = r.i64(), let lotCount = r.u32() else { return nil }
-            m.ledger.register.holders[i].holders = holders
-            m.ledger.register.holders[i].slots = slots
-            for _ in 0..<lotCount {
-                guard let v = r.i64s(4),
-                      let index = m.ledger.register.restoreLot(instrument: Int32(i), position: Int32(truncatingIfNeeded: v[1]),
-                                                     releaseRoll: Int32(truncatingIfNeeded: v[2]), shares: v[3]) else {
-                    return nil
-                }
-                lotMap[Int32(truncatingIfNeeded: v[0])] = index
-            }
-        }
-        for p in 0..<Int(m.ledger.register.positionCount) where m.ledger.register.positions[p].lastLot >= 0 {
-            m.ledger.register.positions[p].lastLot = lotMap[m.ledger.register.positions[p].lastLot] ?? -1
-        }
+        let accountCount = m.ledger.accounts.count
+        guard m.readCids(&r), m.readOrders(&r), m.readAccounts(&r),
+              m.ledger.register.read(&r, accountCount: accountCount) else { return nil }
         guard let fees = r.i64(), let deposits = r.i64(), let rolls = r.i64(), r.atEnd else { return nil }
         m.ledger.feesCollected = fees
         m.ledger.netDeposits = deposits
@@ -210,9 +116,149 @@ extension Matcher {
         if m.verify() != nil { return nil }
         return consume m
     }
+
+    /// Each instrument's prices, phase and halt; a book whose band moved is rebuilt for it.
+    mutating func readInstruments(_ r: inout SnapshotReader) -> Bool {
+        guard r.u32() == UInt32(instruments.count) else { return false }
+        for i in 0..<instruments.count {
+            guard let v = r.i64s(7), let phase = TradingPhase(rawValue: UInt8(truncatingIfNeeded: v[5])) else { return false }
+            var s = instruments[i]
+            s.referencePrice = v[0]
+            s.bandLow = v[1]
+            s.bandHigh = v[2]
+            s.lastTradePrice = v[3]
+            s.mdseq = v[4]
+            s.phase = phase
+            s.halted = v[6] != 0
+            guard s.bandLow > 0, s.bandHigh >= s.bandLow, s.bandHigh <= Bounds.priceMax,
+                  (s.bandHigh - s.bandLow) % s.tick == 0, (s.bandHigh - s.bandLow) / s.tick < s.bookTicksMax else { return false }
+            instruments[i] = s
+            if books[i].lowPrice != s.bandLow || books[i].highPrice != s.bandHigh {
+                books[i].free(in: arena)
+                books[i] = OrderBook(lowPrice: s.bandLow, highPrice: s.bandHigh, tick: s.tick, arena: arena)
+            }
+        }
+        return true
+    }
+
+    /// The day's cids, each inserted where the index would have put it (a repeat is refused).
+    mutating func readCids(_ r: inout SnapshotReader) -> Bool {
+        guard let cidCount = r.u32(), Int(cidCount) <= cids.capacity else { return false }
+        for _ in 0..<cidCount {
+            guard let cid = r.cid(), let v = r.i64s(6), let state = CidState(rawValue: UInt8(truncatingIfNeeded: v[5])),
+                  v[4] >= 0 && v[4] < Int64(brokerSeq.count) else { return false }
+            let broker = Int32(truncatingIfNeeded: v[4])
+            let probe = cids.find(broker: broker, cid: cid)
+            guard probe.record < 0 else { return false }
+            _ = cids.insert(CidRecord(cid: cid, oid: v[0], qty: v[1], price: v[2], cum: v[3], broker: broker, slot: -1,
+                                      state: state), at: probe)
+        }
+        return true
+    }
+
+    /// The resting orders, appended in the order written, which rebuilds every level's FIFO.
+    mutating func readOrders(_ r: inout SnapshotReader) -> Bool {
+        guard let orderCount = r.u32(), Int(orderCount) <= store.capacity else { return false }
+        for _ in 0..<orderCount {
+            guard let cid = r.cid(), let v = r.i64s(12), let side = Side(rawValue: UInt8(truncatingIfNeeded: v[8])),
+                  let tif = TimeInForce(rawValue: UInt8(truncatingIfNeeded: v[9])) else { return false }
+            let instrument = Int32(truncatingIfNeeded: v[6])
+            let record = Int32(truncatingIfNeeded: v[7])
+            let account = v[4]
+            guard account >= 0, account < Int64(accountBroker.count), v[5] == Int64(accountBroker[Int(account)]),
+                  v[2] >= 1, v[2] <= Bounds.quantityMax, v[3] >= 1, v[3] <= v[2], v[10] >= 0,
+                  instrument >= 0, Int(instrument) < instruments.count, record >= 0, record < cids.count,
+                  books[instrument].contains(price: v[1]), (v[1] - books[instrument].lowPrice) % instruments[instrument].tick == 0
+            else { return false }
+            let slot = store.allocate(RestingOrder(
+                cid: cid, oid: v[0], price: v[1], qty: v[2], leaves: v[3], next: -1, prev: -1,
+                account: Int32(truncatingIfNeeded: v[4]), broker: Int32(truncatingIfNeeded: v[5]), instrument: instrument,
+                cidRecord: record, level: -1, side: side, tif: tif, frozen: v[10], position: Int32(truncatingIfNeeded: v[11])))
+            books[instrument].append(slot, store: &store)
+            cids[record].slot = slot
+        }
+        return true
+    }
+
+    mutating func readAccounts(_ r: inout SnapshotReader) -> Bool {
+        guard r.u32() == UInt32(ledger.accounts.count) else { return false }
+        for a in 0..<ledger.accounts.count {
+            guard let v = r.i64s(7), v[6] == Int64(accountBroker[a]) else { return false }
+            ledger.accounts[a] = AccountBalance(cash: v[0], frozenCash: v[1], boughtThisYear: v[2], openBuyValue: v[3],
+                                                annualBuyCap: v[4], qualifiedUntil: Int32(truncatingIfNeeded: v[5]),
+                                                broker: Int32(truncatingIfNeeded: v[6]))
+        }
+        return true
+    }
 }
 
 extension ShareRegister {
+    /// Positions, then each instrument's holder and slot counts and its lock lots in FIFO order.
+    /// Lots are written by their place in the instruments' FIFOs, not their pool index, so the
+    /// bytes depend only on the state (a restored matcher snapshots to the same bytes).
+    func write(_ w: inout SnapshotWriter) {
+        var lotOrdinal: [Int32: Int64] = [:]
+        for i in 0..<holders.count {
+            var lot = holders[i].lotHead
+            while lot >= 0 {
+                lotOrdinal[lot] = Int64(lotOrdinal.count)
+                lot = lots[lot].next
+            }
+        }
+        w.u32(UInt32(positionCount))
+        for p in 0..<Int(positionCount) {
+            let x = positions[p]
+            for v in [Int64(x.account), Int64(x.instrument), x.shares, x.frozenShares, x.lockedShares, Int64(x.openBuys),
+                      x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1] { w.i64(v) }
+        }
+        for i in 0..<holders.count {
+            w.i64(holders[i].holders)
+            w.i64(holders[i].slots)
+            var fifo: [(Int32, LockLot)] = []
+            var lot = holders[i].lotHead
+            while lot >= 0 {
+                fifo.append((lot, lots[lot]))
+                lot = lots[lot].next
+            }
+            w.u32(UInt32(fifo.count))
+            for (index, l) in fifo {
+                for v in [lotOrdinal[index] ?? -1, Int64(l.position), Int64(l.releaseRoll), l.shares] { w.i64(v) }
+            }
+        }
+    }
+
+    /// Reads what `write` wrote (for a market of `accountCount` accounts); false if it does not
+    /// fit this register.
+    mutating func read(_ r: inout SnapshotReader, accountCount: Int) -> Bool {
+        guard let count = r.u32(), Int(count) <= positions.count else { return false }
+        var list: [Position] = []
+        for _ in 0..<count {
+            guard let v = r.i64s(7) else { return false }
+            list.append(Position(account: Int32(truncatingIfNeeded: v[0]), instrument: Int32(truncatingIfNeeded: v[1]),
+                                 shares: v[2], frozenShares: v[3], lockedShares: v[4],
+                                 openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6])))
+        }
+        guard restorePositions(list, accountCount: accountCount) else { return false }
+        var lotMap: [Int32: Int32] = [:]
+        for i in 0..<holders.count {
+            guard let holderCount = r.i64(), let slots = r.i64(), let lotCount = r.u32() else { return false }
+            holders[i].holders = holderCount
+            holders[i].slots = slots
+            for _ in 0..<lotCount {
+                guard let v = r.i64s(4),
+                      let index = restoreLot(instrument: Int32(i), position: Int32(truncatingIfNeeded: v[1]),
+                                             releaseRoll: Int32(truncatingIfNeeded: v[2]), shares: v[3]) else {
+                    return false
+                }
+                lotMap[Int32(truncatingIfNeeded: v[0])] = index
+            }
+        }
+        for p in 0..<Int(positionCount) where positions[p].lastLot >= 0 {
+            positions[p].lastLot = lotMap[positions[p].lastLot] ?? -1
+        }
+        return true
+    }
+
     /// Replaces the register with `list` (a snapshot's, in creation order, of a market with
     /// `accountCount` accounts); false if it does not fit.
     mutating func restorePositions(_ list: [Position], accountCount: Int) -> Bool {
