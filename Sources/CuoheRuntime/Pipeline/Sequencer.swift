@@ -43,33 +43,35 @@ struct Sequencer: ~Copyable {
     /// Answers from the ingress (unstamped) and to the later stages (stamped).
     let answersIn: SideQueue<EdgeAnswer>
     let answersOut: SideQueue<EdgeAnswer>
-    /// This batch's commands, journaled before any of them is handed on; the positions (in the
-    /// batch) of commands whose stamp was refused.
+    /// This batch's commands, journaled before any of them is handed on.
     var commands: [Command] = []
-    var refused: [Int] = []
     let metrics: PipelineMetrics
 
-    /// Sequences a batch into `out`; true once the end of input has passed. Two passes over the
-    /// batch: stamp and journal, then (once durable) hand on, so no command is copied twice.
+    /// Sequences a batch into `out`; true once the end of input has passed. One pass stamps each
+    /// item and gathers it in `out`, which holds a whole batch and more (checked), so nothing is
+    /// published before the journal has the batch: the stage's loop publishes after `handle`.
     mutating func handle(_ items: UnsafeBufferPointer<IngressItem>,
                          into out: inout StageOutput<SequencedItem>) throws(JournalError) -> Bool {
+        precondition(out.room >= items.count + 2, "the sequencer's output holds a whole batch")
         commands.removeAll(keepingCapacity: true)
-        refused.removeAll(keepingCapacity: true)
         var finished = false
-        for (k, item) in items.enumerated() {
+        for item in items {
             switch item {
             case .command(var command, let stamp):
                 guard let ts = clock.stamp(requested: stamp) else {
                     answersOut.push(EdgeAnswer.badTimestamp)
-                    refused.append(k)
+                    out.append(.answer)
+                    metrics.stampsRefused.add(1)
                     continue
                 }
                 command.ts = ts
                 clock.observe(command)
                 commands.append(command)
+                out.append(.command(command))
             case .answer(let stamp):
                 if case .answer(let stamped) = clock.sequence(.answer(answersIn.pop(), stamp: stamp)) {
                     answersOut.push(stamped)
+                    out.append(.answer)
                     metrics.answersSequenced.add(1)
                 }
             case .end:
@@ -77,22 +79,6 @@ struct Sequencer: ~Copyable {
             }
         }
         try journalBatch()
-        var next = 0
-        var refusedNext = 0
-        for (k, item) in items.enumerated() {
-            switch item {
-            case .command:
-                if refusedNext < refused.count && refused[refusedNext] == k {
-                    refusedNext += 1
-                    out.append(.answer)
-                } else {
-                    out.append(.command(commands[next]))
-                    next += 1
-                }
-            case .answer: out.append(.answer)
-            case .end: break
-            }
-        }
         askForSnapshot(finished: finished, into: &out)
         if finished { out.append(.end) }
         return finished
@@ -107,7 +93,6 @@ struct Sequencer: ~Copyable {
         metrics.batches.add(1)
         metrics.commandsSequenced.add(UInt64(commands.count))
         metrics.journalBytes.add(UInt64(commands.count * JournalRecord.recordBytes))
-        metrics.stampsRefused.add(UInt64(refused.count))
         seq += UInt64(commands.count)
     }
 

@@ -31,6 +31,9 @@ struct StageOutput<Element: BitwiseCopyable>: ~Copyable {
 
     deinit { storage.deallocate() }
 
+    /// Items that can be gathered before the storage fills and is published.
+    var room: Int { storage.count - count }
+
     mutating func append(_ item: Element) {
         if count == storage.count { publish() }
         storage[count] = item
