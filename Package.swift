@@ -21,7 +21,10 @@ let package = Package(
         .target(name: "CuoheProtocol", dependencies: ["CuoheCore"], swiftSettings: strict),
         // Drivers around the core: replay, rings, journal, snapshots, settlement stage, pipeline.
         .target(name: "CuoheRuntime", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheSys"], swiftSettings: strict),
-        .executableTarget(name: "cuohe", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore"],
+        // The broker gateway: TCP sessions over epoll, the resume history, market data, metrics.
+        .target(name: "CuoheGateway", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore", "CuoheSys"],
+                swiftSettings: strict),
+        .executableTarget(name: "cuohe", dependencies: ["CuoheGateway", "CuoheRuntime", "CuoheProtocol", "CuoheCore"],
                           swiftSettings: strict),
         // What the benchmarks share: a seeded generator, a monotonic clock, percentiles.
         .target(name: "BenchSupport", path: "Benchmarks/BenchSupport", swiftSettings: strict),
@@ -35,6 +38,7 @@ let package = Package(
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
+        .testTarget(name: "CuoheGatewayTests", dependencies: ["CuoheGateway", "CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
     ],
     swiftLanguageModes: [.v6]
 )

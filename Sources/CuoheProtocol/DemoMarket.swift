@@ -53,10 +53,22 @@ public enum DemoMarket {
     /// bands, brokers with their LOGIN tokens, accounts, and a first line to type.
     public static var summary: String { summary(of: config) }
 
-    static func summary(of market: MarketConfig) -> String {
+    /// `cuohe serve`'s start-up banner: the market, then where to connect and what to type.
+    public static func banner(of market: MarketConfig, address: String, metrics: String?) -> String {
+        let host = address.split(separator: ":").first.map(String.init) ?? address
+        let port = address.split(separator: ":").last.map(String.init) ?? ""
+        var text = summary(of: market, title: market.brokers == config.brokers && market.instruments == config.instruments
+                                                ? "Demo market" : "Market",
+                           connect: "nc \(host) \(port)")
+        text += "\nListening on \(address) (line protocol)"
+        if let metrics { text += "; metrics on http://\(metrics)/metrics" }
+        return text
+    }
+
+    static func summary(of market: MarketConfig, title: String = "Demo market", connect: String = "nc <host> <port>") -> String {
         var lines: [String] = []
         let fees = market.fees
-        lines.append("Demo market, trading date \(market.tradingDate.iso); fee \(fees.feeBps) bps each side, "
+        lines.append("\(title), trading date \(market.tradingDate.iso); fee \(fees.feeBps) bps each side, "
                      + "stamp duty \(fees.stampDutyBps) bps on sells.")
         lines.append("Instruments:")
         for i in market.instruments {
@@ -87,7 +99,7 @@ public enum DemoMarket {
             }
             lines.append(line)
         }
-        lines.append("Try: nc <host> <port>, then type")
+        lines.append("Try: \(connect), then type")
         if let broker = market.brokers.first,
            let account = market.accounts.first(where: { $0.broker == broker.id }),
            let instrument = market.instruments.first {

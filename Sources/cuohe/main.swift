@@ -5,10 +5,24 @@ import Foundation
 import CuoheCore
 import CuoheProtocol
 import CuoheRuntime
+import CuoheGateway
 
 /// `cuohe`: the operator's command.
 let usage = """
-    usage: cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]
+    usage: cuohe serve [--config FILE] [--data DIR] [--listen HOST:PORT] [--metrics HOST:PORT]
+                       [--durability sync|none] [--snapshot-every N] [--no-prefault]
+                       [--max-connections N] [--max-pending-logins N] [--session-output-bytes N]
+                       [--history-messages N]
+             The exchange: brokers connect over TCP with the line protocol (default 127.0.0.1:7700).
+             Without --config, the built-in demo market; without --data, ./cuohe-data (created, or
+             recovered if it exists). --metrics serves GET /metrics (Prometheus text format).
+             Bounds (defaults in docs/GATEWAY.md): open connections (4096), connections not yet
+             logged in (1024), a session's unsent output before BYE reason=SLOW_CONSUMER
+             (4194304 bytes), order messages kept in memory per broker for resume (1048576;
+             older ones are told again from the journal).
+             SIGTERM or SIGINT: stop accepting, answer what is in flight, snapshot, BYE
+             reason=SHUTDOWN to every session, exit 0.
+           cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]
                         [--segment-bytes N] [--no-prefault]] [FILE]
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
@@ -269,8 +283,77 @@ func journalCommand(_ arguments: ArraySlice<String>) -> Never {
     exit(0)
 }
 
+/// `cuohe serve`'s options; a usage error ends the command (exit 2).
+func serveOptions(_ arguments: ArraySlice<String>) -> ServeOptions {
+    var o = ServeOptions()
+    var args = arguments
+    var configPath: String?
+    func value(_ what: String) -> String {
+        guard let v = args.popFirst() else { fail(what, code: ExitCode.usage) }
+        return v
+    }
+    func count(_ option: String, _ unit: String) -> Int {
+        guard let n = Int(value("\(option) takes a positive number of \(unit)")), n > 0, n <= 1 << 40 else {
+            fail("\(option) takes a positive number of \(unit)", code: ExitCode.usage)
+        }
+        return n
+    }
+    func address(_ option: String) -> SocketAddress {
+        guard let a = SocketAddress(value("\(option) needs HOST:PORT")) else {
+            fail("\(option) takes an IPv4 HOST:PORT such as 127.0.0.1:7700", code: ExitCode.usage)
+        }
+        return a
+    }
+    while let arg = args.popFirst() {
+        switch arg {
+        case "--config": configPath = value("--config needs a FILE")
+        case "--data": o.data = value("--data needs a DIR")
+        case "--listen": o.listen = address("--listen")
+        case "--metrics": o.metrics = address("--metrics")
+        case "--no-prefault": o.limits.prefaultsMemory = false
+        case "--snapshot-every": o.snapshotEvery = count(arg, "commands")
+        case "--max-connections": o.settings.connectionsMax = count(arg, "connections")
+        case "--max-pending-logins": o.settings.pendingLoginsMax = count(arg, "connections")
+        case "--session-output-bytes": o.settings.outputBytesMax = count(arg, "bytes")
+        case "--history-messages": o.settings.historyMessagesMax = count(arg, "messages per broker")
+        case "--durability":
+            guard let d = Durability(rawValue: value("--durability takes sync or none")) else {
+                fail("--durability takes sync or none", code: ExitCode.usage)
+            }
+            o.durability = d
+        case "-h", "--help":
+            say(usage, terminator: "")
+            exit(0)
+        default:
+            fail("unknown option \(arg)\n\(usage)", code: ExitCode.usage)
+        }
+    }
+    if let configPath {
+        _ = loadConfig(configPath)  // a bad file is named with its JSON path before anything starts
+        o.configText = readWholeFile(configPath)
+        o.configName = configPath
+    }
+    return o
+}
+
+func serve(_ arguments: ArraySlice<String>) -> Never {
+    var o = serveOptions(arguments)
+    // Page faults at start rather than mid-session: the latency tail depends on it.
+    o.limits.prefaultsMemory = !arguments.contains("--no-prefault")
+    do {
+        try Server.run(o, log: logLine, fail: { fail($0, code: ExitCode.failure) }) { config, address, metrics in
+            say(DemoMarket.banner(of: config, address: "\(address)", metrics: metrics.map { "\($0)" }))
+        }
+    } catch {
+        fail("\(error)", code: error.isConfiguration ? ExitCode.config : ExitCode.failure)
+    }
+    exit(0)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
+case "serve":
+    serve(arguments.dropFirst())
 case "replay":
     replay(arguments.dropFirst())
 case "journal":

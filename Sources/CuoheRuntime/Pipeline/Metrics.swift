@@ -45,7 +45,11 @@ public final class DurationHistogram: @unchecked Sendable {
     }
 
     /// Records one duration (single writer).
-    public func record(nanos: Int64) {
+    public func record(nanos: Int64) { record(nanos) }
+
+    /// Records one value (single writer): the same power-of-two buckets serve counts, such as
+    /// commands per journal batch.
+    public func record(_ nanos: Int64) {
         let k = DurationHistogram.bucket(nanos)
         buckets[k].store(buckets[k].load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         sumNanos.store(sumNanos.load(ordering: .relaxed) &+ UInt64(max(0, nanos)), ordering: .relaxed)
@@ -84,6 +88,8 @@ public final class PipelineMetrics: Sendable {
     public let journalBytes = Counter()
     /// The time of each batch's journal write and sync.
     public let journalAppend = DurationHistogram()
+    /// Commands per journal batch (one write and one sync each), in the same power-of-two buckets.
+    public let journalBatchCommands = DurationHistogram()
     // Matcher (its `MatcherCounters`, published after each batch).
     public let commandsMatched = Counter()
     public let ordersAccepted = Counter()

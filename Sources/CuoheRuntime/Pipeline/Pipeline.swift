@@ -102,7 +102,7 @@ public enum Pipeline {
     @_specialize(where Sink == EventHandlerSink)
     public static func run<Sink: EgressSink & ~Copyable>(
         engine: consuming RecoveredEngine, snapshotEvery: Int, recordsTrades: Bool, sink: consuming Sink,
-        metrics: PipelineMetrics = PipelineMetrics(), log: @escaping @Sendable (String) -> Void,
+        metrics: PipelineMetrics = PipelineMetrics(), wallClock: Bool = false, log: @escaping @Sendable (String) -> Void,
         fail: @escaping @Sendable (String) -> Never, produce: (Ingress) -> Void
     ) -> Outcome {
         let wiring = Wiring(metrics: metrics)
@@ -117,7 +117,7 @@ public enum Pipeline {
                                           seq: engine.journal.nextSeq - 1, lastSnapshot: engine.snapshotSeq,
                                           snapshotEvery: snapshotEvery, inFlight: wiring.inFlight,
                                           answersIn: wiring.ingressAnswers, answersOut: wiring.answers,
-                                          metrics: metrics))
+                                          metrics: metrics, wallClock: wallClock))
         wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer, batch: commitMax) { (stage, items, out) in
             do { return try stage.handle(items, into: &out) } catch { fail("\(error)") }
         }

@@ -46,6 +46,9 @@ struct Sequencer: ~Copyable {
     /// This batch's commands, journaled before any of them is handed on.
     var commands: [Command] = []
     let metrics: PipelineMetrics
+    /// Stamps commands that ask for no time with the wall clock (a live server) rather than the
+    /// next nanosecond (replay, where time comes from the input's `@` stamps).
+    var wallClock = false
 
     /// Sequences a batch into `out`; true once the end of input has passed. One pass stamps each
     /// item and gathers it in `out`, which holds a whole batch and more (checked), so nothing is
@@ -55,10 +58,12 @@ struct Sequencer: ~Copyable {
         precondition(out.room >= items.count + 2, "the sequencer's output holds a whole batch")
         commands.removeAll(keepingCapacity: true)
         var finished = false
+        // One reading per batch: the batch is one group commit, so its commands share the moment.
+        let wall = wallClock ? SequencingClock.wallNanos() : nil
         for item in items {
             switch item {
             case .command(var command, let stamp):
-                guard let ts = clock.stamp(requested: stamp) else {
+                guard let ts = stamp == nil && wall != nil ? clock.liveStamp(wall: wall!) : clock.stamp(requested: stamp) else {
                     answersOut.push(EdgeAnswer.badTimestamp)
                     out.append(.answer)
                     metrics.stampsRefused.add(1)
@@ -91,6 +96,7 @@ struct Sequencer: ~Copyable {
         try journal.append(commands)
         metrics.journalAppend.record(nanos: monotonicNanos() - started)
         metrics.batches.add(1)
+        metrics.journalBatchCommands.record(Int64(commands.count))
         metrics.commandsSequenced.add(UInt64(commands.count))
         metrics.journalBytes.add(UInt64(commands.count * JournalRecord.recordBytes))
         seq += UInt64(commands.count)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CuoheCore
 
 /// The time the sequencer stamps commands with, and the trading date it follows.
@@ -32,6 +35,22 @@ public struct SequencingClock: Sendable {
             return nil
         }
         return requested
+    }
+
+    /// A live server's stamp: the wall clock `wall` where it moves the clock forward and lies in
+    /// or after the trading day, else the next nanosecond, so the journal's times never go back
+    /// even when the system clock does.
+    @inline(__always)
+    public func liveStamp(wall: Int64) -> Int64? {
+        if wall > now && wall >= tradingDate.midnightNanos && wall <= CivilDate.lastTimestamp { return wall }
+        return stamp(requested: nil)
+    }
+
+    /// The system's real-time clock, in nanoseconds since 1970.
+    public static func wallNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// Keeps the clock and date in step with a sequenced command (also on journal recovery).

@@ -2,10 +2,16 @@
 #ifndef CUOHE_SYS_H
 #define CUOHE_SYS_H
 
+// accept4 and the other Linux calls below are GNU extensions.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include "cuohe_net.h"
 
 /// Asks the CPU to start loading the cache line holding `address` (for reading), so a later
 /// access does not stall. Never faults, even on a bad address.

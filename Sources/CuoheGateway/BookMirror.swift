@@ -1,0 +1,83 @@
+import CuoheCore
+
+/// The books' price levels as the events tell them, for `BOOK` lines: every order an `ACK`
+/// opened, less its fills, gone when canceled, moved when replaced. Built from the journal's
+/// events at start, then kept on the egress thread; the matcher is never asked.
+struct BookMirror: Sendable {
+    struct Order: Sendable {
+        var instrument: Int32
+        var side: Side
+        var price: Int64
+        var leaves: Int64
+    }
+
+    static let depthMax = 20
+    private var orders: [Int64: Order] = [:]
+    private var bids: [[Int64: Int64]]
+    private var asks: [[Int64: Int64]]
+    private var mdseq: [Int64]
+    private var changed: Set<Int32> = []
+
+    /// Every instrument starts changed, so the first pictures show each book.
+    init(instruments: Int) {
+        bids = Array(repeating: [:], count: instruments)
+        asks = Array(repeating: [:], count: instruments)
+        mdseq = Array(repeating: 0, count: instruments)
+        changed = Set((0..<instruments).map(Int32.init))
+    }
+
+    mutating func apply(_ e: Event) {
+        switch e.kind {
+        case .ack:
+            let o = Order(instrument: e.instrument, side: e.side, price: e.price, leaves: e.qty)
+            orders[e.oid] = o
+            move(o, by: o.leaves)
+        case .fill:
+            guard var o = orders[e.oid] else { return }
+            move(o, by: -e.qty)
+            o.leaves -= e.qty
+            orders[e.oid] = o.leaves > 0 ? o : nil
+        case .canceled:
+            guard let o = orders.removeValue(forKey: e.oid) else { return }
+            move(o, by: -o.leaves)
+        case .replaced:
+            guard var o = orders[e.oid] else { return }
+            move(o, by: -o.leaves)
+            o.price = e.price
+            o.leaves = e.leaves
+            move(o, by: o.leaves)
+            orders[e.oid] = o.leaves > 0 ? o : nil
+        case .trade:
+            guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
+            mdseq[Int(e.instrument)] = e.mdseq
+            changed.insert(e.instrument)
+        default:
+            return
+        }
+    }
+
+    private mutating func move(_ o: Order, by qty: Int64) {
+        guard o.instrument >= 0 && Int(o.instrument) < bids.count && qty != 0 else { return }
+        let i = Int(o.instrument)
+        changed.insert(o.instrument)
+        if o.side == .buy {
+            let q = bids[i][o.price, default: 0] + qty
+            bids[i][o.price] = q > 0 ? q : nil
+        } else {
+            let q = asks[i][o.price, default: 0] + qty
+            asks[i][o.price] = q > 0 ? q : nil
+        }
+    }
+
+    /// Appends a picture of each instrument changed since the last call, top `depthMax` levels.
+    mutating func pictures(into out: inout [BookPicture]) {
+        for i in changed.sorted() { out.append(picture(Int(i))) }
+        changed.removeAll(keepingCapacity: true)
+    }
+
+    func picture(_ i: Int) -> BookPicture {
+        BookPicture(instrument: Int32(i), mdseq: mdseq[i],
+                    bids: bids[i].sorted { $0.key > $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) },
+                    asks: asks[i].sorted { $0.key < $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) })
+    }
+}

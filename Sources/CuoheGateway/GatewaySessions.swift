@@ -1,0 +1,275 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CuoheCore
+import CuoheProtocol
+import CuoheRuntime
+
+// The session rules of PROTOCOL.md, on the gateway thread.
+extension Gateway {
+    /// One inbound line (without its `\n`).
+    func line(_ c: Connection, _ bytes: UnsafeRawBufferPointer, now: Int64, _ ingress: Pipeline.Ingress) {
+        var body = bytes
+        if body.last == UInt8(ascii: "\r") { body = UnsafeRawBufferPointer(rebasing: body.dropLast()) }
+        if body.isEmpty || body.first == UInt8(ascii: "#") { return }
+        metrics.linesIn += 1
+        let parsed = body.withMemoryRebound(to: UInt8.self) { parser.parse($0, broker: max(c.broker, 0)) }
+        guard c.isLoggedIn else {
+            if case .session(.login(let name, let token, let resume, let hb)) = parsed {
+                login(c, name: name, token: token, resume: resume, hb: hb, now: now)
+            } else {
+                reject(c, .notLoggedIn, cid: Gateway.cid(of: parsed), detail: nil, now: now)
+            }
+            return
+        }
+        if !throttle(c.broker, now: now) {
+            reject(c, .throttled, cid: Gateway.cid(of: parsed), detail: nil, now: now)
+            return
+        }
+        switch parsed {
+        case .empty: return
+        case .command(let command):
+            metrics.commands[Int(command.kind.rawValue), default: 0] += 1
+            ingress.send(.command(command, stamp: nil))
+        case .reject(let reason, let cid, let detail):
+            reject(c, reason, cid: cid, detail: detail, now: now)
+        case .session(let request):
+            session(c, request, now: now)
+        }
+    }
+
+    static func cid(of parsed: ParsedLine) -> ClientOrderID {
+        switch parsed {
+        case .command(let command): command.cid
+        case .reject(_, let cid, _): cid
+        default: .none
+        }
+    }
+
+    /// An edge `REJ` (no `seq`), stamped with the time the line was read.
+    func reject(_ c: Connection, _ reason: RejectReason, cid: ClientOrderID, detail: String?, now: Int64) {
+        metrics.rejected(reason)
+        c.append(formatter.rejectLine(reason, cid: cid, detail: detail, ts: now))
+    }
+
+    func throttle(_ b: Int32, now: Int64) -> Bool {
+        if buckets[Int(b)] == nil {
+            let rate = directory.brokerMessagesPerSecondMax[Int(b)] ?? settings.messagesPerSecondDefault
+            buckets[Int(b)] = TokenBucket(perSecond: rate, now: now)
+        }
+        return buckets[Int(b)]!.take(now: now)
+    }
+
+    func session(_ c: Connection, _ request: SessionRequest, now: Int64) {
+        switch request {
+        case .login:
+            reject(c, .malformed, cid: .none, detail: "ALREADY_LOGGED_IN", now: now)
+        case .ping(let token):
+            c.append(token.map { "PONG t=\($0)" } ?? "PONG")
+        case .logout:
+            c.bye("LOGOUT", now: now)
+        case .subscribe(let instrument, let depth):
+            guard instrument >= 0 else { return reject(c, .unknownSymbol, cid: .none, detail: nil, now: now) }
+            guard c.subscriptions[instrument] != nil || c.subscriptions.count < settings.subscriptionsMax else {
+                return reject(c, .malformed, cid: .none, detail: "TOO_MANY_SUBSCRIPTIONS", now: now)
+            }
+            c.subscriptions[instrument] = depth
+            c.booksDue.insert(instrument)
+        case .unsubscribe(let instrument):
+            guard instrument >= 0 else { return reject(c, .unknownSymbol, cid: .none, detail: nil, now: now) }
+            c.subscriptions[instrument] = nil
+            c.booksDue.remove(instrument)
+        }
+    }
+
+    /// `LOGIN`: the token, then the resume point, then the older session (if any) is replaced.
+    func login(_ c: Connection, name: String, token: String, resume: Int64, hb: Int64, now: Int64) {
+        guard let b = directory.broker(Array(name.utf8)), Gateway.same(token, directory.brokerTokens[Int(b)]) else {
+            metrics.loginsRefused += 1
+            reject(c, .auth, cid: .none, detail: nil, now: now)
+            return c.end("AUTH", now: now)
+        }
+        let last = history.lastSeq(b)
+        guard resume >= 0 && resume <= last else {
+            metrics.loginsRefused += 1
+            reject(c, .seqAhead, cid: .none, detail: nil, now: now)
+            return c.end("SEQ_AHEAD", now: now)
+        }
+        if let older = sessions[Int(b)] {
+            older.bye("REPLACED", now: now)
+            touch(older)
+        }
+        sessions[Int(b)] = c
+        pendingLogins -= 1
+        c.broker = b
+        c.heartbeatNanos = hb * 1_000_000_000
+        metrics.logins += 1
+        c.append("LOGGEDIN broker=\(directory.brokers[Int(b)]) next=\(last + 1)")
+        c.nextSeq = resume + 1
+        if c.nextSeq < history.firstSeq(b) {
+            // Older than memory holds: told again from the journal.
+            c.backlog = rebuild(b, c.nextSeq, history.firstSeq(b) - 1)
+            metrics.resumesFromJournal += 1
+            c.nextSeq = history.firstSeq(b)
+        }
+        c.caughtUp = false
+    }
+
+    /// Constant-time comparison, so the time a refusal takes says nothing about the token.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = x.count ^ y.count
+        for i in 0..<min(x.count, y.count) { diff |= Int(x[i] ^ y[i]) }
+        return diff == 0
+    }
+}
+
+// MARK: - Output
+
+extension Gateway {
+    /// Takes what egress handed over: order messages into the history (and so to their
+    /// sessions), operator replies to their session, trades to subscribers, new book pictures.
+    func takeOutbox(now: Int64) {
+        outbox.take(into: &inbox)
+        if inbox.isEmpty { return }
+        inbox.bytes.withUnsafeBytes { bytes in
+            for line in inbox.lines {
+                let text = UnsafeRawBufferPointer(rebasing: bytes[Int(line.start)..<Int(line.start + line.count)])
+                if line.kind == .reject, let reason = RejectReason(rawValue: line.reason) { metrics.rejected(reason) }
+                switch line.audience {
+                case .broker:
+                    guard line.broker >= 0 && Int(line.broker) < sessions.count else { continue }
+                    let s = sessions[Int(line.broker)]
+                    if line.seq > 0 {
+                        history.append(line.broker, seq: line.seq, text)
+                        // A session that is caught up takes it at once, in its place among the
+                        // lines without a seq; one still catching up gets it from the history.
+                        if let s, s.caughtUp, s.closingSince == nil, s.nextSeq == line.seq {
+                            s.append(text)
+                            s.nextSeq += 1
+                        }
+                    } else if let s, s.closingSince == nil {
+                        s.append(text)
+                    }
+                    if let s { touch(s) }
+                case .marketData:
+                    metrics.trades += 1
+                    for s in sessions.compactMap({ $0 }) where s.subscriptions[line.instrument] != nil && s.closingSince == nil {
+                        s.append(text)
+                        touch(s)
+                    }
+                }
+            }
+        }
+        for picture in inbox.books {
+            books[Int(picture.instrument)] = picture
+            for s in sessions.compactMap({ $0 }) where s.subscriptions[picture.instrument] != nil {
+                s.booksDue.insert(picture.instrument)
+                touch(s)
+            }
+        }
+        inbox.removeAll()
+    }
+
+    /// Fills a session's output from its backlog and history while it has room, adds the books
+    /// due (the newest picture only: a slow subscriber sees the latest, not a backlog), and
+    /// disconnects it as a slow consumer once what it has not taken passes the bound.
+    func pump(_ c: Connection, now: Int64) {
+        guard c.isLoggedIn, c.closingSince == nil else { return }
+        let room = settings.outputBytesMax / 2
+        if c.backlogSent < c.backlog.count && c.unsentBytes < room {
+            let take = min(c.backlog.count - c.backlogSent, room - c.unsentBytes)
+            c.out.append(contentsOf: c.backlog[c.backlogSent..<(c.backlogSent + take)])
+            c.backlogSent += take
+            if c.backlogSent == c.backlog.count { c.backlog = [] ; c.backlogSent = 0 }
+        }
+        if c.backlog.isEmpty {
+            let last = history.lastSeq(c.broker)
+            while c.nextSeq <= last && c.unsentBytes < room {
+                history.withLine(c.broker, seq: c.nextSeq) { c.append($0) }
+                c.nextSeq += 1
+            }
+            if c.nextSeq > last { c.caughtUp = true }
+        }
+        if c.unsentBytes < room {
+            for i in c.booksDue {
+                guard let picture = books[Int(i)], let depth = c.subscriptions[i] else { continue }
+                c.append(bookLine(picture, depth: depth, now: now))
+            }
+            c.booksDue.removeAll(keepingCapacity: true)
+        }
+        let waiting = c.unsentBytes + (c.caughtUp ? history.bytes(c.broker, from: c.nextSeq) : 0)
+        if waiting > settings.outputBytesMax {
+            metrics.slowConsumers += 1
+            c.out.removeAll()
+            c.sent = 0
+            c.bye("SLOW_CONSUMER", now: now)
+        }
+    }
+
+    func bookLine(_ p: BookPicture, depth: Int, now: Int64) -> String {
+        func side(_ levels: [(Int64, Int64)]) -> String {
+            levels.prefix(depth).map { "\(Decimal4.format($0.0)):\($0.1)" }.joined(separator: ",")
+        }
+        return "BOOK sym=\(directory.symbols[Int(p.instrument)]) mdseq=\(p.mdseq) bids=\(side(p.bids)) asks=\(side(p.asks)) ts=\(now)"
+    }
+
+    /// One write per touched connection; those with output left wait for the socket.
+    func writeTouched(now: Int64) {
+        // Sessions with history to catch up on are touched every round until they have.
+        for case let c? in sessions where !c.caughtUp || !c.booksDue.isEmpty { touched.append(c) }
+        var seen = Set<UInt64>()
+        let list = touched
+        touched.removeAll(keepingCapacity: true)
+        for c in list where seen.insert(c.token).inserted {
+            guard connection(c.token) === c else { continue }
+            pump(c, now: now)
+            let written = c.writeOut(now: now)
+            if written < 0 {
+                c.end(c.closeReason.isEmpty ? "WRITE_ERROR" : c.closeReason, now: now)
+                close(c)
+                continue
+            }
+            metrics.bytesOut += UInt64(written)
+            if c.closingSince != nil && c.unsentBytes == 0 {
+                close(c)
+                continue
+            }
+            let wants = c.unsentBytes > 0
+            if wants != c.writeInterest {
+                c.writeInterest = wants
+                poller.change(c.socket.fd, token: c.token, write: wants)
+            }
+        }
+    }
+
+    /// Heartbeats, timeouts, pending logins, closings that take too long.
+    func timers(now: Int64) {
+        for case let c? in slots {
+            if let since = c.closingSince {
+                if now - since > 1_000_000_000 { close(c) }
+                continue
+            }
+            if c.kind == .metrics {
+                if now - c.opened > 5_000_000_000 { close(c) }
+                continue
+            }
+            if !c.isLoggedIn {
+                if now - c.opened > settings.loginTimeoutNanos {
+                    c.bye("TIMEOUT", now: now)
+                    metrics.timeouts += 1
+                    touch(c)
+                }
+                continue
+            }
+            if now - c.lastIn > 3 * c.heartbeatNanos {
+                metrics.timeouts += 1
+                c.bye("TIMEOUT", now: now)
+                touch(c)
+            } else if now - c.lastOut >= c.heartbeatNanos && c.unsentBytes == 0 {
+                c.append("HEARTBEAT")
+                touch(c)
+            }
+        }
+    }
+}

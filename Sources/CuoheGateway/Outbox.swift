@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import CuoheCore
+import CuoheProtocol
+import CuoheRuntime
+
+/// One formatted outbound line in an `OutboxBatch`: for one broker (an order message with its
+/// `seq`, or an operator reply with none), or public market data (`TRADE`) for an instrument's
+/// subscribers.
+struct OutLine: BitwiseCopyable {
+    enum Audience: UInt8 { case broker, marketData }
+    var audience: Audience
+    var broker: Int32
+    var instrument: Int32
+    var seq: Int64
+    /// The event's kind and, for a `REJ`, its reason (the gateway's metrics count them).
+    var kind: EventKind
+    var reason: UInt8
+    /// The line's bytes (with its `\n`) in the batch's `bytes`.
+    var start: Int32
+    var count: Int32
+}
+
+/// The top of one instrument's book, for `BOOK` lines: `mdseq` is that of the last trade it
+/// reflects (a picture takes no number of its own, so the trades' sequence stays gap-free).
+struct BookPicture: Sendable {
+    var instrument: Int32
+    var mdseq: Int64
+    /// Best first: (price, quantity).
+    var bids: [(Int64, Int64)]
+    var asks: [(Int64, Int64)]
+}
+
+/// What egress hands the gateway thread at once.
+struct OutboxBatch: Sendable {
+    var bytes: [UInt8] = []
+    var lines: [OutLine] = []
+    var books: [BookPicture] = []
+
+    var isEmpty: Bool { lines.isEmpty && books.isEmpty }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
+        books.removeAll(keepingCapacity: true)
+    }
+
+    mutating func append(contentsOf other: OutboxBatch) {
+        let base = Int32(bytes.count)
+        bytes.append(contentsOf: other.bytes)
+        for var line in other.lines {
+            line.start += base
+            lines.append(line)
+        }
+        books.append(contentsOf: other.books)
+    }
+}
+
+/// The hand-off from the egress thread to the gateway thread: one lock per batch (never per
+/// line), then an eventfd wake-up. Bounded: past `bytesMax` waiting, egress waits for the
+/// gateway thread to take what is there.
+final class Outbox: Sendable {
+    private let pending = Mutex(OutboxBatch())
+    let wakeup: Wakeup
+    let bytesMax: Int
+
+    init(wakeup: Wakeup, bytesMax: Int) {
+        self.wakeup = wakeup
+        self.bytesMax = bytesMax
+    }
+
+    /// Egress: hands over `batch` (left empty).
+    func hand(_ batch: inout OutboxBatch) {
+        if batch.isEmpty { return }
+        while pending.withLock({ $0.bytes.count }) > bytesMax { usleep(200) }
+        pending.withLock { p in
+            if p.isEmpty { swap(&p, &batch) } else { p.append(contentsOf: batch) }
+        }
+        batch.removeAll()
+        wakeup.signal()
+    }
+
+    /// The gateway thread: takes everything waiting into `batch` (which must be empty).
+    func take(into batch: inout OutboxBatch) {
+        pending.withLock { swap(&$0, &batch) }
+    }
+}
+
+/// The gateway's end of the pipeline, on the egress thread: formats every durable event once
+/// (the codec's cost stays off the gateway thread), keeps the book pictures up to date, and
+/// hands each batch to the gateway through the `Outbox` when the pipeline runs dry.
+public struct GatewaySink: EgressSink {
+    let formatter: LineFormatter
+    let outbox: Outbox
+    var mirror: BookMirror
+    var batch = OutboxBatch()
+
+    init(directory: Directory, outbox: Outbox, mirror: consuming BookMirror) {
+        formatter = LineFormatter(directory: directory)
+        self.outbox = outbox
+        self.mirror = mirror
+    }
+
+    public mutating func deliver(_ event: Event) {
+        mirror.apply(event)
+        let start = batch.bytes.count
+        formatter.append(event, to: &batch.bytes)
+        batch.bytes.append(UInt8(ascii: "\n"))
+        let trade = event.kind == .trade
+        batch.lines.append(OutLine(audience: trade ? .marketData : .broker, broker: event.broker,
+                                   instrument: event.instrument, seq: trade ? 0 : event.seq,
+                                   kind: event.kind, reason: event.reason, start: Int32(start), count: Int32(batch.bytes.count - start)))
+    }
+
+    /// The gateway answers sessions itself; nothing of the edge's comes through the pipeline.
+    public func deliver(_ answer: EdgeAnswer, nextSeq: Int64) {}
+
+    public mutating func flush() throws(IOError) {
+        mirror.pictures(into: &batch.books)
+        outbox.hand(&batch)
+    }
+}
