@@ -195,7 +195,11 @@ extension Gateway {
             if c.discarding {
                 if nl != nil { c.discarding = false }
             } else if c.partial.count + end > bodyMax {
-                reject(c, .lineTooLong, cid: .none, detail: nil, now: now)
+                if c.isLoggedIn {
+                    inOrder(c, .reject(.lineTooLong, cid: .none, detail: nil), ingress)
+                } else {
+                    reject(c, .lineTooLong, cid: .none, detail: nil, now: now)
+                }
                 c.partial.removeAll(keepingCapacity: true)
                 c.discarding = nl == nil
             } else if nl == nil {

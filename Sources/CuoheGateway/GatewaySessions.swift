@@ -32,10 +32,19 @@ extension Gateway {
             metrics.commands[Int(command.kind.rawValue), default: 0] += 1
             ingress.send(.command(command, stamp: nil))
         case .reject(let reason, let cid, let detail):
-            reject(c, reason, cid: cid, detail: detail, now: now)
+            inOrder(c, .reject(reason, cid: cid, detail: detail), ingress)
+        case .session(.ping(let token)):
+            inOrder(c, .session(.pong(token: token)), ingress)
         case .session(let request):
-            session(c, request, now: now)
+            session(c, request, now: now, ingress)
         }
+    }
+
+    /// An answer of the gateway's own for a logged-in session, sent through the pipeline like a
+    /// command (not journaled): it comes out in its place after the answers to the lines before
+    /// it, as a broker reading its lines in order expects.
+    func inOrder(_ c: Connection, _ body: EdgeAnswer.Body, _ ingress: Pipeline.Ingress) {
+        ingress.send(.answer(EdgeAnswer(who: directory.brokers[Int(c.broker)], broker: c.broker, body: body), stamp: nil))
     }
 
     static func cid(of parsed: ParsedLine) -> ClientOrderID {
@@ -60,23 +69,23 @@ extension Gateway {
         return buckets[Int(b)]!.take(now: now)
     }
 
-    func session(_ c: Connection, _ request: SessionRequest, now: Int64) {
+    func session(_ c: Connection, _ request: SessionRequest, now: Int64, _ ingress: Pipeline.Ingress) {
         switch request {
         case .login:
-            reject(c, .malformed, cid: .none, detail: "ALREADY_LOGGED_IN", now: now)
+            inOrder(c, .reject(.malformed, cid: .none, detail: "ALREADY_LOGGED_IN"), ingress)
         case .ping(let token):
-            c.append(token.map { "PONG t=\($0)" } ?? "PONG")
+            inOrder(c, .session(.pong(token: token)), ingress)
         case .logout:
             c.bye("LOGOUT", now: now)
         case .subscribe(let instrument, let depth):
-            guard instrument >= 0 else { return reject(c, .unknownSymbol, cid: .none, detail: nil, now: now) }
+            guard instrument >= 0 else { return inOrder(c, .reject(.unknownSymbol, cid: .none, detail: nil), ingress) }
             guard c.subscriptions[instrument] != nil || c.subscriptions.count < settings.subscriptionsMax else {
-                return reject(c, .malformed, cid: .none, detail: "TOO_MANY_SUBSCRIPTIONS", now: now)
+                return inOrder(c, .reject(.malformed, cid: .none, detail: "TOO_MANY_SUBSCRIPTIONS"), ingress)
             }
             c.subscriptions[instrument] = depth
             c.booksDue.insert(instrument)
         case .unsubscribe(let instrument):
-            guard instrument >= 0 else { return reject(c, .unknownSymbol, cid: .none, detail: nil, now: now) }
+            guard instrument >= 0 else { return inOrder(c, .reject(.unknownSymbol, cid: .none, detail: nil), ingress) }
             c.subscriptions[instrument] = nil
             c.booksDue.remove(instrument)
         }

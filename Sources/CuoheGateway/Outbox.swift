@@ -114,8 +114,18 @@ public struct GatewaySink: EgressSink {
                                    kind: event.kind, reason: event.reason, start: Int32(start), count: Int32(batch.bytes.count - start)))
     }
 
-    /// The gateway answers sessions itself; nothing of the edge's comes through the pipeline.
-    public func deliver(_ answer: EdgeAnswer, nextSeq: Int64) {}
+    /// A session's own answer (an edge `REJ`, `PONG`), in its place among the events.
+    public mutating func deliver(_ answer: EdgeAnswer, nextSeq: Int64) {
+        guard answer.broker >= 0, let text = answer.line(formatter, nextSeq: { _ in nextSeq }) else { return }
+        let start = batch.bytes.count
+        batch.bytes.append(contentsOf: text.utf8)
+        batch.bytes.append(UInt8(ascii: "\n"))
+        var reason: UInt8 = 0
+        if case .reject(let r, _, _) = answer.body { reason = r.rawValue }
+        batch.lines.append(OutLine(audience: .broker, broker: answer.broker, instrument: -1, seq: 0,
+                                   kind: reason == 0 ? .ok : .reject, reason: reason,
+                                   start: Int32(start), count: Int32(batch.bytes.count - start)))
+    }
 
     public mutating func flush() throws(IOError) {
         mirror.pictures(into: &batch.books)

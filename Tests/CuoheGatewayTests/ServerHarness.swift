@@ -137,6 +137,9 @@ final class Client {
         }
     }
 
+    /// Bytes received after the last `\n` (a body that does not end a line).
+    var remainder: String { String(decoding: buffer, as: UTF8.self) }
+
     /// Lines until one satisfies `done` (included), or the timeout.
     func lines(timeout: Double = 10, until done: (String) -> Bool) -> [String] {
         var out: [String] = []
