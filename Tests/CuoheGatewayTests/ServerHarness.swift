@@ -108,12 +108,28 @@ final class Client {
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) {
+    /// Sends all of `bytes`; false if the connection is gone.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
         var off = 0
         while off < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             off += n
+        }
+        return true
+    }
+
+    /// Reads whatever is waiting now without blocking; the bytes read (0 if none), or -1 once the
+    /// peer has closed.
+    func drain() -> Int {
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, Int32(MSG_DONTWAIT)) }
+            if n == 0 { closedByPeer = true; return -1 }
+            if n < 0 { return total }
+            total += n
         }
     }
 
