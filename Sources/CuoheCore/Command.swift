@@ -11,6 +11,10 @@ public enum CommandKind: UInt8, Sendable, BitwiseCopyable {
     case stats
     case deposit
     case withdraw
+    /// Journaled by the gateway, never sent by a broker: the broker's session ended other than by
+    /// `LOGOUT` and its configuration says `cancelOnDisconnect`, so its open `DAY` orders are
+    /// canceled (`CANCELED reason=ADMIN`). Through the journal, a replay does the same.
+    case cancelOnDisconnect
 }
 
 /// A sequenced, fixed-size command: the only input of the matching core.

@@ -65,12 +65,16 @@ public struct BrokerConfig: Sendable, Equatable {
     public var token: String
     public var isOperator: Bool
     public var maxMessagesPerSecond: Int64?
+    /// When the broker's session ends other than by `LOGOUT`, its open `DAY` orders are canceled.
+    public var cancelOnDisconnect: Bool
 
-    public init(id: String, token: String, isOperator: Bool = false, maxMessagesPerSecond: Int64? = nil) {
+    public init(id: String, token: String, isOperator: Bool = false, maxMessagesPerSecond: Int64? = nil,
+                cancelOnDisconnect: Bool = false) {
         self.id = id
         self.token = token
         self.isOperator = isOperator
         self.maxMessagesPerSecond = maxMessagesPerSecond
+        self.cancelOnDisconnect = cancelOnDisconnect
     }
 }
 

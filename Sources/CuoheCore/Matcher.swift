@@ -132,6 +132,7 @@ public struct Matcher: ~Copyable, Sendable {
         case .replace: replace(command, hash: hash, newHash: newHash, &out)
         case .status: status(command, hash: hash, &out)
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorCommand(command, &out)
+        case .cancelOnDisconnect: cancelOnDisconnect(command, &out)
         }
     }
 
@@ -828,8 +829,26 @@ public struct Matcher: ~Copyable, Sendable {
             e.leaves = Int64(store.liveCount)
             e.cum = counters.rejects
             out.append(e)
-        case .new, .cancel, .replace, .status:
+        case .new, .cancel, .replace, .status, .cancelOnDisconnect:
             preconditionFailure("not an operator verb")
+        }
+    }
+
+    /// Every open `DAY` order of the command's broker, canceled `reason=ADMIN`: instrument by
+    /// instrument (configuration order), bids then asks, in priority order. No other answer.
+    mutating func cancelOnDisconnect(_ c: Command, _ out: inout EventBuffer) {
+        guard c.broker >= 0 && Int(c.broker) < brokerIsOperator.count else { return }
+        for i in 0..<Int32(instruments.count) {
+            var doomed: [Int32] = []
+            for side in [Side.buy, Side.sell] {
+                books[i].forEachOrder(side, store: store) { slot in
+                    let order = store[slot]
+                    if order.broker == c.broker && order.tif == .day { doomed.append(slot) }
+                }
+            }
+            for slot in doomed {
+                cancelResting(record: store[slot].cidRecord, slot: slot, reason: .admin, ts: c.ts, &out)
+            }
         }
     }
 

@@ -38,6 +38,8 @@ final class Gateway {
     var books: [BookPicture?]
     var touched: [Connection] = []
     var stopping = false
+    /// The pipeline's ingress while the loop runs (nil during shutdown).
+    var ingress: Pipeline.Ingress?
     var inbox = OutboxBatch()
     var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
 
@@ -72,6 +74,8 @@ final class Gateway {
     /// The loop, until SIGTERM or SIGINT: stops accepting and returns, with every line read
     /// handed to `ingress`.
     func run(_ ingress: Pipeline.Ingress) {
+        self.ingress = ingress
+        defer { self.ingress = nil }
         var lastTimers = Gateway.now()
         while !stopping {
             poller.wait(timeoutMs: 50) { token, flags in self.ready(token, flags, ingress) }
@@ -151,7 +155,15 @@ extension Gateway {
             return
         }
         if c.isLoggedIn {
-            if sessions[Int(c.broker)] === c { sessions[Int(c.broker)] = nil }
+            if sessions[Int(c.broker)] === c {
+                sessions[Int(c.broker)] = nil
+                // The session ended other than by LOGOUT (a replaced session is not the
+                // current one; at shutdown there is no ingress): its DAY orders go.
+                if c.closeReason != "LOGOUT" && directory.brokerCancelsOnDisconnect[Int(c.broker)], let ingress {
+                    ingress.send(.command(Command(kind: .cancelOnDisconnect, broker: c.broker, ts: 0), stamp: nil))
+                    metrics.cancelsOnDisconnect += 1
+                }
+            }
         } else {
             pendingLogins -= 1
         }

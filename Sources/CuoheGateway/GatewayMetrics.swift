@@ -18,6 +18,7 @@ struct GatewayMetrics {
     var timeouts: UInt64 = 0
     var resumesFromJournal: UInt64 = 0
     var scrapes: UInt64 = 0
+    var cancelsOnDisconnect: UInt64 = 0
     /// By `CommandKind` raw value.
     var commands: [Int: UInt64] = [:]
     /// By `RejectReason` raw value: the edge's and the core's.
@@ -97,6 +98,7 @@ extension Gateway {
         e.counter("cuohe_slow_consumer_disconnects_total", "Sessions ended with BYE reason=SLOW_CONSUMER.", m.slowConsumers)
         e.counter("cuohe_timeout_disconnects_total", "Sessions ended with BYE reason=TIMEOUT.", m.timeouts)
         e.counter("cuohe_resumes_from_journal_total", "Resumes older than the memory history, told again from the journal.", m.resumesFromJournal)
+        e.counter("cuohe_cancels_on_disconnect_total", "Sessions whose end canceled their broker's DAY orders (cancelOnDisconnect).", m.cancelsOnDisconnect)
         e.family("cuohe_disconnects_total", "counter", "Connections closed, by reason.")
         for (reason, n) in m.disconnects.sorted(by: { $0.key < $1.key }) {
             e.sample("cuohe_disconnects_total", [("reason", reason)], "\(n)")

@@ -32,7 +32,7 @@ public struct CommandFormatter: Sendable {
             f += ["sym=\(name(directory.symbols, c.instrument))", "phase=\(Spelling.phase(c.phase))"]
         case .roll:
             f.append("date=\(c.date.iso)")
-        case .stats:
+        case .stats, .cancelOnDisconnect:
             break
         case .deposit, .withdraw:
             f += ["acct=\(name(directory.accounts, c.account))", "amount=\(price(c.price))"]

@@ -391,7 +391,7 @@ private struct ConfigReader {
     }
 
     private func broker(_ field: Field) throws(ConfigError) -> BrokerConfig {
-        let o = try object(field, noun: "a broker object", keys: ["id", "token", "operator", "maxMessagesPerSecond"])
+        let o = try object(field, noun: "a broker object", keys: ["id", "token", "operator", "maxMessagesPerSecond", "cancelOnDisconnect"])
         let idField = try o.required("id")
         let id = try identifier(idField, noun: "a broker id", lengthMax: ConfigLoader.brokerIDLengthMax)
         if id == ConfigLoader.noBrokerID {
@@ -403,7 +403,9 @@ private struct ConfigReader {
         if let f = o.optional("operator") { isOperator = try bool(f) }
         var rate: Int64?
         if let f = o.optional("maxMessagesPerSecond") { rate = try integer(f, 1...ConfigLoader.messagesPerSecondMax) }
-        return BrokerConfig(id: id, token: token, isOperator: isOperator, maxMessagesPerSecond: rate)
+        var cancels = false
+        if let f = o.optional("cancelOnDisconnect") { cancels = try bool(f) }
+        return BrokerConfig(id: id, token: token, isOperator: isOperator, maxMessagesPerSecond: rate, cancelOnDisconnect: cancels)
     }
 
     private func account(_ field: Field, brokers: [String: Int], brokersPath: String, symbols: [String: Int],

@@ -9,6 +9,7 @@ public struct Directory: Sendable {
     public let brokerTokens: [String]
     public let brokerIsOperator: [Bool]
     public let brokerMessagesPerSecondMax: [Int64?]
+    public let brokerCancelsOnDisconnect: [Bool]
     /// Names are packed like cids (same alphabet, at most 32 bytes), so lookups allocate nothing.
     let brokerIndex: [ClientOrderID: Int32]
     let accountIndex: [ClientOrderID: Int32]
@@ -21,6 +22,7 @@ public struct Directory: Sendable {
         brokerTokens = config.brokers.map(\.token)
         brokerIsOperator = config.brokers.map(\.isOperator)
         brokerMessagesPerSecondMax = config.brokers.map(\.maxMessagesPerSecond)
+        brokerCancelsOnDisconnect = config.brokers.map(\.cancelOnDisconnect)
         func index(_ names: [String]) -> [ClientOrderID: Int32] {
             var out: [ClientOrderID: Int32] = [:]
             for (i, name) in names.enumerated() {

@@ -102,6 +102,7 @@ public enum Spelling {
         case .stats: "STATS"
         case .deposit: "DEPOSIT"
         case .withdraw: "WITHDRAW"
+        case .cancelOnDisconnect: "CANCEL_ON_DISCONNECT"
         }
     }
 }

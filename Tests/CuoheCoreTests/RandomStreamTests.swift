@@ -795,7 +795,9 @@ struct RandomStreamGenerator {
             c = Command(kind: .phase, broker: broker, ts: ts)
             c.phase = rng.pick([TradingPhase.auction, .closed, .closed, .open])
         default:
-            c = Command(kind: broker == 0 ? .halt : .stats, broker: broker, ts: ts)
+            // Half of these: a broker's session lost (the gateway's cancel-on-disconnect).
+            c = rng.oneIn(2) ? Command(kind: .cancelOnDisconnect, broker: Int32(rng.int(3)), ts: ts)
+                             : Command(kind: broker == 0 ? .halt : .stats, broker: broker, ts: ts)
         }
         c.instrument = instrument
         return c
@@ -917,7 +919,7 @@ enum RandomStreamText {
     case .phase: s += " inst=\(c.instrument) phase=\(c.phase)"
     case .roll: s += " date=\(c.date.iso)"
     case .deposit, .withdraw: s += " acct=\(c.account) amount=\(c.price)"
-    case .stats: break
+    case .stats, .cancelOnDisconnect: break
     }
     return s
 }

@@ -147,8 +147,23 @@ struct ReferenceModel {
         case .replace: replace(c)
         case .status: status(c)
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorVerb(c)
+        case .cancelOnDisconnect: cancelOnDisconnect(c)
         }
         return out
+    }
+
+    /// Every open DAY order of the broker, canceled ADMIN: instruments in order, bids then asks,
+    /// each side in priority order.
+    private mutating func cancelOnDisconnect(_ c: Command) {
+        guard c.broker >= 0 && Int(c.broker) < cids.count else { return }
+        for i in 0..<instruments.count {
+            for side in [Side.buy, .sell] {
+                for index in sortedBook(Int32(i), side) where orders[index].tif == .day && orders[index].broker == c.broker {
+                    removeFromBook(index)
+                    canceled(index, .admin, ts: c.ts)
+                }
+            }
+        }
     }
 
     // MARK: - Events

@@ -237,3 +237,52 @@ final class GatewaySessionTests: XCTestCase {
         """
     }
 }
+
+/// `cancelOnDisconnect`: a session that ends other than by `LOGOUT` takes its broker's open
+/// `DAY` orders with it, through a journaled command (so a restart agrees).
+final class CancelOnDisconnectTests: XCTestCase {
+    override func setUp() { signal(SIGPIPE, SIG_IGN) }
+
+    func testADroppedSessionCancelsItsDayOrdersAndALogoutDoesNot() throws {
+        let dir = ServerProcess.temporaryDirectory("cod")
+        try FileManager.default.createDirectory(atPath: dir + "-cfg", withIntermediateDirectories: true)
+        let config = dir + "-cfg/market.json"
+        try GatewaySessionTests.market(rate: 1000).replacingOccurrences(of: "\"maxMessagesPerSecond\": 1000",
+                                                                       with: "\"cancelOnDisconnect\": true")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        var server = try ServerProcess(data: dir, config: config)
+        var c = Client(port: server.port)
+        c.login("B01", "secret1")
+        c.send("NEW cid=d1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=11.00\n"
+               + "NEW cid=g1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=11.10 tif=GTC\n")
+        c.expect("ACK seq=1 cid=d1")
+        c.expect("ACK seq=2 cid=g1")
+        c.send("LOGOUT\n")
+        c.expect("BYE reason=LOGOUT")
+        c = Client(port: server.port)
+        XCTAssertEqual(c.login("B01", "secret1", resume: 2), 3, "a LOGOUT cancels nothing")
+        c.send("NEW cid=d2 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=11.20\n")
+        c.expect("ACK seq=3 cid=d2")
+        c = Client(port: server.port)  // the old connection is dropped, not logged out
+        usleep(300_000)
+        let r = Client(port: server.port)
+        XCTAssertEqual(r.login("B01", "secret1", resume: 3), 6)
+        let canceled = r.lines { $0.hasPrefix("CANCELED seq=5") }
+        XCTAssertEqual(canceled.count, 2)
+        // Best bid first: d2 (11.20) before d1 (11.00).
+        XCTAssertTrue(canceled[0].hasPrefix("CANCELED seq=4 cid=d2 ") && field(canceled[0], "reason") == "ADMIN", canceled[0])
+        XCTAssertTrue(canceled[1].hasPrefix("CANCELED seq=5 cid=d1 ") && field(canceled[1], "reason") == "ADMIN", canceled[1])
+        r.send("STATUS cid=g1\n")
+        XCTAssertEqual(field(r.expect("STATUS seq=6 cid=g1"), "state"), "NEW", "GTC orders stay")
+        r.send("LOGOUT\n")
+        r.expect("BYE reason=LOGOUT")
+        // The journal holds the cancel: after a restart the orders are still gone.
+        XCTAssertEqual(server.terminate(), 0)
+        server = try ServerProcess(data: dir)
+        let again = Client(port: server.port)
+        XCTAssertEqual(again.login("B01", "secret1", resume: 6), 7)
+        again.send("CANCEL cid=d1\n")
+        again.expect("REJ seq=7 cid=d1 reason=ORDER_DONE")
+        XCTAssertEqual(server.terminate(), 0)
+    }
+}
