@@ -82,6 +82,10 @@ final class GatewaySessionTests: XCTestCase {
         c.expect("REJ cid=m3 reason=MALFORMED")
         c.send("LOGIN broker=B01 token=secret1\n")
         c.expect("REJ reason=MALFORMED detail=ALREADY_LOGGED_IN")
+        c.send("SUB sym=NOPE depth=5\nSUB sym=ZJ100231 depth=99\nUNSUB sym=NOPE\n")
+        c.expect("REJ reason=UNKNOWN_SYMBOL")
+        c.expect("REJ reason=MALFORMED detail=BAD_DEPTH")
+        c.expect("REJ reason=UNKNOWN_SYMBOL")
         // 1,023 bytes and \n is a line; 1,024 and \n is too long, and the rest of it is dropped.
         c.send("PING t=" + String(repeating: "a", count: 1016) + "\n")
         XCTAssertEqual(c.expect("PONG t=").count, 1016 + 7)
@@ -223,6 +227,29 @@ final class GatewaySessionTests: XCTestCase {
         let seqs = (all + replayed).compactMap { field($0, "seq").flatMap { Int($0) } }
         XCTAssertTrue(seqs == Array(1...seqs.count), "gap-free across the disconnect (\(seqs.count) messages)")
         XCTAssertGreaterThanOrEqual(seqs.count, Int(next - 1))
+        XCTAssertEqual(server.terminate(), 0)
+    }
+
+    /// Past the connection bound, or the bound on connections not yet logged in, a new
+    /// connection is closed at once; the others carry on.
+    func testConnectionBoundsRefuseNewcomersAndKeepTheRest() throws {
+        let server = try ServerProcess(data: ServerProcess.temporaryDirectory("bounds"),
+                                       extra: ["--max-connections", "3", "--max-pending-logins", "2"])
+        let a = Client(port: server.port), b = Client(port: server.port)
+        a.send("PING\n")
+        a.expect("REJ reason=NOT_LOGGED_IN")
+        b.send("PING\n")
+        b.expect("REJ reason=NOT_LOGGED_IN")
+        let third = Client(port: server.port)
+        XCTAssertTrue(third.waitClosed(), "a third pending login is refused")
+        a.login("B01", "secret1")
+        let c = Client(port: server.port)
+        c.login("B02", "secret2")
+        let fourth = Client(port: server.port)
+        XCTAssertTrue(fourth.waitClosed(), "a fourth connection is refused")
+        a.send("PING t=a\n")
+        a.expect("PONG t=a")
+        b.login("B03", "secret3")
         XCTAssertEqual(server.terminate(), 0)
     }
 
