@@ -35,6 +35,8 @@ let package = Package(
         .executableTarget(name: "cuohe-pipeline-bench",
                           dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore", "BenchSupport"],
                           path: "Benchmarks/PipelineBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-gateway-bench", dependencies: ["BenchSupport"],
+                          path: "Benchmarks/GatewayBench", swiftSettings: strict),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
