@@ -36,7 +36,11 @@ final class Gateway {
     var buckets: [TokenBucket?]
     var pendingLogins = 0
     var books: [BookPicture?]
+    /// Each instrument's subscribed sessions, so market data reaches only them.
+    var subscribers: [[Connection]]
     var touched: [Connection] = []
+    /// Sessions still being told their history: touched every round until caught up.
+    var catchingUp: [Connection] = []
     var stopping = false
     /// The pipeline's ingress while the loop runs (nil during shutdown).
     var ingress: Pipeline.Ingress?
@@ -63,6 +67,7 @@ final class Gateway {
         buckets = Array(repeating: nil, count: directory.brokers.count)
         books = Array(repeating: nil, count: directory.symbols.count)
         for p in pictures { books[Int(p.instrument)] = p }
+        subscribers = Array(repeating: [], count: directory.symbols.count)
         poller.add(self.listener.fd, token: Gateway.listenerToken)
         if let m = self.metricsListener { poller.add(m.fd, token: Gateway.metricsToken) }
         poller.add(outbox.wakeup.fd, token: Gateway.wakeupToken)
@@ -150,6 +155,7 @@ extension Gateway {
         poller.remove(c.socket.fd)
         slots[slot] = nil
         freeSlots.append(slot)
+        for i in c.subscriptions.keys { subscribers[Int(i)].removeAll { $0 === c } }
         if c.kind == .metrics {
             metrics.metricsConnections -= 1
             return

@@ -82,11 +82,12 @@ extension Gateway {
             guard c.subscriptions[instrument] != nil || c.subscriptions.count < settings.subscriptionsMax else {
                 return inOrder(c, .reject(.malformed, cid: .none, detail: "TOO_MANY_SUBSCRIPTIONS"), ingress)
             }
+            if c.subscriptions[instrument] == nil { subscribers[Int(instrument)].append(c) }
             c.subscriptions[instrument] = depth
             c.booksDue.insert(instrument)
         case .unsubscribe(let instrument):
             guard instrument >= 0 else { return inOrder(c, .reject(.unknownSymbol, cid: .none, detail: nil), ingress) }
-            c.subscriptions[instrument] = nil
+            if c.subscriptions.removeValue(forKey: instrument) != nil { subscribers[Int(instrument)].removeAll { $0 === c } }
             c.booksDue.remove(instrument)
         }
     }
@@ -122,6 +123,7 @@ extension Gateway {
             c.nextSeq = history.firstSeq(b)
         }
         c.caughtUp = false
+        catchingUp.append(c)
     }
 
     /// Constant-time comparison, so the time a refusal takes says nothing about the token.
@@ -163,7 +165,8 @@ extension Gateway {
                     if let s { touch(s) }
                 case .marketData:
                     metrics.trades += 1
-                    for s in sessions.compactMap({ $0 }) where s.subscriptions[line.instrument] != nil && s.closingSince == nil {
+                    guard line.instrument >= 0 && Int(line.instrument) < subscribers.count else { continue }
+                    for s in subscribers[Int(line.instrument)] where s.closingSince == nil {
                         s.append(text)
                         touch(s)
                     }
@@ -172,7 +175,7 @@ extension Gateway {
         }
         for picture in inbox.books {
             books[Int(picture.instrument)] = picture
-            for s in sessions.compactMap({ $0 }) where s.subscriptions[picture.instrument] != nil {
+            for s in subscribers[Int(picture.instrument)] {
                 s.booksDue.insert(picture.instrument)
                 touch(s)
             }
@@ -226,7 +229,8 @@ extension Gateway {
     /// One write per touched connection; those with output left wait for the socket.
     func writeTouched(now: Int64) {
         // Sessions with history to catch up on are touched every round until they have.
-        for case let c? in sessions where !c.caughtUp || !c.booksDue.isEmpty { touched.append(c) }
+        catchingUp.removeAll { $0.caughtUp || $0.closingSince != nil || connection($0.token) !== $0 }
+        touched.append(contentsOf: catchingUp)
         var seen = Set<UInt64>()
         let list = touched
         touched.removeAll(keepingCapacity: true)

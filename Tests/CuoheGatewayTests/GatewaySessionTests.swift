@@ -230,6 +230,43 @@ final class GatewaySessionTests: XCTestCase {
         XCTAssertEqual(server.terminate(), 0)
     }
 
+    /// Market data: the picture on `SUB`, a new one after each change, every `TRADE` with a
+    /// gap-free `mdseq`, nothing after `UNSUB`, nothing for instruments not subscribed.
+    func testMarketDataForSubscribersOnly() throws {
+        let server = try ServerProcess(data: ServerProcess.temporaryDirectory("md"))
+        let watcher = Client(port: server.port), b1 = Client(port: server.port), b2 = Client(port: server.port)
+        watcher.login("B03", "secret3")
+        b1.login("B01", "secret1")
+        b2.login("B02", "secret2")
+        watcher.send("SUB sym=ZJ100231 depth=1\n")
+        watcher.expect("BOOK sym=ZJ100231 mdseq=0 bids= asks=")
+        b1.send("NEW cid=x acct=A1002 sym=ZJ100518 side=SELL qty=100 px=8.50\n")  // not subscribed
+        b1.expect("ACK")
+        for (k, px) in ["12.00", "12.10"].enumerated() {
+            b1.send("NEW cid=b\(k) acct=A1001 sym=ZJ100231 side=BUY qty=100 px=\(px)\n")
+            b1.expect("ACK")
+        }
+        let picture = watcher.lines { $0.contains("bids=12.10:100 ") }.last ?? ""
+        XCTAssertTrue(picture.contains("bids=12.10:100 asks="), "depth 1 shows the best level only: \(picture)")
+        for k in 0..<2 {
+            b2.send("NEW cid=s\(k) acct=A2001 sym=ZJ100231 side=SELL qty=100 px=12.00\n")
+            b2.expect("ACK")
+            b2.expect("FILL")
+        }
+        let seen = watcher.lines { $0.hasPrefix("TRADE") && field($0, "mdseq") == "2" }
+        XCTAssertEqual(seen.filter { $0.hasPrefix("TRADE") }.map { field($0, "mdseq")! }, ["1", "2"])
+        XCTAssertFalse(seen.contains { $0.contains("ZJ100518") })
+        watcher.send("UNSUB sym=ZJ100231\nPING t=u\n")
+        _ = watcher.lines { $0 == "PONG t=u" }
+        b1.send("NEW cid=b9 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00\n")
+        XCTAssertTrue(b1.lines { $0.hasPrefix("ACK") && $0.contains("cid=b9 ") }.last?.contains("cid=b9 ") ?? false)
+        b2.send("NEW cid=s9 acct=A2001 sym=ZJ100231 side=SELL qty=100 px=12.00\n")
+        b2.expect("ACK")
+        watcher.send("PING t=v\n")
+        XCTAssertEqual(watcher.lines { $0 == "PONG t=v" }, ["PONG t=v"], "nothing after UNSUB")
+        XCTAssertEqual(server.terminate(), 0)
+    }
+
     /// Past the connection bound, or the bound on connections not yet logged in, a new
     /// connection is closed at once; the others carry on.
     func testConnectionBoundsRefuseNewcomersAndKeepTheRest() throws {
