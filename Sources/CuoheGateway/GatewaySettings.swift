@@ -17,6 +17,8 @@ public struct GatewaySettings: Sendable {
     /// Order messages kept in memory per broker for `LOGIN resume=N`; older ones are regenerated
     /// from the journal (slower, but nothing a broker was sent is ever missing).
     public var historyMessagesMax = 1 << 20
+    /// Memory for all brokers' histories together (shared out evenly, at least 1 MiB each).
+    public var historyBytesMax = 1 << 30
     /// Messages a second for a broker whose configuration sets no `maxMessagesPerSecond`:
     /// above what one gateway thread parses, so it only stops a runaway client.
     public var messagesPerSecondDefault: Int64 = 1_000_000

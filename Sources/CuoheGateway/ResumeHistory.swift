@@ -20,10 +20,14 @@ struct ResumeHistory {
 
     private(set) var brokers: [Broker]
     let messagesMax: Int
+    /// Bytes kept per broker: the total budget shared out, so a market of many brokers does not
+    /// multiply the memory (at least 1 MiB each).
+    let bytesMax: Int
 
-    init(brokers count: Int, messagesMax: Int) {
+    init(brokers count: Int, messagesMax: Int, totalBytesMax: Int = 1 << 30) {
         brokers = Array(repeating: Broker(), count: count)
         self.messagesMax = max(1, messagesMax)
+        bytesMax = max(1 << 20, totalBytesMax / max(1, count))
     }
 
     /// The broker's last `seq` so far (0 before any).
@@ -46,7 +50,12 @@ struct ResumeHistory {
         precondition(seq == h.lastSeq + 1, "a broker's messages arrive in seq order")
         h.bytes.append(contentsOf: line)
         h.ends.append(h.bytes.count)
-        if h.ends.count - h.droppedLines > messagesMax { Self.trim(&h, keep: messagesMax) }
+        let live = h.ends.count - h.droppedLines
+        if live > messagesMax {
+            Self.trim(&h, keep: messagesMax)
+        } else if h.bytes.count - h.droppedBytes > bytesMax && live > 1 {
+            Self.trim(&h, keep: live / 2)  // halves: amortised O(1) per message
+        }
         brokers[Int(b)] = h
     }
 

@@ -67,7 +67,8 @@ public enum Server {
         let config = engine.market.config
         let directory = engine.directory
         let journalDirectory = engine.journal.directory
-        var history = ResumeHistory(brokers: directory.brokers.count, messagesMax: o.settings.historyMessagesMax)
+        var history = ResumeHistory(brokers: directory.brokers.count, messagesMax: o.settings.historyMessagesMax,
+                                    totalBytesMax: o.settings.historyBytesMax)
         var mirror = BookMirror(instruments: directory.symbols.count)
         do throws(JournalError) {
             try HistoryRebuild.run(journalDirectory: journalDirectory, config: config, limits: o.limits,

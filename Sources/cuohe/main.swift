@@ -12,14 +12,15 @@ let usage = """
     usage: cuohe serve [--config FILE] [--data DIR] [--listen HOST:PORT] [--metrics HOST:PORT]
                        [--durability sync|none] [--snapshot-every N] [--no-prefault]
                        [--max-connections N] [--max-pending-logins N] [--session-output-bytes N]
-                       [--history-messages N]
+                       [--history-messages N] [--login-timeout SECONDS]
              The exchange: brokers connect over TCP with the line protocol (default 127.0.0.1:7700).
              Without --config, the built-in demo market; without --data, ./cuohe-data (created, or
              recovered if it exists). --metrics serves GET /metrics (Prometheus text format).
              Bounds (defaults in docs/GATEWAY.md): open connections (4096), connections not yet
              logged in (1024), a session's unsent output before BYE reason=SLOW_CONSUMER
              (4194304 bytes), order messages kept in memory per broker for resume (1048576;
-             older ones are told again from the journal).
+             older ones are told again from the journal; 1 GiB of them in all), time to log
+             in (10 s).
              SIGTERM or SIGINT: stop accepting, answer what is in flight, snapshot, BYE
              reason=SHUTDOWN to every session, exit 0.
            cuohe replay [--config FILE] [--export DIR] [--data DIR [--durability sync|none] [--snapshot-every N]
@@ -316,6 +317,7 @@ func serveOptions(_ arguments: ArraySlice<String>) -> ServeOptions {
         case "--max-pending-logins": o.settings.pendingLoginsMax = count(arg, "connections")
         case "--session-output-bytes": o.settings.outputBytesMax = count(arg, "bytes")
         case "--history-messages": o.settings.historyMessagesMax = count(arg, "messages per broker")
+        case "--login-timeout": o.settings.loginTimeoutNanos = Int64(count(arg, "seconds")) * 1_000_000_000
         case "--durability":
             guard let d = Durability(rawValue: value("--durability takes sync or none")) else {
                 fail("--durability takes sync or none", code: ExitCode.usage)

@@ -70,6 +70,16 @@ final class GatewayPartsTests: XCTestCase {
         XCTAssertEqual(h.lastSeq(1), 0, "brokers apart")
     }
 
+    func testTheHistoryKeepsWithinItsShareOfMemory() {
+        var h = ResumeHistory(brokers: 1, messagesMax: 1 << 30, totalBytesMax: 1 << 20)
+        let line = [UInt8](repeating: 65, count: 999) + [10]
+        for seq in Int64(1)...5_000 { line.withUnsafeBytes { h.append(0, seq: seq, $0) } }
+        XCTAssertEqual(h.lastSeq(0), 5_000)
+        XCTAssertLessThanOrEqual(h.bytes(0, from: h.firstSeq(0)), 1 << 20)
+        XCTAssertGreaterThan(h.bytes(0, from: h.firstSeq(0)), 1 << 18, "it keeps what its share allows")
+        XCTAssertEqual(h.withLine(0, seq: 5_000) { $0.count }, 1000)
+    }
+
     func testTheTokenBucketHoldsASecondsWorth() {
         var bucket = TokenBucket(perSecond: 3, now: 0)
         XCTAssertEqual((0..<5).map { _ in bucket.take(now: 0) }, [true, true, true, false, false])

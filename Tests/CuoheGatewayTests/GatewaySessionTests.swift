@@ -230,6 +230,17 @@ final class GatewaySessionTests: XCTestCase {
         XCTAssertEqual(server.terminate(), 0)
     }
 
+    /// A connection that never logs in is told `BYE reason=TIMEOUT` and closed.
+    func testAConnectionThatNeverLogsInTimesOut() throws {
+        let server = try ServerProcess(data: ServerProcess.temporaryDirectory("logintimeout"), extra: ["--login-timeout", "1"])
+        let c = Client(port: server.port)
+        let start = Date()
+        XCTAssertEqual(c.line(timeout: 5), "BYE reason=TIMEOUT")
+        XCTAssertGreaterThan(Date().timeIntervalSince(start), 0.9)
+        XCTAssertTrue(c.waitClosed())
+        XCTAssertEqual(server.terminate(), 0)
+    }
+
     /// Market data: the picture on `SUB`, a new one after each change, every `TRADE` with a
     /// gap-free `mdseq`, nothing after `UNSUB`, nothing for instruments not subscribed.
     func testMarketDataForSubscribersOnly() throws {

@@ -1,8 +1,5 @@
 // The Linux calls the Glibc module does not import: epoll, eventfd and signalfd.
 #ifndef CUOHE_NET_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #define CUOHE_NET_H
 
 #include <stdint.h>
@@ -43,6 +40,10 @@ static inline int cuohe_epoll_wait(int ep, uint64_t *tokens, uint32_t *flags, in
     }
     return n;
 }
+
+/// glibc declares accept4 only under _GNU_SOURCE, which this module must not define (it would
+/// change shared system headers under the modules that import them); the call itself is Linux's.
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 
 /// The next queued connection, non-blocking and close-on-exec, or -1.
 static inline int cuohe_accept_nonblocking(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }

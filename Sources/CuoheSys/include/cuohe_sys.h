@@ -2,11 +2,6 @@
 #ifndef CUOHE_SYS_H
 #define CUOHE_SYS_H
 
-// accept4 and the other Linux calls below are GNU extensions.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
