@@ -37,6 +37,7 @@ let package = Package(
                           path: "Benchmarks/PipelineBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-gateway-bench", dependencies: ["BenchSupport"],
                           path: "Benchmarks/GatewayBench", swiftSettings: strict),
+        .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
