@@ -37,6 +37,9 @@ let package = Package(
                           path: "Benchmarks/PipelineBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-gateway-bench", dependencies: ["BenchSupport"],
                           path: "Benchmarks/GatewayBench", swiftSettings: strict),
+        // The load tester's tool: drives cuohe serve over TCP (or the pipeline in-process).
+        .executableTarget(name: "cuohe-bench", dependencies: ["BenchSupport", "CuoheRuntime", "CuoheProtocol", "CuoheCore"],
+                          path: "Benchmarks/LoadBench", swiftSettings: strict),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
