@@ -131,10 +131,16 @@ extension BenchSession {
                 orders[k].pending = 3
                 statusAsked += 1
                 send(line: "STATUS cid=\(o.cid)")
+                // A thousand at a time, each lot read back before the next: a client that only
+                // writes would be a slow consumer itself.
+                if statusAsked % 1_000 == 0 {
+                    flushNow()
+                    while statusChecked < statusAsked && nowNanos() < end && !peerClosed { drain(timeoutMs: 20) }
+                }
             }
         }
         flushNow()
-        while statusChecked < statusAsked && nowNanos() < end { drain(timeoutMs: 20) }
+        while statusChecked < statusAsked && nowNanos() < end && !peerClosed { drain(timeoutMs: 20) }
         if statusChecked < statusAsked { violations.append("\(broker): \(statusAsked - statusChecked) STATUS requests unanswered") }
         let sent = sentCount.load(ordering: .relaxed), answered = answeredCount.load(ordering: .relaxed)
         if sent != answered { violations.append("\(broker): \(sent) commands sent, \(answered) answered") }

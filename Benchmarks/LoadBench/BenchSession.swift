@@ -74,6 +74,7 @@ final class BenchSession: @unchecked Sendable {
     var measureFrom: Int64 = .max
     var measureEnd: Int64 = .max
 
+    private(set) var peerClosed = false
     private var input: [UInt8] = []
     private var output: [UInt8] = []
 
@@ -225,13 +226,20 @@ final class BenchSession: @unchecked Sendable {
 
     /// Reads and handles what arrives within `timeoutMs`.
     func drain(timeoutMs: Int32) {
+        if peerClosed {
+            usleep(UInt32(max(0, timeoutMs)) * 1_000)
+            return
+        }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, timeoutMs) > 0 else { return }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 {
-                if n == 0 { violations.append("\(broker): the engine closed the connection") ; usleep(10_000) }
+                if n == 0 && !peerClosed {
+                    violations.append("\(broker): the engine closed the connection")
+                    peerClosed = true
+                }
                 break
             }
             let now = nowNanos()

@@ -41,7 +41,7 @@ enum Report {
     }
 
     static func micros(_ v: Double) -> String {
-        v >= 10_000 ? String(format: "%.1f ms", v / 1_000) : v >= 100 ? String(format: "%.0f µs", v) : String(format: "%.1f µs", v)
+        v >= 1_000_000 ? String(format: "%.1f s", v / 1_000_000) : v >= 10_000 ? String(format: "%.1f ms", v / 1_000) : v >= 100 ? String(format: "%.0f µs", v) : String(format: "%.1f µs", v)
     }
 
     /// The summary a person reads at the end.
@@ -70,7 +70,7 @@ enum Report {
     /// A latency-by-percentile chart: x in "nines" (50%, 90%, 99%, …), log latency axis, a line
     /// per path of every run.
     static func svg(_ runs: [RunResult], title: String) -> String {
-        let w = 900.0, h = 540.0, left = 80.0, right = 200.0, top = 50.0, bottom = 60.0
+        let w = 1000.0, h = 540.0, left = 80.0, right = 290.0, top = 50.0, bottom = 60.0
         var lines: [(String, [[Double]])] = []
         for r in runs { for path in r.curves.keys.sorted() { lines.append(("\(r.label) \(path)", r.curves[path]!)) } }
         let nines = { (q: Double) in log10(1 / max(1e-7, 1 - min(q, 0.999999))) }
@@ -93,7 +93,7 @@ enum Report {
         for n in 0...Int(xMax) {
             let q = 1 - pow(10, -Double(n))
             let xx = left + Double(n) / xMax * (w - left - right)
-            let label = n == 0 ? "0%" : n == 1 ? "90%" : "99." + String(repeating: "9", count: n - 2) + "%"
+            let label = n == 0 ? "0%" : n == 1 ? "90%" : n == 2 ? "99%" : "99." + String(repeating: "9", count: n - 2) + "%"
             s += "<line x1=\"\(xx)\" y1=\"\(top)\" x2=\"\(xx)\" y2=\"\(h - bottom)\" stroke=\"#ddd\"/>"
             s += "<text x=\"\(xx)\" y=\"\(h - bottom + 18)\" text-anchor=\"middle\">\(label)</text>\n"
             _ = q
