@@ -111,6 +111,14 @@ final class BenchSession: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Room for `orders` up front, so no table grows (and stalls this thread) mid-run.
+    func reserve(_ orders: Int) {
+        self.orders.reserveCapacity(orders)
+        replaceTarget.reserveCapacity(orders / 4)
+        fills.reserveCapacity(orders)
+        openResting.reserveCapacity(orders)
+    }
+
     // MARK: Running a phase
 
     func run(_ phase: Phase) {

@@ -99,6 +99,9 @@ enum LoadRun {
         } catch {
             fail("\(error)")
         }
+        let perSession = o.closedLoop ? 4_000_000 / o.sessions
+            : Int(o.rate * (o.ramp ? 6 * o.stepSeconds : o.warmup + o.duration) * 1.3 / Double(o.sessions)) + 1_000
+        for s in sessions { s.reserve(perSession) }
         let statsBefore = stats(port: port)
         let crew = Crew(sessions)
         var steps: [RampStep]? = nil
@@ -122,6 +125,11 @@ enum LoadRun {
     static func ramp(_ o: Options, _ crew: Crew) -> ([RampStep], Double) {
         var steps: [RampStep] = []
         var rate = o.rate
+        if o.warmup > 0 {
+            let start = nowNanos() + 20_000_000
+            crew.run(Phase(kind: .openLoop, ratePerSession: rate / Double(o.sessions), window: 0, start: start,
+                           measureFrom: .max, end: start + Int64(o.warmup * 1e9)), totalRate: rate, progress: true)
+        }
         while steps.count < 40 {
             for s in crew.sessions { s.toAck.reset(); s.sentMeasured = 0; s.answeredMeasured = 0 }
             let start = nowNanos() + 20_000_000

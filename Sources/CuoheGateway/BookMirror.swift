@@ -19,7 +19,10 @@ struct BookMirror: Sendable {
     private var changed: Set<Int32> = []
 
     /// Every instrument starts changed, so the first pictures show each book.
-    init(instruments: Int) {
+    init(instruments: Int, ordersExpected: Int = 1 << 20) {
+        // Room for the live orders up front: a rehash of a large table would stall the egress
+        // thread for milliseconds.
+        orders.reserveCapacity(ordersExpected)
         bids = Array(repeating: [:], count: instruments)
         asks = Array(repeating: [:], count: instruments)
         mdseq = Array(repeating: 0, count: instruments)

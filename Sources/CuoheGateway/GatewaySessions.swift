@@ -210,7 +210,7 @@ extension Gateway {
             }
             c.booksDue.removeAll(keepingCapacity: true)
         }
-        let waiting = c.unsentBytes + (c.caughtUp ? history.bytes(c.broker, from: c.nextSeq) : 0)
+        let waiting = c.unsentBytes + (c.caughtUp ? history.bytes(c.broker, from: c.nextSeq, limit: settings.outputBytesMax) : 0)
         if waiting > settings.outputBytesMax {
             metrics.slowConsumers += 1
             c.out.removeAll()
