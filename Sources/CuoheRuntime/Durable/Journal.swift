@@ -309,7 +309,14 @@ public final class Journal {
         }
         do {
             try file!.writeAll(buffer)
-            if durability == .sync { try file!.datasync() }
+            if durability == .sync {
+                try file!.datasync()
+            } else {
+                // Without a sync per batch the segment's pages would all be dirty when it is
+                // sealed, and sealing syncs it: start their writeback now so that sync is short
+                // (a 64 MiB sync at once stalled the sequencer for tens of milliseconds).
+                file!.startWriteback(offset: segmentBytes, count: buffer.count)
+            }
         } catch {
             file = nil
             throw .io(error)

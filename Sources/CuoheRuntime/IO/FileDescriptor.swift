@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CuoheSys
 
 /// What the operating system was asked to do when it failed.
 public enum IOOperation: String, Sendable {
@@ -66,6 +67,12 @@ public enum IOError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct FileDescriptor: ~Copyable {
     public let path: String
     public let raw: Int32
+
+    /// Starts writing `count` bytes at `offset` back to disk without waiting (a hint: an error
+    /// changes nothing, the next sync still makes them durable).
+    public func startWriteback(offset: Int, count: Int) {
+        _ = cuohe_start_writeback(raw, Int64(offset), Int64(count))
+    }
     /// False for a descriptor this process did not open (standard input or output).
     let owned: Bool
 
