@@ -104,6 +104,8 @@ enum LoadRun {
         for s in sessions { s.reserve(perSession) }
         let statsBefore = stats(port: port)
         let crew = Crew(sessions)
+        let cpuBefore = (CPUTime.own, engine?.cpuSeconds)
+        let loadStart = nowNanos()
         var steps: [RampStep]? = nil
         var measuredSeconds = o.duration
         if o.ramp {
@@ -115,10 +117,16 @@ enum LoadRun {
                               end: start + Int64((o.warmup + o.duration) * 1e9))
             crew.run(phase, totalRate: o.rate, progress: true)
         }
+        let cpu = (CPUTime.own - cpuBefore.0, engine.map { $0.cpuSeconds - (cpuBefore.1 ?? 0) })
+        let loadEnd = nowNanos()
         let sweepEnd = nowNanos() + 30_000_000_000
         crew.run(Phase(kind: .statusSweep, ratePerSession: 0, window: 0, start: nowNanos(), measureFrom: .max, end: sweepEnd),
                  totalRate: 0, progress: false)
-        return result(o, sessions, seconds: measuredSeconds, steps: steps, before: statsBefore, after: stats(port: port))
+        var r = result(o, sessions, seconds: measuredSeconds, steps: steps, before: statsBefore, after: stats(port: port))
+        r.clientCPUSeconds = cpu.0
+        r.engineCPUSeconds = cpu.1
+        r.loadSeconds = Double(loadEnd - loadStart) / 1e9
+        return r
     }
 
     /// Steps the rate up by 25% until the p99 passes the bound or the engine falls behind.

@@ -64,9 +64,31 @@ final class SpawnedEngine {
         port = UInt16(banner.components(separatedBy: "Listening on 127.0.0.1:")[1].prefix { $0.isNumber })!
     }
 
+    /// CPU seconds the engine has used so far (user + system, from /proc).
+    var cpuSeconds: Double { CPUTime.of(pid: process.processIdentifier) }
+
     func stop() {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// CPU time, so a run can say where the two cores went: the client's and the engine's.
+enum CPUTime {
+    /// This process (every thread), user + system seconds.
+    static var own: Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Another process, from `/proc/<pid>/stat` (fields 14 and 15, in clock ticks).
+    static func of(pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+        return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

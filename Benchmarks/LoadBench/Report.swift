@@ -18,6 +18,11 @@ struct RunResult: Codable {
     var statsBefore: String?
     var statsAfter: String?
     var violations: [String]
+    /// CPU seconds over the measured run: the client's (all its threads) and the engine's.
+    var clientCPUSeconds: Double?
+    var engineCPUSeconds: Double?
+    /// The wall-clock seconds those CPU seconds were spent in (warm-up and ramp steps included).
+    var loadSeconds: Double?
 }
 
 struct RampStep: Codable {
@@ -55,6 +60,12 @@ enum Report {
             s += "  " + path.padding(toLength: 19, withPad: " ", startingAt: 0)
             s += percentiles.map { micros(l[$0.0] ?? 0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
             s += "\(Int(l["count"] ?? 0))\n"
+        }
+        if let c = r.clientCPUSeconds {
+            let wall = r.loadSeconds ?? r.seconds
+            s += String(format: "  cpu during the load: client %.1f s, engine %@, of %.1f s (2 cores × %.1f s)\n", c,
+                        r.engineCPUSeconds.map { String(format: "%.1f s", $0) } ?? "not measured (not spawned)",
+                        2 * wall, wall)
         }
         if let steps = r.ramp {
             for step in steps {
