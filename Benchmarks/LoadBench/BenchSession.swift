@@ -67,7 +67,7 @@ final class BenchSession: @unchecked Sendable {
     // Honesty.
     var lastSeq: Int64 = 0
     var violations: [String] = []
-    var fills: [Int64: (px: String, qty: String, count: Int)] = [:]
+    var fills: [Int64: (px: Int64, qty: Int64, count: Int)] = [:]
     var statusChecked = 0
     var statusAsked = 0
     /// The current phase's measured window (for the throughput counts).
@@ -75,6 +75,7 @@ final class BenchSession: @unchecked Sendable {
     var measureEnd: Int64 = .max
 
     private(set) var peerClosed = false
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
     private var input: [UInt8] = []
     private var output: [UInt8] = []
 
@@ -240,7 +241,6 @@ final class BenchSession: @unchecked Sendable {
         }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, timeoutMs) > 0 else { return }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 {
@@ -254,10 +254,10 @@ final class BenchSession: @unchecked Sendable {
             var start = 0
             for i in 0..<n where chunk[i] == 10 {
                 if input.isEmpty {
-                    handle(String(decoding: chunk[start..<i], as: UTF8.self), now: now)
+                    handle(chunk[start..<i], now: now)
                 } else {
                     input.append(contentsOf: chunk[start..<i])
-                    handle(String(decoding: input, as: UTF8.self), now: now)
+                    handle(input[...], now: now)
                     input.removeAll(keepingCapacity: true)
                 }
                 start = i + 1

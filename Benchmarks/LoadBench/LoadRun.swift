@@ -182,7 +182,7 @@ enum LoadRun {
                        before: String?, after: String?) -> RunResult {
         var ack = LatencyHistogram(), fill = LatencyHistogram()
         var violations: [String] = []
-        var fills: [Int64: (px: String, qty: String, count: Int)] = [:]
+        var fills: [Int64: (px: Int64, qty: Int64, count: Int)] = [:]
         for s in sessions {
             ack.merge(s.toAck)
             fill.merge(s.toFill)
