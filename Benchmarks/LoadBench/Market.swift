@@ -47,8 +47,7 @@ final class SpawnedEngine {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try BenchMarket.json(sessions: sessions, instruments: instruments)
             .write(toFile: directory + "/market.json", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("cuohe")
+        process.executableURL = try SpawnedEngine.engineBinary()
         process.arguments = ["serve", "--config", directory + "/market.json", "--data", directory + "/data",
                              "--listen", "127.0.0.1:0", "--durability", durability]
         let out = Pipe()
@@ -62,6 +61,31 @@ final class SpawnedEngine {
             banner += String(decoding: d, as: UTF8.self)
         }
         port = UInt16(banner.components(separatedBy: "Listening on 127.0.0.1:")[1].prefix { $0.isNumber })!
+    }
+
+    /// The `cuohe` binary beside this one. `swift run cuohe-bench` builds only this tool, so a
+    /// missing engine is built first, in the same configuration, from the package this binary
+    /// was built in.
+    static func engineBinary() throws -> URL {
+        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let engine = here.appendingPathComponent("cuohe")
+        if FileManager.default.isExecutableFile(atPath: engine.path) { return engine }
+        var root = here
+        while root.path != "/" && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root = root.deletingLastPathComponent()
+        }
+        let configuration = here.path.contains("/release") ? "release" : "debug"
+        FileHandle.standardError.write(Data("cuohe-bench: building cuohe (\(configuration)) first\n".utf8))
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        build.arguments = ["swift", "build", "-c", configuration, "--product", "cuohe"]
+        build.currentDirectoryURL = root
+        try build.run()
+        build.waitUntilExit()
+        guard build.terminationStatus == 0, FileManager.default.isExecutableFile(atPath: engine.path) else {
+            throw BenchError("no cuohe binary beside cuohe-bench, and `swift build --product cuohe` in \(root.path) failed")
+        }
+        return engine
     }
 
     /// CPU seconds the engine has used so far (user + system, from /proc).
