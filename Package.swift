@@ -35,8 +35,6 @@ let package = Package(
         .executableTarget(name: "cuohe-pipeline-bench",
                           dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore", "BenchSupport"],
                           path: "Benchmarks/PipelineBench", swiftSettings: strict),
-        .executableTarget(name: "cuohe-gateway-bench", dependencies: ["BenchSupport"],
-                          path: "Benchmarks/GatewayBench", swiftSettings: strict),
         // The load tester's tool: drives cuohe serve over TCP (or the pipeline in-process).
         .executableTarget(name: "cuohe-bench", dependencies: ["BenchSupport", "CuoheRuntime", "CuoheProtocol", "CuoheCore"],
                           path: "Benchmarks/LoadBench", swiftSettings: strict),
@@ -44,7 +42,7 @@ let package = Package(
         .testTarget(name: "CuoheCoreTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
         .testTarget(name: "CuoheProtocolTests", dependencies: ["CuoheCore", "CuoheProtocol"]),
         .testTarget(name: "CuoheRuntimeTests", dependencies: ["CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
-        .testTarget(name: "CuoheGatewayTests", dependencies: ["CuoheGateway", "CuoheCore", "CuoheProtocol", "CuoheRuntime"]),
+        .testTarget(name: "CuoheGatewayTests", dependencies: ["CuoheGateway", "CuoheCore", "CuoheProtocol", "CuoheRuntime", "BenchSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

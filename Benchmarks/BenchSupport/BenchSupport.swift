@@ -38,3 +38,28 @@ public func wallNanos() -> Int64 {
 public func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
     sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
+
+/// A blocking TCP connection to 127.0.0.1:`port` with Nagle off (lines go out as written): the
+/// descriptor, or -1 with `errno` set. `receiveBuffer` is set before connecting, so the window
+/// the connection negotiates stays that small (a client that reads slowly).
+public func connectLoopback(port: UInt16, receiveBuffer: Int32? = nil) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return -1 }
+    if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_port = port.bigEndian
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+    let r = withUnsafePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if r != 0 {
+        let saved = errno
+        close(fd)
+        errno = saved
+        return -1
+    }
+    return fd
+}

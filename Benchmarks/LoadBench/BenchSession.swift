@@ -87,15 +87,8 @@ final class BenchSession: @unchecked Sendable {
         self.instruments = instruments
         self.mix = mix
         random = SplitMix64(state: seed &+ UInt64(index) &* 0x9E37_79B9)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, 16) } }
-        guard r == 0 else { throw BenchError("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+        fd = connectLoopback(port: port)
+        guard fd >= 0 else { throw BenchError("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
         output.append(contentsOf: "LOGIN broker=\(broker) token=\(token) hb=60\n".utf8)
         flushOutput()
         let deadline = nowNanos() + 10_000_000_000

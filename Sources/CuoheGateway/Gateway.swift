@@ -62,7 +62,7 @@ final class Gateway {
         self.history = history
         self.pipelineMetrics = pipelineMetrics
         self.rebuild = rebuild
-        metrics = GatewayMetrics(brokers: directory.brokers.count)
+        metrics = GatewayMetrics()
         sessions = Array(repeating: nil, count: directory.brokers.count)
         buckets = Array(repeating: nil, count: directory.brokers.count)
         books = Array(repeating: nil, count: directory.symbols.count)
@@ -114,10 +114,12 @@ final class Gateway {
     }
 
     func connection(_ token: UInt64) -> Connection? {
-        let slot = Int(truncatingIfNeeded: (token & 0xffff_ffff) &- Gateway.firstConnectionToken)
+        let slot = Gateway.slot(token)
         guard slot >= 0 && slot < slots.count, let c = slots[slot], c.token == token else { return nil }
         return c
     }
+
+    static func slot(_ token: UInt64) -> Int { Int(truncatingIfNeeded: (token & 0xffff_ffff) &- firstConnectionToken) }
 
     func touch(_ c: Connection) { touched.append(c) }
 }
@@ -151,7 +153,8 @@ extension Gateway {
 
     /// Closes `c` now: its socket, its slot, its session.
     func close(_ c: Connection) {
-        guard let slot = slots.firstIndex(where: { $0 === c }) else { return }
+        let slot = Gateway.slot(c.token)
+        guard slot >= 0 && slot < slots.count, slots[slot] === c else { return }
         poller.remove(c.socket.fd)
         slots[slot] = nil
         freeSlots.append(slot)

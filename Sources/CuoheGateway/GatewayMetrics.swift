@@ -25,8 +25,6 @@ struct GatewayMetrics {
     var rejects = [UInt64](repeating: 0, count: 64)
     var disconnects: [String: UInt64] = [:]
 
-    init(brokers: Int) {}
-
     mutating func rejected(_ reason: RejectReason) { rejects[Int(reason.rawValue)] += 1 }
     mutating func disconnected(_ reason: String) { disconnects[reason, default: 0] += 1 }
 }
@@ -147,7 +145,9 @@ extension Gateway {
         } else {
             return
         }
-        c.append("HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r" )
+        let response = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+        c.out.append(contentsOf: response.utf8)
         c.out.append(contentsOf: body.utf8)
         c.end("METRICS", now: now)
         touch(c)

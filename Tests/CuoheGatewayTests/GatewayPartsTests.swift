@@ -1,6 +1,7 @@
 import XCTest
 import CuoheCore
 import CuoheProtocol
+import BenchSupport
 @testable import CuoheGateway
 
 /// The gateway's parts on their own: the book pictures against the matcher's own book, the
@@ -15,7 +16,7 @@ final class GatewayPartsTests: XCTestCase {
         var matcher = Matcher(config: config)
         var mirror = BookMirror(instruments: config.instruments.count)
         var events = EventBuffer()
-        var r = GatewayRobustnessTests.Random(state: 7)
+        var r = SplitMix64(state: 7)
         let who = [("B01", "A1001"), ("B02", "A2001")]
         var checkedLevels = 0
         for step in 0..<5_000 {

@@ -1,22 +1,10 @@
 import XCTest
 import Foundation
+import BenchSupport
 
 /// What a broker cannot do to the gateway: garbage, floods, crowds, a crash under load.
 final class GatewayRobustnessTests: XCTestCase {
     override func setUp() { signal(SIGPIPE, SIG_IGN) }
-
-    /// SplitMix64: the same seed, the same stream.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
 
     static let templates = [
         "NEW cid=f1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00",
@@ -29,7 +17,7 @@ final class GatewayRobustnessTests: XCTestCase {
 
     /// One fuzz line: random bytes (NULs, control and high bytes, some far past the line
     /// bound), a mutated well-formed line, or a well-formed one.
-    static func fuzzLine(_ r: inout Random) -> [UInt8] {
+    static func fuzzLine(_ r: inout SplitMix64) -> [UInt8] {
         switch r.below(10) {
         case 0...2:
             let n = r.below(8) == 0 ? 1000 + r.below(3000) : r.below(80)
@@ -57,7 +45,7 @@ final class GatewayRobustnessTests: XCTestCase {
         let data = ServerProcess.temporaryDirectory("fuzz")
         let server = try ServerProcess(data: data, metrics: true, extra: ["--durability", "none"])
         let brokers = [("B01", "secret1"), ("B02", "secret2"), ("OPS", "opsecret"), ("", "")]
-        var r = Random(state: 20261201)
+        var r = SplitMix64(state: 20261201)
         func open(_ k: Int) -> Client {
             let c = Client(port: server.port)
             if !brokers[k].0.isEmpty { c.login(brokers[k].0, brokers[k].1) }

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import BenchSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -92,16 +93,8 @@ final class Client {
     private(set) var closedByPeer = false
 
     init(port: UInt16, receiveBuffer: Int32? = nil) {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4) }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, 16) } }
-        precondition(r == 0, "connect: \(String(cString: strerror(errno)))")
+        fd = connectLoopback(port: port, receiveBuffer: receiveBuffer)
+        precondition(fd >= 0, "connect: \(String(cString: strerror(errno)))")
     }
 
     deinit { close(fd) }

@@ -63,7 +63,8 @@ struct Sequencer: ~Copyable {
         for item in items {
             switch item {
             case .command(var command, let stamp):
-                guard let ts = stamp == nil && wall != nil ? clock.liveStamp(wall: wall!) : clock.stamp(requested: stamp) else {
+                let live: Int64? = if let wall, stamp == nil { clock.liveStamp(wall: wall) } else { clock.stamp(requested: stamp) }
+                guard let ts = live else {
                     answersOut.push(EdgeAnswer.badTimestamp)
                     out.append(.answer)
                     metrics.stampsRefused.add(1)
