@@ -7,14 +7,30 @@ public struct MarketConfig: Sendable, Equatable {
     public var instruments: [InstrumentConfig]
     public var brokers: [BrokerConfig]
     public var accounts: [AccountConfig]
+    /// The market's offset from UTC in seconds (`timeZone`, `+08:00` is 28,800): the trading day
+    /// starts at the trading date's local midnight, and schedule times are counted from it.
+    public var timeZoneOffsetSeconds: Int32
 
     public init(tradingDate: CivilDate, fees: Fees = Fees(), instruments: [InstrumentConfig],
-                brokers: [BrokerConfig], accounts: [AccountConfig]) {
+                brokers: [BrokerConfig], accounts: [AccountConfig], timeZoneOffsetSeconds: Int32 = 0) {
         self.tradingDate = tradingDate
+        self.timeZoneOffsetSeconds = timeZoneOffsetSeconds
         self.fees = fees
         self.instruments = instruments
         self.brokers = brokers
         self.accounts = accounts
+    }
+}
+
+/// One entry of an instrument's daily schedule (`{ "at": "09:15", "phase": "AUCTION" }`).
+public struct ScheduleEntry: Sendable, Equatable, BitwiseCopyable {
+    /// Seconds after the trading date's local midnight (0 ..< 86,400).
+    public var secondOfDay: Int32
+    public var phase: TradingPhase
+
+    public init(secondOfDay: Int32, phase: TradingPhase) {
+        self.secondOfDay = secondOfDay
+        self.phase = phase
     }
 }
 
@@ -44,10 +60,14 @@ public struct InstrumentConfig: Sendable, Equatable {
     public var holderCap: Int64
     public var holdingDays: Int64
     public var phase: TradingPhase
+    /// The daily schedule: each entry moves the instrument to its phase at its time of day,
+    /// every trading day; times strictly increasing.
+    public var schedule: [ScheduleEntry]
 
     public init(symbol: String, name: String, tick: Int64, lot: Int64, referencePrice: Int64,
                 bandPercent: Int64, holderCap: Int64 = 200, holdingDays: Int64 = 0,
-                phase: TradingPhase = .open) {
+                phase: TradingPhase = .open, schedule: [ScheduleEntry] = []) {
+        self.schedule = schedule
         self.symbol = symbol
         self.name = name
         self.tick = tick
