@@ -25,6 +25,9 @@ public enum CommandKind: UInt8, Sendable, BitwiseCopyable {
 public struct Command: Sendable, BitwiseCopyable {
     /// A quantity or price field the line did not carry.
     public static let absent: Int64 = -1
+    /// The broker of a `PHASE` the sequencer issues from the configuration's schedule: the
+    /// market itself. Its `OK` goes to every operator broker.
+    public static let scheduleBroker: Int32 = -1
     /// A quantity or price field the line carried but that is not a valid number.
     public static let invalid: Int64 = -2
 

@@ -18,6 +18,10 @@ public enum EventKind: UInt8, Sendable, BitwiseCopyable {
     case ok
     /// `STATS`: the engine's counters, for an operator.
     case stats
+    /// An instrument in `AUCTION` whose indicative uncross changed: `price` (0 when nothing
+    /// would trade) and `qty` are the `iop`/`iov` its `BOOK` carries. Market data for the
+    /// gateway's pictures (replay prints it as `* IOP`); no broker is sent a line of its own.
+    case indicative
 }
 
 /// A one-word detail for a `REJ`, where the reason alone would leave a broker guessing.
@@ -41,6 +45,8 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
     case badAmount
     /// A `DEPOSIT` that would take the account past the largest balance the engine keeps.
     case cashLimit
+    /// A `MARKET`, `IOC` or `FOK` order while the instrument is in its call auction.
+    case auction
 }
 
 /// A fixed-size outbound event: the only output of the matching core. The edge formats it as a
@@ -48,10 +54,12 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
 ///
 /// Field use by kind: `ack` (oid, account, instrument, side, qty, price, tif, type);
 /// `reject` (reason, detail; verb for an operator verb's); `fill` (oid, tid, price, qty, leaves, cum, liquidity, side);
-/// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves); `status` (oid, state,
+/// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves; reason = `CancelReason.selfTrade`
+/// when an uncross reduced the order against its own account's, 0 for a broker's `REPLACE`); `status` (oid, state,
 /// qty, price, leaves, cum); `trade` (instrument, mdseq, tid, price, qty, account = buyer,
 /// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker, side = the taker's side,
-/// buyerFee, sellerFee, stampDuty);
+/// buyerFee, sellerFee, stampDuty, tradeKind);
+/// `indicative` (instrument, price = iop or 0, qty = iov; broker -1);
 /// `ok` (verb, instrument, phase, date; for DEPOSIT/WITHDRAW account, price = amount, qty = new cash); `stats` (counters in qty = commands, oid = orders accepted,
 /// tid = trades, leaves = resting orders, cum = rejects).
 public struct Event: Sendable, BitwiseCopyable {
@@ -63,6 +71,7 @@ public struct Event: Sendable, BitwiseCopyable {
     public var state: OrderState = .new
     public var phase: TradingPhase = .open
     public var verb: CommandKind = .new
+    public var tradeKind: TradeKind = .book
     /// A `RejectReason` or `CancelReason` raw value, by kind.
     public var reason: UInt8 = 0
     public var detail: RejectDetail = .none

@@ -39,6 +39,10 @@ public struct InstrumentState: Sendable, BitwiseCopyable {
     public var mdseq: Int64
     public var phase: TradingPhase
     public var halted: Bool
+    /// The indicative uncross last published while in `AUCTION` (price 0: nothing would trade).
+    /// Always what the book gives after a command, so it is derived again on restore.
+    public var iop: Int64 = 0
+    public var iov: Int64 = 0
 }
 
 /// Counters for `STATS`.
@@ -74,6 +78,11 @@ public struct Matcher: ~Copyable, Sendable {
     public internal(set) var counters = MatcherCounters()
     /// Accounts, the shareholder register and the money rules.
     public internal(set) var ledger: Ledger
+    /// Instruments in `AUCTION` whose book changed during the current command (each once,
+    /// `auctionChanged` marking it), so only their indicative uncross is looked at afterwards.
+    let changedAuctions: FixedArray<Int32>
+    let auctionChanged: FixedArray<Bool>
+    var changedAuctionCount = 0
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         // A level's quantity sums the leaves of every order resting on it.
@@ -111,6 +120,11 @@ public struct Matcher: ~Copyable, Sendable {
         cids = CidIndex(capacity: limits.cidsPerDayMax, arena: arena)
         hashRing = arena.make(count: 2 * Matcher.hashRingSize, repeating: 0)
         ledger = Ledger(config: config, limits: limits, arena: arena)
+        changedAuctions = arena.make(count: max(config.instruments.count, 1), repeating: -1)
+        auctionChanged = arena.make(count: max(config.instruments.count, 1), repeating: false)
+        for i in 0..<Int32(config.instruments.count) where instruments[i].phase == .auction {
+            books[i].activateAuctionIndex()
+        }
     }
 
     // MARK: - The one entry point
@@ -134,6 +148,7 @@ public struct Matcher: ~Copyable, Sendable {
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorCommand(command, &out)
         case .cancelOnDisconnect: cancelOnDisconnect(command, &out)
         }
+        if changedAuctionCount != 0 { publishIndicatives(ts: command.ts, &out) }
     }
 
     /// How many commands ahead a batch starts loading cid-table entries, and records.
@@ -283,7 +298,12 @@ public struct Matcher: ~Copyable, Sendable {
             return (.badPrice, .marketWithPrice)
         }
         if s.halted { return (.halted, .none) }
-        if s.phase != .open { return (.marketClosed, .none) }
+        if s.phase == .auction {
+            // A call auction collects only orders that can wait for its one price.
+            if c.type == .market || c.tif == .ioc || c.tif == .fok { return (.marketClosed, .auction) }
+        } else if s.phase != .open {
+            return (.marketClosed, .none)
+        }
         return nil
     }
 
@@ -370,6 +390,11 @@ public struct Matcher: ~Copyable, Sendable {
         }
         var taker = Taker(cid: c.cid, oid: oid, qty: c.qty, leaves: c.qty, limit: limit, account: c.account,
                           broker: c.broker, side: c.side, frozen: frozen, position: position)
+        if s.phase == .auction {
+            // Collected for the uncross: it rests even where it crosses.
+            rest(record, taker, instrument: c.instrument, tif: tif)
+            return
+        }
         if tif == .fok {
             let (available, blockedBySelf) = fillable(c.instrument, taker)
             if available < taker.qty {
@@ -425,6 +450,17 @@ public struct Matcher: ~Copyable, Sendable {
             level: -1, side: taker.side, tif: tif, frozen: taker.frozen, position: taker.position))
         books[instrument].append(slot, store: &store)
         cids[record].slot = slot
+        noteAuctionChange(instrument)
+    }
+
+    /// Remembers that an instrument's book changed, if it is collecting an auction.
+    @inline(__always)
+    mutating func noteAuctionChange(_ instrument: Int32) {
+        if instruments[instrument].phase == .auction && !auctionChanged[instrument] {
+            auctionChanged[instrument] = true
+            changedAuctions[changedAuctionCount] = instrument
+            changedAuctionCount += 1
+        }
     }
 
     /// How much a FOK could fill now: the opposite side within its limit, up to the first resting
@@ -604,6 +640,7 @@ public struct Matcher: ~Copyable, Sendable {
                                 _ out: inout EventBuffer) {
         let order = store[slot]
         books[order.instrument].remove(slot, store: &store)
+        noteAuctionChange(order.instrument)
         release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
                 limit: order.price, leaves: order.leaves)
         cids[record].state = .canceled
@@ -670,6 +707,7 @@ public struct Matcher: ~Copyable, Sendable {
         if keepsPriority {
             books[order.instrument].reduce(order.side, level: order.level,
                                            by: order.leaves - newLeaves)
+            noteAuctionChange(order.instrument)
             store[slot].qty = newQty
             store[slot].leaves = newLeaves
             store[slot].cid = c.newCid
@@ -683,6 +721,11 @@ public struct Matcher: ~Copyable, Sendable {
         var taker = Taker(cid: c.newCid, oid: order.oid, qty: newQty, leaves: newLeaves, limit: newPrice,
                           account: order.account, broker: order.broker, side: order.side, frozen: newFrozen,
                           position: order.position)
+        if instruments[order.instrument].phase == .auction {
+            // A replace never trades during the auction: it waits for the uncross like the rest.
+            rest(newRecord, taker, instrument: order.instrument, tif: order.tif)
+            return
+        }
         switch match(order.instrument, &taker, ts: c.ts, &out) {
         case .done: finishTaker(newRecord, taker, reason: nil, ts: c.ts, &out)
         case .selfTrade: finishTaker(newRecord, taker, reason: .selfTrade, ts: c.ts, &out)
@@ -698,7 +741,7 @@ public struct Matcher: ~Copyable, Sendable {
         }
         if c.price != Command.absent, let refusal = validatePrice(c.price, s) { return refusal }
         if s.halted { return (.halted, .none) }
-        if s.phase != .open { return (.marketClosed, .none) }
+        if s.phase == .closed { return (.marketClosed, .none) }
         return nil
     }
 
@@ -766,7 +809,8 @@ public struct Matcher: ~Copyable, Sendable {
     // MARK: - Operator verbs
 
     mutating func operatorCommand(_ c: Command, _ out: inout EventBuffer) {
-        guard c.broker >= 0 && Int(c.broker) < brokerIsOperator.count && brokerIsOperator[c.broker] else {
+        let scheduled = c.broker == Command.scheduleBroker && c.kind == .phase
+        guard scheduled || (c.broker >= 0 && Int(c.broker) < brokerIsOperator.count && brokerIsOperator[c.broker]) else {
             rejectOperator(c, .notPermitted, .none, &out)
             return
         }
@@ -779,17 +823,12 @@ public struct Matcher: ~Copyable, Sendable {
                 rejectOperator(c, .unknownSymbol, .none, &out)
                 return
             }
-            if c.kind == .halt {
-                instruments[c.instrument].halted = true
-            } else if c.kind == .resume {
-                instruments[c.instrument].halted = false
-            } else {
-                instruments[c.instrument].phase = c.phase
-                ok.phase = c.phase
-            }
+            if c.kind == .phase { ok.phase = c.phase }
             out.append(ok)
-            if c.kind == .phase && c.phase == .closed {
-                expire(c.instrument, ts: c.ts, keep: { _ in true }, &out)
+            switch c.kind {
+            case .halt: instruments[c.instrument].halted = true
+            case .resume: resume(c.instrument, ts: c.ts, &out)
+            default: changePhase(c.instrument, to: c.phase, ts: c.ts, &out)
             }
         case .roll:
             guard c.date > tradingDate else {
@@ -882,6 +921,8 @@ public struct Matcher: ~Copyable, Sendable {
             instruments[i] = s
             expire(i, ts: ts, keep: { $0.price >= band.low && $0.price <= band.high }, &out)
             books[i].rebase(lowPrice: band.low, highPrice: band.high, store: &store, arena: arena)
+            // The reference price, and so perhaps the indicative price, moved.
+            noteAuctionChange(i)
         }
         ledger.roll(from: tradingDate, to: date)
         tradingDate = date

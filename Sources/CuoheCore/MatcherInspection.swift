@@ -15,7 +15,7 @@ extension Matcher {
 
     /// Walks every structure and returns a description of the first inconsistency, or nil.
     /// Checks: links both ways, level counts and quantities, bitsets and best prices, the book
-    /// never crossed, every order on its own instrument, side and price, `0 < leaves ≤ qty`, every
+    /// never crossed while open, the auction index and indicative price, every order on its own instrument, side and price, `0 < leaves ≤ qty`, every
     /// live order's cid record pointing back at it, and the live count.
     public func verify() -> String? {
         var live = 0
@@ -70,9 +70,11 @@ extension Matcher {
                 }
                 if book.best(side) != best { return "instrument \(i) \(side): best \(book.best(side)), actual \(best)" }
             }
-            if book.bestBid >= 0 && book.bestAsk >= 0 && book.bestBid >= book.bestAsk {
+            // Only a call auction crosses a book; one trading in the open never is.
+            if book.isCrossed && s.phase == .open && !s.halted {
                 return "instrument \(i): book crossed"
             }
+            if let problem = verifyAuction(i) { return problem }
         }
         if live != store.liveCount { return "live count \(store.liveCount), actual \(live)" }
         return verifyLedger()
@@ -189,5 +191,49 @@ extension Matcher {
             }
         }
         return h
+    }
+}
+
+extension Matcher {
+    /// While an instrument collects an auction: its index sums the levels exactly, and its
+    /// published indicative price is what the book gives now.
+    func verifyAuction(_ i: Int32) -> String? {
+        let book = books[i]
+        let s = instruments[i]
+        guard s.phase == .auction else {
+            return s.iop == 0 && s.iov == 0 ? nil : "instrument \(i): indicative price outside an auction"
+        }
+        guard book.auction.active else { return "instrument \(i): in AUCTION without its index" }
+        var bids: Int64 = 0
+        var asks: Int64 = 0
+        for level in 0..<Int(book.levelCount) {
+            let below = bids
+            bids += book.level(.buy, Int32(level)).qty
+            asks += book.level(.sell, Int32(level)).qty
+            if book.auction.bidPrefix(level) != bids || AuctionIndex.prefix(book.auction.c, level) != below + asks {
+                return "instrument \(i): auction index disagrees with level \(level)"
+            }
+        }
+        if book.auction.totalBid != bids { return "instrument \(i): auction index total \(book.auction.totalBid), actual \(bids)" }
+        let now = book.indicative(reference: s.referencePrice)
+        if (now?.price ?? 0) != s.iop || (now?.volume ?? 0) != s.iov {
+            return "instrument \(i): published indicative \(s.iop)/\(s.iov), book gives \(now?.price ?? 0)/\(now?.volume ?? 0)"
+        }
+        return nil
+    }
+
+    /// After a restore: the auction index of each instrument in `AUCTION`, and its indicative
+    /// price, derived again from the book (both are functions of it).
+    mutating func restoreAuctions() {
+        for i in 0..<Int32(instruments.count) {
+            guard instruments[i].phase == .auction else {
+                books[i].deactivateAuctionIndex()
+                continue
+            }
+            books[i].activateAuctionIndex()
+            let now = books[i].indicative(reference: instruments[i].referencePrice)
+            instruments[i].iop = now?.price ?? 0
+            instruments[i].iov = now?.volume ?? 0
+        }
     }
 }

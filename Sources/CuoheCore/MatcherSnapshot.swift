@@ -113,6 +113,7 @@ extension Matcher {
         // passes its checksum first, so out-of-range values here mean a defect, not damage).
         guard let total = m.ledger.checkedMarketCash() else { return nil }
         m.ledger.marketCash = total
+        m.restoreAuctions()
         if m.verify() != nil { return nil }
         return consume m
     }

@@ -17,6 +17,8 @@ public struct OrderBook: Sendable, BitwiseCopyable {
     public private(set) var bestBid: Int32 = -1
     /// The lowest non-empty ask level, or -1.
     public private(set) var bestAsk: Int32 = -1
+    /// The level sums a call auction's indicative price is found from, kept only while `active`.
+    public internal(set) var auction: AuctionIndex
 
     /// A book covering `lowPrice ... highPrice` in steps of `tick`.
     public init(lowPrice: Int64, highPrice: Int64, tick: Int64, arena: Arena) {
@@ -31,6 +33,7 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         asks = arena.make(count: count, repeating: .empty)
         bidBits = arena.make(count: (count + 63) / 64, repeating: 0)
         askBits = arena.make(count: (count + 63) / 64, repeating: 0)
+        auction = AuctionIndex(levels: count, arena: arena)
     }
 
     public var highPrice: Int64 { lowPrice + Int64(levelCount - 1) * tick }
@@ -82,6 +85,7 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         levels[index].tail = slot
         levels[index].orderCount += 1
         levels[index].qty += orders[slot].leaves
+        if auction.active { auction.add(side, level: index, orders[slot].leaves) }
     }
 
     /// Unlinks the order in `slot` from its level; its `leaves` must still be counted in the level.
@@ -99,12 +103,14 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         orders[slot].next = -1
         levels[index].orderCount -= 1
         levels[index].qty -= orders[slot].leaves
+        if auction.active { auction.add(side, level: index, -orders[slot].leaves) }
         if levels[index].head < 0 { levelEmptied(side, index) }
     }
 
     /// Records that `qty` of a resting order at `index` traded or was reduced in place.
     public mutating func reduce(_ side: Side, level index: Int32, by qty: Int64) {
         levels(side)[index].qty -= qty
+        if auction.active { auction.add(side, level: index, -qty) }
     }
 
     mutating func levelEmptied(_ side: Side, _ index: Int32) {
@@ -177,6 +183,7 @@ public struct OrderBook: Sendable, BitwiseCopyable {
             precondition(fresh.contains(price: store[slot].price), "rebase would drop a resting order")
             fresh.append(slot, store: &store)
         }
+        if auction.active { fresh.activateAuctionIndex() }
         free(in: arena)
         self = fresh
     }
@@ -187,12 +194,14 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         arena.free(asks)
         arena.free(bidBits)
         arena.free(askBits)
+        auction.free(in: arena)
     }
 
     /// The bytes a book of `ticks` price levels takes (both sides, their levels and bitsets).
     public static func bytes(ticks: Int64) -> Int {
         let count = Int(ticks)
         return 2 * Arena.bytes(count, of: PriceLevel.self) + 2 * Arena.bytes((count + 63) / 64, of: UInt64.self)
+            + AuctionIndex.bytes(levels: count)
     }
 
     /// Visits every order on `side` in priority order: best level first, oldest first within it.

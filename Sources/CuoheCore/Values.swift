@@ -87,6 +87,16 @@ public enum OrderState: UInt8, Sendable, BitwiseCopyable {
 public enum Liquidity: UInt8, Sendable, BitwiseCopyable {
     case maker = 0
     case taker = 1
+    /// Both sides of a call auction's uncross: no order took liquidity from another.
+    case auction = 2
+}
+
+/// How a trade came about (the public `TRADE`'s `kind=`).
+public enum TradeKind: UInt8, Sendable, BitwiseCopyable {
+    /// The continuous book: an incoming order met a resting one.
+    case book = 0
+    /// A call auction's uncross, at its one price.
+    case auction = 1
 }
 
 /// A calendar date as days since 1970-01-01 (proleptic Gregorian, UTC).

@@ -16,17 +16,24 @@ struct BookMirror: Sendable {
     private var bids: [[Int64: Int64]]
     private var asks: [[Int64: Int64]]
     private var mdseq: [Int64]
+    /// Per instrument: in `AUCTION` (from the `OK`s of `PHASE`), and the indicative uncross.
+    private var inAuction: [Bool]
+    private var indicative: [(price: Int64, volume: Int64)]
     private var changed: Set<Int32> = []
 
-    /// Every instrument starts changed, so the first pictures show each book.
-    init(instruments: Int, ordersExpected: Int = 1 << 20) {
+    /// Every instrument starts changed, so the first pictures show each book. `auction` names
+    /// those that start in `AUCTION`.
+    init(instruments: Int, ordersExpected: Int = 1 << 20, auction: [Bool] = []) {
         // Room for the live orders up front: a rehash of a large table would stall the egress
         // thread for milliseconds.
         orders.reserveCapacity(ordersExpected)
         bids = Array(repeating: [:], count: instruments)
         asks = Array(repeating: [:], count: instruments)
         mdseq = Array(repeating: 0, count: instruments)
+        inAuction = Array(repeating: false, count: instruments)
+        indicative = Array(repeating: (0, 0), count: instruments)
         changed = Set((0..<instruments).map(Int32.init))
+        for (i, collecting) in auction.enumerated() where i < instruments { inAuction[i] = collecting }
     }
 
     mutating func apply(_ e: Event) {
@@ -53,6 +60,16 @@ struct BookMirror: Sendable {
         case .trade:
             guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
             mdseq[Int(e.instrument)] = e.mdseq
+            changed.insert(e.instrument)
+        case .indicative:
+            guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
+            indicative[Int(e.instrument)] = (e.price, e.qty)
+            changed.insert(e.instrument)
+        case .ok where e.verb == .phase:
+            guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
+            inAuction[Int(e.instrument)] = e.phase == .auction
+            // The matcher publishes an indicative price only when it is not "nothing".
+            indicative[Int(e.instrument)] = (0, 0)
             changed.insert(e.instrument)
         default:
             return
@@ -81,6 +98,7 @@ struct BookMirror: Sendable {
     func picture(_ i: Int) -> BookPicture {
         BookPicture(instrument: Int32(i), mdseq: mdseq[i],
                     bids: bids[i].sorted { $0.key > $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) },
-                    asks: asks[i].sorted { $0.key < $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) })
+                    asks: asks[i].sorted { $0.key < $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) },
+                    indicative: inAuction[i] ? indicative[i] : nil)
     }
 }

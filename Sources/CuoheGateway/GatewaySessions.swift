@@ -163,6 +163,12 @@ extension Gateway {
                         s.append(text)
                     }
                     if let s { touch(s) }
+                case .operators:
+                    for (b, isOperator) in directory.brokerIsOperator.enumerated() where isOperator {
+                        guard let s = sessions[b], s.closingSince == nil else { continue }
+                        s.append(text)
+                        touch(s)
+                    }
                 case .marketData:
                     metrics.trades += 1
                     guard line.instrument >= 0 && Int(line.instrument) < subscribers.count else { continue }
@@ -223,7 +229,12 @@ extension Gateway {
         func side(_ levels: [(Int64, Int64)]) -> String {
             levels.prefix(depth).map { "\(Decimal4.format($0.0)):\($0.1)" }.joined(separator: ",")
         }
-        return "BOOK sym=\(directory.symbols[Int(p.instrument)]) mdseq=\(p.mdseq) bids=\(side(p.bids)) asks=\(side(p.asks)) ts=\(now)"
+        var auction = ""
+        if let i = p.indicative {
+            auction = i.price > 0 ? " iop=\(Decimal4.format(i.price)) iov=\(i.volume)" : " iop= iov="
+        }
+        return "BOOK sym=\(directory.symbols[Int(p.instrument)]) mdseq=\(p.mdseq) bids=\(side(p.bids)) asks=\(side(p.asks))"
+            + auction + " ts=\(now)"
     }
 
     /// One write per touched connection; those with output left wait for the socket.

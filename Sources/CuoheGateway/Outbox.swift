@@ -10,7 +10,8 @@ import CuoheRuntime
 /// `seq`, or an operator reply with none), or public market data (`TRADE`) for an instrument's
 /// subscribers.
 struct OutLine: BitwiseCopyable {
-    enum Audience: UInt8 { case broker, marketData }
+    /// `operators`: the answer to a scheduled `PHASE`, for every operator broker's session.
+    enum Audience: UInt8 { case broker, marketData, operators }
     var audience: Audience
     var broker: Int32
     var instrument: Int32
@@ -31,6 +32,8 @@ struct BookPicture: Sendable {
     /// Best first: (price, quantity).
     var bids: [(Int64, Int64)]
     var asks: [(Int64, Int64)]
+    /// While the instrument is in `AUCTION`: its indicative uncross (price 0: nothing would trade).
+    var indicative: (price: Int64, volume: Int64)? = nil
 }
 
 /// What egress hands the gateway thread at once.
@@ -105,11 +108,14 @@ public struct GatewaySink: EgressSink {
 
     public mutating func deliver(_ event: Event) {
         mirror.apply(event)
+        // The indicative price reaches brokers inside their BOOK pictures, not as a line.
+        if event.kind == .indicative { return }
         let start = batch.bytes.count
         formatter.append(event, to: &batch.bytes)
         batch.bytes.append(UInt8(ascii: "\n"))
         let trade = event.kind == .trade
-        batch.lines.append(OutLine(audience: trade ? .marketData : .broker, broker: event.broker,
+        let audience: OutLine.Audience = trade ? .marketData : event.broker < 0 ? .operators : .broker
+        batch.lines.append(OutLine(audience: audience, broker: event.broker,
                                    instrument: event.instrument, seq: trade ? 0 : event.seq,
                                    kind: event.kind, reason: event.reason, start: Int32(start), count: Int32(batch.bytes.count - start)))
     }

@@ -69,7 +69,8 @@ public enum Server {
         let journalDirectory = engine.journal.directory
         var history = ResumeHistory(brokers: directory.brokers.count, messagesMax: o.settings.historyMessagesMax,
                                     totalBytesMax: o.settings.historyBytesMax)
-        var mirror = BookMirror(instruments: directory.symbols.count, ordersExpected: o.limits.ordersLiveMax)
+        var mirror = BookMirror(instruments: directory.symbols.count, ordersExpected: o.limits.ordersLiveMax,
+                                auction: config.instruments.map { $0.phase == .auction })
         do throws(JournalError) {
             try HistoryRebuild.run(journalDirectory: journalDirectory, config: config, limits: o.limits,
                                    line: { b, seq, text in history.append(b, seq: seq, text) },

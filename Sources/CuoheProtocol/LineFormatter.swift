@@ -49,6 +49,7 @@ public enum Spelling {
     public static func detail(_ d: RejectDetail) -> String? {
         switch d {
         case .none: nil
+        case .auction: "AUCTION"
         case .missingPrice: "PX_REQUIRED"
         case .marketWithPrice: "MARKET_TAKES_NO_PX"
         case .replaced: "REPLACED"
@@ -141,6 +142,13 @@ public struct LineFormatter: Sendable {
             w.int("tid", e.tid)
             w.px("px", e.price)
             w.int("qty", e.qty)
+            w.text("kind", e.tradeKind == .auction ? "AUCTION" : "BOOK")
+        case .indicative:
+            // Replay's view of what a `BOOK` would carry as `iop`/`iov` (empty: nothing would trade).
+            w.word("IOP")
+            w.text("sym", name(directory.symbols, e.instrument))
+            if e.price > 0 { w.px("iop", e.price) } else { w.text("iop", "") }
+            if e.price > 0 { w.int("iov", e.qty) } else { w.text("iov", "") }
         case .ok: ok(e, &w)
         case .stats:
             w.word("STATS")
@@ -178,7 +186,7 @@ public struct LineFormatter: Sendable {
         w.int("qty", e.qty)
         w.int("leaves", e.leaves)
         w.int("cum", e.cum)
-        w.text("liq", e.liquidity == .maker ? "MAKER" : "TAKER")
+        w.text("liq", e.liquidity == .maker ? "MAKER" : e.liquidity == .taker ? "TAKER" : "AUCTION")
     }
 
     func replaced(_ e: Event, _ w: inout FieldWriter) {
@@ -189,6 +197,7 @@ public struct LineFormatter: Sendable {
         w.int("qty", e.qty)
         w.px("px", e.price)
         w.int("leaves", e.leaves)
+        if e.reason != 0 { w.text("reason", Spelling.cancelReason(CancelReason(rawValue: e.reason) ?? .selfTrade)) }
     }
 
     func status(_ e: Event, _ w: inout FieldWriter) {

@@ -26,6 +26,14 @@ final class RandomStreamTests: XCTestCase {
         runChecked(seed: 0x5EED_0003, steps: 50_000, profile: RandomStreamProfile(liveTarget: 100, selfTradeOneIn: 3))
     }
 
+    /// Call auctions that last: orders collect across the band (crossing, self-crossing), are
+    /// replaced and canceled, and uncross into OPEN or CLOSED, by an operator or the schedule.
+    func testAuctionHeavy() {
+        runChecked(seed: 0x5EED_0005, steps: 40_000,
+                   profile: RandomStreamProfile(liveTarget: 120, selfTradeOneIn: 6, operatorPerMille: 40,
+                                                auctionPerMille: 25, phaseLastsOneIn: 120))
+    }
+
     func testOperatorHeavy() {
         runChecked(seed: 0x5EED_0004, steps: 45_000,
                    profile: RandomStreamProfile(liveTarget: 120, operatorPerMille: 60, rollPerMille: 8))
@@ -186,7 +194,8 @@ final class RandomStreamTests: XCTestCase {
             XCTAssertGreaterThan(tally.cancels[Int(reason.rawValue)], 0,
                                  "seed \(seedText): no \(reason) cancel", file: file, line: line)
         }
-        for name in RandomStreamTally.required where tally.scenarios[name, default: 0] == 0 {
+        let required = RandomStreamTally.required + (profile.auctionPerMille > 0 ? RandomStreamTally.requiredInAuctions : [])
+        for name in required where tally.scenarios[name, default: 0] == 0 {
             XCTFail("seed \(seedText): the streams never reached \"\(name)\"", file: file, line: line)
         }
         XCTAssertGreaterThan(tally.replaced, 0, file: file, line: line)
@@ -240,13 +249,28 @@ final class RandomStreamTests: XCTestCase {
     /// quantity; a `STATUS` is self-consistent.
     static func checkTrades(_ events: [Event], model: ReferenceModel, lastTid: inout Int64,
                      lastMdseq: inout [Int64]) -> String? {
+        var knownQty: [Int64: Int64] = [:]
         for (k, e) in events.enumerated() {
             switch e.kind {
             case .trade:
                 guard k >= 2 else { return "TRADE \(e.tid) without its FILLs" }
                 let taker = events[k - 2], maker = events[k - 1]
-                guard taker.kind == .fill, taker.liquidity == .taker, maker.kind == .fill,
-                      maker.liquidity == .maker else { return "TRADE \(e.tid) not after taker FILL, maker FILL" }
+                let s = model.instruments[Int(e.instrument)]
+                guard e.price >= s.bandLow && e.price <= s.bandHigh else { return "TRADE \(e.tid) outside the band" }
+                if e.tradeKind == .auction {
+                    // An uncross: the buy's FILL, the sell's, both AUCTION; one price for all.
+                    guard taker.kind == .fill, taker.liquidity == .auction, taker.side == .buy, maker.kind == .fill,
+                          maker.liquidity == .auction, maker.side == .sell else {
+                        return "auction TRADE \(e.tid) not after the buy's and the sell's AUCTION FILLs"
+                    }
+                    if let first = events.first(where: { $0.kind == .trade && $0.tradeKind == .auction }),
+                       first.price != e.price {
+                        return "uncross trades at \(first.price) and \(e.price)"
+                    }
+                } else {
+                    guard taker.kind == .fill, taker.liquidity == .taker, maker.kind == .fill,
+                          maker.liquidity == .maker else { return "TRADE \(e.tid) not after taker FILL, maker FILL" }
+                }
                 for fill in [taker, maker] where fill.tid != e.tid || fill.price != e.price || fill.qty != e.qty {
                     return "TRADE \(e.tid) and FILL of oid \(fill.oid) disagree"
                 }
@@ -267,10 +291,15 @@ final class RandomStreamTests: XCTestCase {
                     return "TRADE \(e.tid) outside its orders' limits"
                 }
             case .fill:
-                let o = model.orders[Int(e.oid) - 1]
-                guard e.cum + e.leaves == o.qty, e.qty > 0, e.leaves >= 0 else {
-                    return "FILL oid \(e.oid): cum \(e.cum) + leaves \(e.leaves) != qty \(o.qty)"
+                // An uncross may reduce an order after it filled (a self-match): its quantity is
+                // the one the latest REPLACED gave it.
+                let qty = knownQty[e.oid] ?? e.cum + e.leaves
+                guard e.cum + e.leaves == qty, e.qty > 0, e.leaves >= 0 else {
+                    return "FILL oid \(e.oid): cum \(e.cum) + leaves \(e.leaves) != qty \(qty)"
                 }
+                knownQty[e.oid] = qty
+            case .replaced:
+                knownQty[e.oid] = e.qty
             case .status:
                 let ok: Bool
                 switch e.state {
@@ -282,6 +311,9 @@ final class RandomStreamTests: XCTestCase {
                 if !ok { return "STATUS oid \(e.oid) inconsistent: \(RandomStreamText.describe(e))" }
             default: break
             }
+        }
+        for (oid, qty) in knownQty where model.orders[Int(oid) - 1].qty != qty {
+            return "oid \(oid): its messages end at qty \(qty), the model has \(model.orders[Int(oid) - 1].qty)"
         }
         return nil
     }
@@ -316,8 +348,13 @@ final class RandomStreamTests: XCTestCase {
                 }
                 top.append(engine.first?.price)
             }
-            if let bid = top[0], let ask = top[1], bid >= ask {
-                return "instrument \(i): book crossed, bid \(bid) ask \(ask)"
+            let s = model.instruments[Int(i)]
+            if let bid = top[0], let ask = top[1], bid >= ask, s.phase == .open && !s.halted {
+                return "instrument \(i): book crossed while open, bid \(bid) ask \(ask)"
+            }
+            let published = matcher.instruments[Int(i)]
+            if published.iop != s.iop || published.iov != s.iov {
+                return "instrument \(i): indicative \(published.iop)/\(published.iov), model \(s.iop)/\(s.iov)"
             }
             if matcher.bestBid(instrument: i) != top[0] || matcher.bestAsk(instrument: i) != top[1] {
                 return "instrument \(i): bestBid/bestAsk \(String(describing: matcher.bestBid(instrument: i)))/"
@@ -386,11 +423,12 @@ final class RandomStreamTests: XCTestCase {
         case .fill: names.formUnion(["cid", "oid", "tid", "price", "qty", "leaves", "cum", "liquidity"])
         // The contract writes `leaves=0` on every CANCELED.
         case .canceled: names.formUnion(["cid", "oid", "reason", "leaves"])
-        case .replaced: names.formUnion(["cid", "oid", "newCid", "qty", "price", "leaves"])
+        case .replaced: names.formUnion(["cid", "oid", "newCid", "qty", "price", "leaves", "reason"])
         case .status: names.formUnion(["cid", "oid", "state", "qty", "price", "leaves", "cum"])
         case .trade:
             names.formUnion(["instrument", "mdseq", "tid", "price", "qty", "account", "counterAccount",
-                             "counterBroker"])
+                             "counterBroker", "tradeKind"])
+        case .indicative: names.formUnion(["instrument", "price", "qty"])
         case .ok:
             names.insert("verb")
             switch e.verb {
@@ -412,7 +450,7 @@ final class RandomStreamTests: XCTestCase {
             && x.detail == y.detail && x.side == y.side && x.tif == y.tif && x.type == y.type
             && x.liquidity == y.liquidity && x.state == y.state && x.phase == y.phase && x.verb == y.verb
             && x.counterBroker == y.counterBroker && x.account == y.account && x.counterAccount == y.counterAccount
-            && x.instrument == y.instrument && x.date == y.date
+            && x.instrument == y.instrument && x.date == y.date && x.tradeKind == y.tradeKind
     }
 
     /// (field, "field: expected …, actual …") for every field in which two events differ.
@@ -448,6 +486,7 @@ final class RandomStreamTests: XCTestCase {
         check("counterAccount", x.counterAccount, y.counterAccount)
         check("instrument", x.instrument, y.instrument)
         check("date", x.date, y.date) { $0.iso }
+        check("tradeKind", x.tradeKind, y.tradeKind)
         return out
     }
 }
@@ -528,6 +567,10 @@ struct RandomStreamProfile {
     var operatorPerMille = 12
     /// ROLLs per thousand commands.
     var rollPerMille = 1
+    /// PHASE AUCTION from the operator (or, one in four, the schedule), per thousand commands.
+    var auctionPerMille = 0
+    /// Each step, a halt or a phase other than OPEN ends with probability 1 in this.
+    var phaseLastsOneIn = 25
 }
 
 /// Produces the next command from the model's state (so cancels and replaces mostly name live
@@ -552,7 +595,7 @@ struct RandomStreamGenerator {
         step += 1
         let ts = RandomStreamGenerator.tsBase + step * 1_000
         // Halts and phases do not last long.
-        for i in 0..<m.instruments.count where rng.oneIn(25) {
+        for i in 0..<m.instruments.count where rng.oneIn(profile.phaseLastsOneIn) {
             let s = m.instruments[i]
             if s.halted {
                 var c = Command(kind: .resume, broker: 0, ts: ts)
@@ -571,10 +614,17 @@ struct RandomStreamGenerator {
             let o = m.orders[rng.pick(live)]
             return .cancel(broker: o.broker, ts: ts, cid: o.cid)
         }
-        let operatorShare = profile.operatorPerMille + profile.rollPerMille
+        let operatorShare = profile.operatorPerMille + profile.rollPerMille + profile.auctionPerMille
         var r = rng.int(1000 + operatorShare)
         if r >= 1000 {
             r -= 1000
+            if r < profile.auctionPerMille {
+                var c = Command(kind: .phase, broker: rng.oneIn(4) ? Command.scheduleBroker : 0, ts: ts)
+                c.instrument = Int32(rng.int(3))
+                c.phase = .auction
+                return c
+            }
+            r -= profile.auctionPerMille
             return r < profile.rollPerMille ? roll(m, ts) : operatorVerb(ts)
         }
         switch r {
@@ -792,7 +842,7 @@ struct RandomStreamGenerator {
         case ..<3: c = Command(kind: .halt, broker: broker, ts: ts)
         case ..<5: c = Command(kind: .resume, broker: broker, ts: ts)
         case ..<9:
-            c = Command(kind: .phase, broker: broker, ts: ts)
+            c = Command(kind: .phase, broker: rng.oneIn(8) ? Command.scheduleBroker : broker, ts: ts)
             c.phase = rng.pick([TradingPhase.auction, .closed, .closed, .open])
         default:
             // Half of these: a broker's session lost (the gateway's cancel-on-disconnect).
@@ -838,6 +888,7 @@ struct RandomStreamTally {
     }
 
     mutating func before(_ c: Command, model: ReferenceModel) {
+        guard c.broker >= 0 else { return }
         cidWasKnown = model.cids[Int(c.broker)][c.cid] != nil
         targetCum = model.order(broker: c.broker, cid: c.cid)?.cum ?? 0
     }
@@ -861,8 +912,24 @@ struct RandomStreamTally {
                 if e.reason == RejectReason.badPrice.rawValue { saw("BAD_PRICE \(e.detail)") }
             case .canceled: cancels[Int(e.reason)] += 1
             case .ack where e.type == .market: saw("market \(e.tif)")
+            case .indicative: saw(e.price > 0 ? "IOP published" : "IOP cleared")
             default: break
             }
+        }
+        let auctionTrades = events.filter { $0.kind == .trade && $0.tradeKind == .auction }.count
+        if auctionTrades > 1 { saw("uncross with several trades") }
+        if auctionTrades > 0 && events.contains(where: { $0.kind == .fill && $0.leaves > 0 }) { saw("uncross partial fill") }
+        if events.contains(where: { $0.kind == .replaced && $0.reason == CancelReason.selfTrade.rawValue }) {
+            saw("uncross self-match reduces")
+        }
+        if c.kind == .phase && canceled(.selfTrade) { saw("uncross self-match cancels") }
+        if c.kind == .phase && c.broker == Command.scheduleBroker && auctionTrades > 0 { saw("scheduled uncross") }
+        if c.kind == .phase && auctionTrades > 0 && c.phase == .closed { saw("uncross into CLOSED") }
+        if c.kind == .resume && auctionTrades > 0 { saw("uncross at RESUME") }
+        if let e = events.first, e.kind == .reject, e.detail == .auction { saw("MARKET_CLOSED AUCTION") }
+        if c.kind == .replace, events.first?.kind == .replaced, let o = model.order(broker: c.broker, cid: c.newCid),
+           model.instruments[Int(o.instrument)].phase == .auction, c.price != Command.absent {
+            saw("REPLACE of price in AUCTION")
         }
         switch c.kind {
         case .new:
@@ -904,6 +971,12 @@ struct RandomStreamTally {
         "REPLACE qty <= cum cancels", "REPLACE of a partly filled order", "ROLL expires GTC outside the new band",
         "GTC survives ROLL", "NEW reuses a cid ROLL forgot", "PHASE CLOSED expires",
     ]
+
+    static let requiredInAuctions = [
+        "IOP published", "IOP cleared", "uncross with several trades", "uncross partial fill",
+        "uncross self-match reduces", "uncross self-match cancels", "scheduled uncross", "uncross into CLOSED",
+        "uncross at RESUME", "MARKET_CLOSED AUCTION", "REPLACE of price in AUCTION",
+    ]
 }
 
 enum RandomStreamText {
@@ -938,11 +1011,11 @@ enum RandomStreamText {
     case .canceled:
         s += " oid=\(e.oid) reason=\(reason(e.reason, e.kind))"
     case .replaced:
-        s += " oid=\(e.oid) newcid=\(e.newCid.text) qty=\(e.qty) px=\(e.price) leaves=\(e.leaves)"
+        s += " oid=\(e.oid) newcid=\(e.newCid.text) qty=\(e.qty) px=\(e.price) leaves=\(e.leaves) reason=\(e.reason)"
     case .status:
         s += " oid=\(e.oid) state=\(e.state) qty=\(e.qty) px=\(e.price) leaves=\(e.leaves) cum=\(e.cum)"
     case .trade:
-        s += " inst=\(e.instrument) mdseq=\(e.mdseq) tid=\(e.tid) px=\(e.price) qty=\(e.qty) buyer=\(e.account)"
+        s += " inst=\(e.instrument) mdseq=\(e.mdseq) tid=\(e.tid) px=\(e.price) qty=\(e.qty) kind=\(e.tradeKind) buyer=\(e.account)"
             + "@\(e.broker) seller=\(e.counterAccount)@\(e.counterBroker)"
         if e.buyerFee != 0 || e.sellerFee != 0 || e.stampDuty != 0 {
             s += " fees=\(e.buyerFee)/\(e.sellerFee)/\(e.stampDuty)"
@@ -951,6 +1024,7 @@ enum RandomStreamText {
         s += " verb=\(e.verb) acct=\(e.account) amount=\(e.price) cash=\(e.qty)"
     case .ok: s += " verb=\(e.verb) inst=\(e.instrument) phase=\(e.phase) date=\(e.date.iso)"
     case .stats: s += " commands=\(e.qty)"
+    case .indicative: s += " inst=\(e.instrument) iop=\(e.price) iov=\(e.qty)"
     }
     return s
 }

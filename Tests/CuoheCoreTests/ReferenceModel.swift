@@ -63,6 +63,9 @@ struct ReferenceModel {
         var mdseq: Int64 = 0
         var phase: TradingPhase
         var halted = false
+        /// The indicative uncross last published (price 0: nothing would trade).
+        var iop: Int64 = 0
+        var iov: Int64 = 0
     }
 
     var instruments: [Instrument]
@@ -149,6 +152,7 @@ struct ReferenceModel {
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorVerb(c)
         case .cancelOnDisconnect: cancelOnDisconnect(c)
         }
+        publishIndicatives(ts: c.ts)
         return out
     }
 
@@ -225,7 +229,10 @@ struct ReferenceModel {
             return refuseNew(c, .badPrice, .marketWithPrice)
         }
         if s.halted { return refuseNew(c, .halted) }
-        if s.phase != .open { return refuseNew(c, .marketClosed) }
+        if s.phase == .auction && (c.type == .market || c.tif == .ioc || c.tif == .fok) {
+            return refuseNew(c, .marketClosed, .auction)
+        }
+        if s.phase == .closed { return refuseNew(c, .marketClosed) }
 
         let isMarket = c.type == .market
         let tif: TimeInForce = isMarket ? (c.tif == .fok ? .fok : .ioc) : c.tif
@@ -245,6 +252,7 @@ struct ReferenceModel {
         ack.tif = tif
         ack.type = c.type
         out.append(ack)
+        if s.phase == .auction { return rest(index) }
         take(index, ts: c.ts)
     }
 
@@ -391,7 +399,7 @@ struct ReferenceModel {
             price = c.price
         }
         if s.halted { return reject(c, .halted) }
-        if s.phase != .open { return reject(c, .marketClosed) }
+        if s.phase == .closed { return reject(c, .marketClosed) }
         if qty <= o.cum {
             // Not above what has filled: cancel instead; the newcid stays unused.
             removeFromBook(index)
@@ -412,6 +420,7 @@ struct ReferenceModel {
         out.append(e)
         if !keepsPriority {
             removeFromBook(index)
+            if s.phase == .auction { return rest(index) }
             take(index, ts: c.ts)
         }
     }
@@ -419,7 +428,10 @@ struct ReferenceModel {
     // MARK: - Operator verbs
 
     private mutating func operatorVerb(_ c: Command) {
-        guard brokerIsOperator[Int(c.broker)] else { return operatorReject(c, .notPermitted) }
+        let scheduled = c.broker == Command.scheduleBroker && c.kind == .phase
+        guard scheduled || (c.broker >= 0 && brokerIsOperator[Int(c.broker)]) else {
+            return operatorReject(c, .notPermitted)
+        }
         var ok = Event(kind: .ok, broker: c.broker, ts: c.ts)
         ok.verb = c.kind
         switch c.kind {
@@ -433,9 +445,20 @@ struct ReferenceModel {
             out.append(ok)
             switch c.kind {
             case .halt: instruments[i].halted = true
-            case .resume: instruments[i].halted = false
+            case .resume:
+                instruments[i].halted = false
+                if instruments[i].phase == .open && isCrossed(i) { uncross(i, ts: c.ts) }
             default:
+                let was = instruments[i].phase
                 instruments[i].phase = c.phase
+                if was != c.phase {
+                    instruments[i].iop = 0
+                    instruments[i].iov = 0
+                }
+                if !instruments[i].halted && c.phase != .auction && (was == .auction || c.phase == .open)
+                    && isCrossed(i) {
+                    uncross(i, ts: c.ts)
+                }
                 if c.phase == .closed {
                     for side in [Side.buy, .sell] {
                         for index in sortedBook(c.instrument, side)
@@ -481,6 +504,119 @@ struct ReferenceModel {
             // STATS, DEPOSIT, WITHDRAW: not modelled (the random streams send them only from
             // non-operators; money is `LedgerStreamTests`' business).
             break
+        }
+    }
+
+    // MARK: - Call auction, the plain way
+
+    func isCrossed(_ i: Int) -> Bool {
+        guard let b = sortedBook(Int32(i), .buy).first, let a = sortedBook(Int32(i), .sell).first else { return false }
+        return orders[b].price >= orders[a].price
+    }
+
+    /// The uncross price and volume by the protocol's four rules, trying every tick of the band.
+    func plainIndicative(_ i: Int) -> (price: Int64, volume: Int64)? {
+        let s = instruments[i]
+        let bids = sortedBook(Int32(i), .buy).map { orders[$0] }
+        let asks = sortedBook(Int32(i), .sell).map { orders[$0] }
+        var best: (volume: Int64, imbalance: Int64, distance: Int64, price: Int64)?
+        var p = s.bandLow
+        while p <= s.bandHigh {
+            let demand = bids.filter { $0.price >= p }.reduce(0) { $0 + $1.leaves }
+            let supply = asks.filter { $0.price <= p }.reduce(0) { $0 + $1.leaves }
+            let here = (volume: min(demand, supply), imbalance: abs(demand - supply),
+                        distance: abs(p - s.referencePrice), price: p)
+            if let b = best {
+                let better = here.volume != b.volume ? here.volume > b.volume
+                    : here.imbalance != b.imbalance ? here.imbalance < b.imbalance
+                    : here.distance != b.distance ? here.distance < b.distance
+                    : here.price > b.price
+                if better { best = here }
+            } else {
+                best = here
+            }
+            p += s.tick
+        }
+        guard let best, best.volume > 0 else { return nil }
+        return (best.price, best.volume)
+    }
+
+    /// Best buy against best sell at the one price while both reach it; one account's pair is
+    /// not traded but taken off both (the smaller canceled, the larger reduced), buy first.
+    private mutating func uncross(_ i: Int, ts: Int64) {
+        guard let (price, _) = plainIndicative(i) else { return }
+        while let b = sortedBook(Int32(i), .buy).first, let a = sortedBook(Int32(i), .sell).first,
+              orders[b].price >= price, orders[a].price <= price {
+            let qty = min(orders[b].leaves, orders[a].leaves)
+            if orders[b].account == orders[a].account {
+                for index in [b, a] { selfMatch(index, qty: qty, ts: ts) }
+                continue
+            }
+            let tid = nextTid
+            nextTid += 1
+            instruments[i].mdseq += 1
+            instruments[i].lastTradePrice = price
+            for index in [b, a] {
+                orders[index].cum += qty
+                let o = orders[index]
+                var fill = orderEvent(.fill, broker: o.broker, ts: ts, cid: o.cid)
+                fill.oid = o.oid
+                fill.tid = tid
+                fill.price = price
+                fill.qty = qty
+                fill.leaves = o.qty - o.cum
+                fill.cum = o.cum
+                fill.liquidity = .auction
+                fill.side = o.side
+                out.append(fill)
+            }
+            var e = Event(kind: .trade, broker: orders[b].broker, ts: ts)
+            e.counterBroker = orders[a].broker
+            e.account = orders[b].account
+            e.counterAccount = orders[a].account
+            e.instrument = Int32(i)
+            e.mdseq = instruments[i].mdseq
+            e.tid = tid
+            e.price = price
+            e.qty = qty
+            e.tradeKind = .auction
+            out.append(e)
+            for index in [b, a] where orders[index].cum == orders[index].qty { removeFromBook(index) }
+        }
+    }
+
+    private mutating func selfMatch(_ index: Int, qty: Int64, ts: Int64) {
+        if orders[index].leaves == qty {
+            removeFromBook(index)
+            return canceled(index, .selfTrade, ts: ts)
+        }
+        orders[index].qty -= qty
+        let o = orders[index]
+        var e = orderEvent(.replaced, broker: o.broker, ts: ts, cid: o.cid)
+        e.oid = o.oid
+        e.newCid = o.cid
+        e.qty = o.qty
+        e.price = o.price
+        e.leaves = o.leaves
+        e.reason = CancelReason.selfTrade.rawValue
+        out.append(e)
+    }
+
+    /// After every command: each instrument in `AUCTION` whose indicative uncross differs from
+    /// the one last published gets an `indicative` event, in instrument order.
+    private mutating func publishIndicatives(ts: Int64) {
+        for i in instruments.indices where instruments[i].phase == .auction {
+            let now = plainIndicative(i)
+            let price = now?.price ?? 0
+            let volume = now?.volume ?? 0
+            if price == instruments[i].iop && volume == instruments[i].iov { continue }
+            instruments[i].iop = price
+            instruments[i].iov = volume
+            var e = Event(kind: .indicative, broker: Command.scheduleBroker, ts: ts)
+            e.instrument = Int32(i)
+            e.price = price
+            e.qty = volume
+            out.append(e)
         }
     }
 }

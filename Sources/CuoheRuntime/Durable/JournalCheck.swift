@@ -151,7 +151,8 @@ extension Recovery {
         let directory = Directory(config: market.config)
         let formatter = CommandFormatter(directory: directory)
         for (i, c) in contents.commands.enumerated() {
-            let broker = c.broker >= 0 && Int(c.broker) < directory.brokers.count ? directory.brokers[Int(c.broker)] : "?"
+            let broker = c.broker >= 0 && Int(c.broker) < directory.brokers.count ? directory.brokers[Int(c.broker)]
+                : c.broker == Command.scheduleBroker ? "(schedule)" : "?"
             line("seq=\(i + 1) ts=\(c.ts) \(broker) \(formatter.line(c))")
         }
     }

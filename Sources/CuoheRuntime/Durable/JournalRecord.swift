@@ -105,10 +105,10 @@ public enum JournalRecord {
     }
 
     /// True if `c` holds only values the edge can give a command: a broker id, account and
-    /// instrument ids or -1 (unknown), a trading date and a timestamp within the engine's range,
+    /// (or the schedule's, on a `PHASE`), account and instrument ids or -1 (unknown), a trading date and a timestamp within the engine's range,
     /// quantities and prices in range or `Command.absent`/`invalid`.
     static func isSequenceable(_ c: Command) -> Bool {
-        c.broker >= 0 && c.account >= -1 && c.instrument >= -1
+        (c.broker >= 0 || (c.broker == Command.scheduleBroker && c.kind == .phase)) && c.account >= -1 && c.instrument >= -1
             && c.date.daysSinceEpoch >= 0 && c.date <= CivilDate.lastTradingDate
             && c.ts >= 0 && c.ts <= CivilDate.lastTimestamp
             && c.qty >= Command.invalid && c.qty <= Bounds.quantityMax && c.price >= Command.invalid
