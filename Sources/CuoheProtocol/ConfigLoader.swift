@@ -78,6 +78,16 @@ public enum ConfigLoader {
     public static let holderCapMax: Int64 = Bounds.holderCapMax
     /// The longest holding period, in trading days.
     public static let holdingDaysMax: Int64 = 365
+    /// The most entries an instrument's daily schedule may hold. One a minute for a whole day is
+    /// more than any trading day needs, and each entry is a command the sequencer issues every
+    /// day, so this bounds those commands per day and per instrument.
+    public static let scheduleEntriesMax = 1_440
+    /// The westernmost `timeZone`, UTC-12:00, in seconds. With `timeZoneOffsetSecondsMax` it spans
+    /// the offsets in civil use, so a typo such as `+18:00` is refused instead of moving the
+    /// trading day.
+    public static let timeZoneOffsetSecondsMin: Int32 = -12 * 3_600
+    /// The easternmost `timeZone`, UTC+14:00 (see `timeZoneOffsetSecondsMin`).
+    public static let timeZoneOffsetSecondsMax: Int32 = 14 * 3_600
     /// The highest per-session message rate a broker may be given.
     public static let messagesPerSecondMax: Int64 = 10_000_000
     /// The longest symbol, in characters of `[A-Za-z0-9_.-]`.
@@ -142,6 +152,20 @@ public enum ConfigLoader {
         let tenths = scaled * 10 / 1024
         return "\(tenths / 10).\(tenths % 10) \(units[unit + 1])"
     }
+
+    /// `09:15` for a whole minute, `14:57:30` otherwise: a schedule time as the file would give it.
+    static func timeOfDayText(_ secondOfDay: Int32) -> String {
+        let text = twoDigitText(secondOfDay / 3_600) + ":" + twoDigitText(secondOfDay / 60 % 60)
+        return secondOfDay % 60 == 0 ? text : text + ":" + twoDigitText(secondOfDay % 60)
+    }
+
+    /// `+08:00`, `-05:30`, `+00:00`: a `timeZone` as the file gives it.
+    static func timeZoneText(_ offsetSeconds: Int32) -> String {
+        let minutes = abs(offsetSeconds) / 60
+        return (offsetSeconds < 0 ? "-" : "+") + twoDigitText(minutes / 60) + ":" + twoDigitText(minutes % 60)
+    }
+
+    private static func twoDigitText(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
     /// Reads a whole file, refusing one larger than the JSON reader accepts before reading it all.
     private static func readFile(_ path: String) throws(ConfigError) -> [UInt8] {
@@ -223,13 +247,15 @@ private struct ConfigReader {
 
     func market(_ root: JSONValue) throws(ConfigError) -> MarketConfig {
         let top = try object(Field(value: root, path: "$"), noun: "a configuration object",
-                             keys: ["tradingDate", "fees", "instruments", "brokers", "accounts"])
+                             keys: ["tradingDate", "timeZone", "fees", "instruments", "brokers", "accounts"])
         let tradingField = try top.required("tradingDate")
         let tradingDate = try date(tradingField)
         guard tradingDate.isTradingDate else {
             throw fail(tradingField.path, "expected a trading date from 1970-01-01 to \(CivilDate.lastTradingDate.iso) (the "
                        + "engine's nanosecond timestamps end in 2262); got \"\(tradingDate.iso)\"")
         }
+        var timeZoneOffset: Int32 = 0
+        if let f = top.optional("timeZone") { timeZoneOffset = try timeZone(f) }
         let fees = try self.fees(top.optional("fees"))
         let instrumentsField = try top.required("instruments")
         let (instruments, symbolIndex) = try self.instruments(instrumentsField)
@@ -238,7 +264,7 @@ private struct ConfigReader {
         let accounts = try self.accounts(try top.required("accounts"), brokers: brokerIndex, brokersPath: brokersField.path,
                                          symbols: symbolIndex, instruments: instruments, instrumentsPath: instrumentsField.path)
         return MarketConfig(tradingDate: tradingDate, fees: fees, instruments: instruments, brokers: brokerIndex.brokers,
-                            accounts: accounts)
+                            accounts: accounts, timeZoneOffsetSeconds: timeZoneOffset)
     }
 
     /// `fees`, if given: each at most 100%, and both together too.
@@ -347,7 +373,7 @@ private struct ConfigReader {
     private func instrument(_ field: Field) throws(ConfigError) -> InstrumentConfig {
         let o = try object(field, noun: "an instrument object",
                            keys: ["symbol", "name", "tick", "lot", "referencePrice", "bandPercent",
-                                  "holderCap", "holdingDays", "phase"])
+                                  "holderCap", "holdingDays", "phase", "schedule"])
         let symbol = try identifier(o.required("symbol"), noun: "a symbol", lengthMax: ConfigLoader.symbolLengthMax)
         let name = try name(o.required("name"))
         let tickField = try o.required("tick")
@@ -370,6 +396,8 @@ private struct ConfigReader {
         if let f = o.optional("holdingDays") { holdingDays = try integer(f, 0...ConfigLoader.holdingDaysMax) }
         var phase = TradingPhase.open
         if let f = o.optional("phase") { phase = try self.phase(f) }
+        var schedule: [ScheduleEntry] = []
+        if let f = o.optional("schedule") { schedule = try self.schedule(f) }
 
         // Prices are at most 10^13 units and the percentage at most 100, so the band's arithmetic
         // stays below 10^16: no overflow.
@@ -387,7 +415,33 @@ private struct ConfigReader {
         }
         return InstrumentConfig(symbol: symbol, name: name, tick: tick, lot: lot, referencePrice: referencePrice,
                                 bandPercent: bandPercent, holderCap: holderCap, holdingDays: holdingDays,
-                                phase: phase)
+                                phase: phase, schedule: schedule)
+    }
+
+    /// An instrument's daily schedule: entries `{ "at": "09:15", "phase": "AUCTION" }`, times
+    /// strictly increasing (two entries at one time would leave the phase between them
+    /// meaningless), at most `scheduleEntriesMax`.
+    private func schedule(_ field: Field) throws(ConfigError) -> [ScheduleEntry] {
+        let values = try array(field, noun: "schedule entry", plural: "schedule entries",
+                               max: ConfigLoader.scheduleEntriesMax, nonEmpty: false)
+        var entries: [ScheduleEntry] = []
+        entries.reserveCapacity(values.count)
+        var previous: (path: String, second: Int32)?
+        for (i, value) in values.enumerated() {
+            let o = try object(Field(value: value, path: "\(field.path)[\(i)]"), noun: "a schedule entry object",
+                               keys: ["at", "phase"])
+            let atField = try o.required("at")
+            let second = try timeOfDay(atField)
+            let phase = try self.phase(o.required("phase"))
+            if let previous, second <= previous.second {
+                throw fail(atField.path, "expected a time later than the previous entry's "
+                           + "\"\(ConfigLoader.timeOfDayText(previous.second))\" (\(previous.path)); "
+                           + "got \(describe(atField.value))")
+            }
+            previous = (atField.path, second)
+            entries.append(ScheduleEntry(secondOfDay: second, phase: phase))
+        }
+        return entries
     }
 
     private func broker(_ field: Field) throws(ConfigError) -> BrokerConfig {
@@ -548,6 +602,60 @@ private struct ConfigReader {
             throw fail(field.path, "expected true or false; got \(describe(field.value))")
         }
         return b
+    }
+
+    /// `+08:00`, `-05:30`: the offset from UTC in seconds, exactly `[+-]HH:MM` (a sign always, so
+    /// that `08:00` is not taken for a time of day), within the offsets in civil use.
+    private func timeZone(_ field: Field) throws(ConfigError) -> Int32 {
+        let range = ConfigLoader.timeZoneOffsetSecondsMin...ConfigLoader.timeZoneOffsetSecondsMax
+        func offset() -> Int32? {
+            guard case .string(let text) = field.value else { return nil }
+            let b = Array(text.utf8)
+            guard b.count == 6, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"), b[3] == UInt8(ascii: ":"),
+                  let hours = ConfigReader.twoDigits(b, 1),
+                  let minutes = ConfigReader.twoDigits(b, 4), minutes <= 59 else { return nil }
+            let seconds = (hours * 60 + minutes) * 60
+            let signed = b[0] == UInt8(ascii: "-") ? -seconds : seconds
+            return range.contains(signed) ? signed : nil
+        }
+        guard let seconds = offset() else {
+            throw fail(field.path, "expected a UTC offset \"+HH:MM\" or \"-HH:MM\" from "
+                       + "\"\(ConfigLoader.timeZoneText(range.lowerBound))\" to \"\(ConfigLoader.timeZoneText(range.upperBound))\", "
+                       + "like \"+08:00\"; got \(describe(field.value))")
+        }
+        return seconds
+    }
+
+    /// `09:15` or `09:15:30`: seconds after local midnight, two digits each, `00:00` to `23:59:59`.
+    private func timeOfDay(_ field: Field) throws(ConfigError) -> Int32 {
+        func seconds() -> Int32? {
+            guard case .string(let text) = field.value else { return nil }
+            let b = Array(text.utf8)
+            guard b.count == 5 || b.count == 8, b[2] == UInt8(ascii: ":"),
+                  let hours = ConfigReader.twoDigits(b, 0), hours <= 23,
+                  let minutes = ConfigReader.twoDigits(b, 3), minutes <= 59 else { return nil }
+            var second: Int32 = 0
+            if b.count == 8 {
+                guard b[5] == UInt8(ascii: ":"), let s = ConfigReader.twoDigits(b, 6), s <= 59 else { return nil }
+                second = s
+            }
+            return (hours * 60 + minutes) * 60 + second
+        }
+        guard let value = seconds() else {
+            throw fail(field.path, "expected a time of day \"HH:MM\" or \"HH:MM:SS\" from \"00:00\" to \"23:59:59\", "
+                       + "like \"09:15\"; got \(describe(field.value))")
+        }
+        return value
+    }
+
+    /// The two ASCII digits at `bytes[at]` and `bytes[at + 1]` as a number, or nil.
+    private static func twoDigits(_ bytes: [UInt8], _ at: Int) -> Int32? {
+        guard at + 1 < bytes.count else { return nil }
+        let zero = UInt8(ascii: "0")
+        let high = bytes[at] &- zero
+        let low = bytes[at + 1] &- zero
+        guard high <= 9, low <= 9 else { return nil }
+        return Int32(high) * 10 + Int32(low)
     }
 
     private func phase(_ field: Field) throws(ConfigError) -> TradingPhase {

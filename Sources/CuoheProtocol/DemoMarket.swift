@@ -8,11 +8,17 @@ import CuoheCore
 /// holders who can sell; ZJ100518 is T+1 with a holder cap of 5 (3 taken); ZJ200077 has a 5-day
 /// holding period and a lot of 1; A2002's qualification has expired (it may sell but not buy);
 /// A3001 has only 100,000.00 CNY left under its annual buy cap.
+///
+/// The market keeps China's time (`+08:00`). ZJ100231 and ZJ100518 trade continuously all day
+/// (phase `OPEN`, no schedule). ZJ200077, the illiquid one, trades the way a thin market does: it
+/// starts `CLOSED`, and its schedule runs an opening call auction from 09:15, continuous trading
+/// from 09:25, a closing call auction from 14:57, and closes at 15:00.
 public enum DemoMarket {
     /// The demo market as configuration JSON (the format of `CONFIG.md`).
     public static let json: String = """
         {
           "tradingDate": "2026-12-01",
+          "timeZone": "+08:00",
           "fees": { "feeBps": 3, "stampDutyBps": 10 },
           "instruments": [
             { "symbol": "ZJ100231", "name": "Hangzhou Lingxi Robotics", "tick": "0.01", "lot": 100,
@@ -20,7 +26,11 @@ public enum DemoMarket {
             { "symbol": "ZJ100518", "name": "Ningbo Haiyun Biotech", "tick": "0.01", "lot": 100,
               "referencePrice": "8.50", "bandPercent": 10, "holderCap": 5, "holdingDays": 1 },
             { "symbol": "ZJ200077", "name": "Wenzhou Qiaotou Buttons", "tick": "0.05", "lot": 1,
-              "referencePrice": "3.20", "bandPercent": 20, "holdingDays": 5 }
+              "referencePrice": "3.20", "bandPercent": 20, "holdingDays": 5, "phase": "CLOSED",
+              "schedule": [
+                { "at": "09:15", "phase": "AUCTION" }, { "at": "09:25", "phase": "OPEN" },
+                { "at": "14:57", "phase": "AUCTION" }, { "at": "15:00", "phase": "CLOSED" }
+              ] }
           ],
           "brokers": [
             { "id": "B01", "token": "secret1", "operator": false },
@@ -78,6 +88,7 @@ public enum DemoMarket {
                          + pad("lot \(i.lot)", 9) + pad("ref \(Decimal4.format(i.referencePrice))", 11)
                          + pad("band \(Decimal4.format(band.low))-\(Decimal4.format(band.high))", 18)
                          + pad(hold, 5) + "holders max \(i.holderCap)")
+            if let day = describeDay(i, timeZoneOffsetSeconds: market.timeZoneOffsetSeconds) { lines.append(day) }
         }
         lines.append("Brokers (LOGIN broker=<id> token=<token>):")
         for b in market.brokers {
@@ -108,6 +119,22 @@ public enum DemoMarket {
                          + "px=\(Decimal4.format(instrument.referencePrice))")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `starts CLOSED; daily (+08:00): 09:15 AUCTION, 09:25 OPEN, …` under an instrument that does
+    /// not simply trade all day; nil for one that does. A schedule may hold 1,440 entries, so only
+    /// the first few are shown.
+    static func describeDay(_ instrument: InstrumentConfig, timeZoneOffsetSeconds: Int32) -> String? {
+        guard instrument.phase != .open || !instrument.schedule.isEmpty else { return nil }
+        var text = String(repeating: " ", count: 11) + "starts \(Spelling.phase(instrument.phase))"
+        guard !instrument.schedule.isEmpty else { return text }
+        let shownMax = 6
+        let shown = instrument.schedule.prefix(shownMax).map {
+            "\(ConfigLoader.timeOfDayText($0.secondOfDay)) \(Spelling.phase($0.phase))"
+        }
+        text += "; daily (\(ConfigLoader.timeZoneText(timeZoneOffsetSeconds))): " + shown.joined(separator: ", ")
+        if instrument.schedule.count > shownMax { text += ", … (\(instrument.schedule.count) entries)" }
+        return text
     }
 
     /// `text` padded with spaces to `width` characters (and at least one space after it).

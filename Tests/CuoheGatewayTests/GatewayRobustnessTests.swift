@@ -72,7 +72,8 @@ final class GatewayRobustnessTests: XCTestCase {
         fresh.login("B03", "secret3")
         fresh.send("PING t=alive\n")
         XCTAssertTrue(fresh.lines(timeout: 60) { $0 == "PONG t=alive" }.contains("PONG t=alive"))
-        fresh.send("NEW cid=ok1 acct=A3001 sym=ZJ200077 side=SELL qty=1 px=3.20\n")
+        // ZJ100518 is open all day (ZJ200077 starts CLOSED), and no fuzz line can sell A3001's shares.
+        fresh.send("NEW cid=ok1 acct=A3001 sym=ZJ100518 side=SELL qty=100 px=8.50\n")
         fresh.expect("ACK", timeout: 30)
         XCTAssertLessThan(reconnects, 100_000)
         let page = try XCTUnwrap(GatewayMetricsTests.get(port: try XCTUnwrap(server.metricsPort), path: "/metrics")).body

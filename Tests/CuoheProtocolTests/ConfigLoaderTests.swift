@@ -178,6 +178,7 @@ final class ConfigLoaderTests: XCTestCase {
         let demo = try ConfigLoader.parse(Array(DemoMarket.json.utf8), file: "demo")
         XCTAssertEqual(DemoMarket.config, demo)
         XCTAssertEqual(demo.tradingDate.iso, "2026-12-01")
+        XCTAssertEqual(demo.timeZoneOffsetSeconds, 28_800, "+08:00")
         XCTAssertEqual(demo.fees, Fees(feeBps: 3, stampDutyBps: 10))
 
         XCTAssertEqual(demo.instruments, [
@@ -185,8 +186,15 @@ final class ConfigLoaderTests: XCTestCase {
                              referencePrice: 120_000, bandPercent: 10, holderCap: 200, holdingDays: 0),
             InstrumentConfig(symbol: "ZJ100518", name: "Ningbo Haiyun Biotech", tick: 100, lot: 100,
                              referencePrice: 85_000, bandPercent: 10, holderCap: 5, holdingDays: 1),
+            // Closed until its opening call auction; continuous trading; a closing call auction.
             InstrumentConfig(symbol: "ZJ200077", name: "Wenzhou Qiaotou Buttons", tick: 500, lot: 1,
-                             referencePrice: 32_000, bandPercent: 20, holderCap: 200, holdingDays: 5),
+                             referencePrice: 32_000, bandPercent: 20, holderCap: 200, holdingDays: 5,
+                             phase: .closed, schedule: [
+                                 ScheduleEntry(secondOfDay: 33_300, phase: .auction),  // 09:15
+                                 ScheduleEntry(secondOfDay: 33_900, phase: .open),  // 09:25
+                                 ScheduleEntry(secondOfDay: 53_820, phase: .auction),  // 14:57
+                                 ScheduleEntry(secondOfDay: 54_000, phase: .closed),  // 15:00
+                             ]),
         ])
         let bands = demo.instruments.map {
             InstrumentConfig.band(referencePrice: $0.referencePrice, tick: $0.tick, bandPercent: $0.bandPercent)
@@ -222,10 +230,156 @@ final class ConfigLoaderTests: XCTestCase {
         for needle in ["2026-12-01", "ZJ100231", "Hangzhou Lingxi Robotics", "10.80-13.20", "ZJ100518", "7.65-9.35",
                        "ZJ200077", "2.60-3.80", "T+1", "T+5", "token=secret1", "token=secret2", "token=secret3",
                        "token=opsecret  (operator)", "A1001", "A2002", "expired 2026-06-30 (sell only)",
-                       "LOGIN broker=B01 token=secret1", "NEW cid=c1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00"] {
+                       "LOGIN broker=B01 token=secret1", "NEW cid=c1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00",
+                       "starts CLOSED; daily (+08:00): 09:15 AUCTION, 09:25 OPEN, 14:57 AUCTION, 15:00 CLOSED"] {
             XCTAssertTrue(summary.contains(needle), "summary lacks \(needle):\n\(summary)")
         }
         XCTAssertLessThan(summary.split(separator: "\n").count, 25, "short enough to read at start-up")
+    }
+
+    /// The summary says how an instrument's day runs only when it is not open all day, and a long
+    /// schedule is cut short.
+    func testSummaryDescribesAnInstrumentsDay() {
+        var instrument = InstrumentConfig(symbol: "X", name: "X", tick: 1, lot: 1, referencePrice: 1, bandPercent: 0)
+        XCTAssertNil(DemoMarket.describeDay(instrument, timeZoneOffsetSeconds: 0))
+        instrument.phase = .auction
+        XCTAssertEqual(DemoMarket.describeDay(instrument, timeZoneOffsetSeconds: 0)?.trimmingCharacters(in: .whitespaces),
+                       "starts AUCTION")
+        instrument.schedule = (0..<10).map { ScheduleEntry(secondOfDay: Int32($0) * 61, phase: .open) }
+        XCTAssertEqual(DemoMarket.describeDay(instrument, timeZoneOffsetSeconds: -19_800)?.trimmingCharacters(in: .whitespaces),
+                       "starts AUCTION; daily (-05:30): 00:00 OPEN, 00:01:01 OPEN, 00:02:02 OPEN, 00:03:03 OPEN, "
+                       + "00:04:04 OPEN, 00:05:05 OPEN, … (10 entries)")
+    }
+
+    // MARK: - Time zone and schedule
+
+    /// An instrument whose `schedule` is the JSON `entries`.
+    static func scheduled(_ entries: String) -> String {
+        instrumentA.replacingOccurrences(of: " }", with: #", "schedule": \#(entries) }"#)
+    }
+
+    func testTimeZoneAndScheduleParse() throws {
+        let instrument = Self.scheduled(#"[{ "at": "00:00", "phase": "CLOSED" }, { "at": "09:15", "phase": "AUCTION" }, "#
+                                        + #"{ "at": "14:57:30", "phase": "OPEN" }, { "at": "23:59:59", "phase": "CLOSED" }]"#)
+        let json = Self.market(instruments: [instrument, Self.instrumentB], extra: #" "timeZone": "-05:30","#)
+        let config = try ConfigLoader.parse(Array(json.utf8), file: "f")
+        XCTAssertEqual(config.timeZoneOffsetSeconds, -19_800)
+        XCTAssertEqual(config.instruments[0].schedule, [
+            ScheduleEntry(secondOfDay: 0, phase: .closed), ScheduleEntry(secondOfDay: 33_300, phase: .auction),
+            ScheduleEntry(secondOfDay: 53_850, phase: .open), ScheduleEntry(secondOfDay: 86_399, phase: .closed),
+        ])
+        XCTAssertEqual(config.instruments[1].schedule, [], "no schedule")
+
+        func offset(_ text: String) throws -> Int32 {
+            let json = Self.market(extra: " \"timeZone\": \"\(text)\",")
+            return try ConfigLoader.parse(Array(json.utf8), file: "f").timeZoneOffsetSeconds
+        }
+        XCTAssertEqual(try offset("+08:00"), 28_800)
+        XCTAssertEqual(try offset("+05:45"), 20_700)
+        XCTAssertEqual(try offset("-12:00"), ConfigLoader.timeZoneOffsetSecondsMin)
+        XCTAssertEqual(try offset("+14:00"), ConfigLoader.timeZoneOffsetSecondsMax)
+        XCTAssertEqual(try offset("-00:00"), 0)
+        XCTAssertEqual(try ConfigLoader.parse(Array(Self.market().utf8), file: "f").timeZoneOffsetSeconds, 0, "default +00:00")
+
+        let empty = try ConfigLoader.parse(Array(Self.market(instruments: [Self.scheduled("[]")]).utf8), file: "f")
+        XCTAssertEqual(empty.instruments[0].schedule, [], "an empty schedule is no schedule")
+    }
+
+    func testBadTimeZone() {
+        for bad in ["+8:00", "+15:00", "08:00", "+08:60", "+14:01", "-12:30", "+0800", "+08:00 ", " +08:00", "UTC+8",
+                    "+08:0", "+08:000", "+08:00:00", "", "+\u{0660}\u{0668}:00", "\u{FF0B}08:00"] {
+            assertError(Self.market(extra: " \"timeZone\": \"\(bad)\","), path: "$.timeZone",
+                        #"expected a UTC offset "+HH:MM" or "-HH:MM" from "-12:00" to "+14:00", like "+08:00"; got string"#)
+        }
+        assertError(Self.market(extra: #" "timeZone": 8,"#), path: "$.timeZone", "like \"+08:00\"; got number 8")
+        assertError(Self.market(extra: #" "timeZone": null,"#), path: "$.timeZone", "got null")
+        assertError(Self.market(extra: #" "timezone": "+08:00","#), path: "$", #"unknown key "timezone""#)
+    }
+
+    func testBadScheduleTime() {
+        for bad in [#""9:15""#, #""24:00""#, #""09:15:60""#, #""09:60""#, #""09:15:""#, #""09:15:5""#, #""0915""#,
+                    #""09.15""#, #""""#, #""09:15 ""#, #""09:15:00:00""#, "915", "null"] {
+            let instrument = Self.scheduled(#"[{ "at": "08:00", "phase": "CLOSED" }, { "at": \#(bad), "phase": "OPEN" }]"#)
+            assertError(Self.market(instruments: [Self.instrumentB, instrument]), path: "$.instruments[1].schedule[1].at",
+                        #"expected a time of day "HH:MM" or "HH:MM:SS" from "00:00" to "23:59:59", like "09:15"; got "#)
+        }
+        let number = Self.scheduled(#"[{ "at": 915, "phase": "OPEN" }]"#)
+        assertError(Self.market(instruments: [number]), path: "$.instruments[0].schedule[0].at", "got number 915")
+        let missing = Self.scheduled(#"[{ "phase": "OPEN" }]"#)
+        assertError(Self.market(instruments: [missing]), path: "$.instruments[0].schedule[0]", #"missing required key "at""#)
+    }
+
+    func testBadSchedulePhase() {
+        let pause = Self.scheduled(#"[{ "at": "09:15", "phase": "PAUSE" }]"#)
+        assertError(Self.market(instruments: [pause]), path: "$.instruments[0].schedule[0].phase",
+                    #"expected "AUCTION", "OPEN" or "CLOSED"; got string "PAUSE""#)
+        let lower = Self.scheduled(#"[{ "at": "09:15", "phase": "auction" }]"#)
+        assertError(Self.market(instruments: [lower]), path: "$.instruments[0].schedule[0].phase", #"got string "auction""#)
+        let missing = Self.scheduled(#"[{ "at": "09:15" }]"#)
+        assertError(Self.market(instruments: [missing]), path: "$.instruments[0].schedule[0]", #"missing required key "phase""#)
+    }
+
+    func testScheduleTimesStrictlyIncrease() {
+        let backwards = Self.scheduled(#"[{ "at": "09:15", "phase": "AUCTION" }, { "at": "09:25", "phase": "OPEN" }, "#
+                                       + #"{ "at": "09:20", "phase": "CLOSED" }]"#)
+        assertError(Self.market(instruments: [backwards]), path: "$.instruments[0].schedule[2].at",
+                    #"expected a time later than the previous entry's "09:25" ($.instruments[0].schedule[1].at); "#
+                    + #"got string "09:20""#)
+        // The same time written two ways is still the same time.
+        let same = Self.scheduled(#"[{ "at": "14:57", "phase": "AUCTION" }, { "at": "14:57:00", "phase": "CLOSED" }]"#)
+        assertError(Self.market(instruments: [Self.instrumentB, same]), path: "$.instruments[1].schedule[1].at",
+                    #"expected a time later than the previous entry's "14:57" ($.instruments[1].schedule[0].at); "#
+                    + #"got string "14:57:00""#)
+        let seconds = Self.scheduled(#"[{ "at": "14:57:30", "phase": "AUCTION" }, { "at": "14:57:29", "phase": "CLOSED" }]"#)
+        assertError(Self.market(instruments: [seconds]), path: "$.instruments[0].schedule[1].at",
+                    #"the previous entry's "14:57:30""#)
+        let oneSecondLater = Self.scheduled(#"[{ "at": "14:57:30", "phase": "AUCTION" }, { "at": "14:57:31", "phase": "OPEN" }]"#)
+        XCTAssertNoThrow(try ConfigLoader.parse(Array(Self.market(instruments: [oneSecondLater]).utf8), file: "f"))
+    }
+
+    func testScheduleEntryKeysAndShape() {
+        let extra = Self.scheduled(#"[{ "at": "09:15", "phase": "AUCTION", "until": "09:25" }]"#)
+        assertError(Self.market(instruments: [extra]), path: "$.instruments[0].schedule[0]",
+                    #"unknown key "until"; expected one of at, phase"#)
+        let object = Self.scheduled(#"{ "at": "09:15", "phase": "AUCTION" }"#)
+        assertError(Self.market(instruments: [object]), path: "$.instruments[0].schedule",
+                    "expected an array of schedule entries; got an object")
+        let string = Self.scheduled(#""09:15 AUCTION""#)
+        assertError(Self.market(instruments: [string]), path: "$.instruments[0].schedule",
+                    #"expected an array of schedule entries; got string "09:15 AUCTION""#)
+        assertError(Self.market(instruments: [Self.scheduled("null")]), path: "$.instruments[0].schedule",
+                    "expected an array of schedule entries; got null")
+        let entry = Self.scheduled(#"["09:15"]"#)
+        assertError(Self.market(instruments: [entry]), path: "$.instruments[0].schedule[0]",
+                    #"expected a schedule entry object; got string "09:15""#)
+    }
+
+    /// One entry a minute fills a whole day: 1,440 entries load, one more is refused.
+    func testScheduleEntriesAreBounded() throws {
+        func entry(_ minute: Int) -> String {
+            let hh = minute / 60 < 10 ? "0\(minute / 60)" : "\(minute / 60)"
+            let mm = minute % 60 < 10 ? "0\(minute % 60)" : "\(minute % 60)"
+            return #"{ "at": "\#(hh):\#(mm)", "phase": "\#(minute % 2 == 0 ? "OPEN" : "AUCTION")" }"#
+        }
+        XCTAssertEqual(ConfigLoader.scheduleEntriesMax, 1_440)
+        let day = (0..<ConfigLoader.scheduleEntriesMax).map(entry)
+        let full = Self.scheduled("[" + day.joined(separator: ", ") + "]")
+        let config = try ConfigLoader.parse(Array(Self.market(instruments: [full]).utf8), file: "f")
+        XCTAssertEqual(config.instruments[0].schedule.count, 1_440)
+        XCTAssertEqual(config.instruments[0].schedule.last, ScheduleEntry(secondOfDay: 86_340, phase: .auction))
+        let over = Self.scheduled("[" + (day + [#"{ "at": "23:59:30", "phase": "CLOSED" }"#]).joined(separator: ", ") + "]")
+        assertError(Self.market(instruments: [over]), path: "$.instruments[0].schedule",
+                    "expected at most 1440 schedule entries; got 1441")
+    }
+
+    func testTimeTextsRoundTrip() {
+        XCTAssertEqual(ConfigLoader.timeOfDayText(33_300), "09:15")
+        XCTAssertEqual(ConfigLoader.timeOfDayText(53_850), "14:57:30")
+        XCTAssertEqual(ConfigLoader.timeOfDayText(0), "00:00")
+        XCTAssertEqual(ConfigLoader.timeOfDayText(86_399), "23:59:59")
+        XCTAssertEqual(ConfigLoader.timeZoneText(28_800), "+08:00")
+        XCTAssertEqual(ConfigLoader.timeZoneText(-19_800), "-05:30")
+        XCTAssertEqual(ConfigLoader.timeZoneText(0), "+00:00")
     }
 
     // MARK: - One test per kind of error

@@ -389,13 +389,16 @@ final class ReplayRulesTests: XCTestCase {
     }
 
     func testBandEdgesAreInsideTheBand() {
+        // ZJ200077 starts the day CLOSED (its schedule opens it): opened by hand here.
         check("""
             B01 NEW cid=a1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=10.80
             B01 NEW cid=a2 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=13.20
+            OPS PHASE sym=ZJ200077 phase=OPEN
             B01 NEW cid=a3 acct=A1001 sym=ZJ200077 side=BUY qty=7 px=2.60
             """, """
             B01 ACK seq=1 cid=a1 oid=1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=10.80 tif=DAY
             B01 ACK seq=2 cid=a2 oid=2 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=13.20 tif=DAY
+            OPS OK verb=PHASE sym=ZJ200077 phase=OPEN
             B01 ACK seq=3 cid=a3 oid=3 acct=A1001 sym=ZJ200077 side=BUY qty=7 px=2.60 tif=DAY
             """)
     }

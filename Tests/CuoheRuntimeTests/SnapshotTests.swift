@@ -14,7 +14,9 @@ final class SnapshotTests: XCTestCase {
         }
         let accounts = [("B01", "A1001"), ("B01", "A1002"), ("B02", "A2001"), ("B02", "A2002"), ("B03", "A3001")]
         let syms = [("ZJ100231", 1150, 100), ("ZJ100518", 800, 100), ("ZJ200077", 300, 1)]
-        var out: [String] = []
+        // ZJ200077 starts the day CLOSED (its schedule opens it): opened at once, so that its
+        // orders rest and trade like the others'.
+        var out = ["OPS PHASE sym=ZJ200077 phase=OPEN"]
         var day = 2
         for i in 0..<n {
             let (broker, acct) = accounts[next(accounts.count)]
