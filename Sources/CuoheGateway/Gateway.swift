@@ -83,9 +83,10 @@ final class Gateway {
         defer { self.ingress = nil }
         var lastTimers = Gateway.now()
         while !stopping {
-            poller.wait(timeoutMs: 50) { token, flags in self.ready(token, flags, ingress) }
+            poller.wait(timeoutMs: waitMs(ingress)) { token, flags in self.ready(token, flags, ingress) }
             ingress.flush()
             let now = Gateway.now()
+            ingress.scheduleDue(now: now)
             takeOutbox(now: now)
             if now - lastTimers >= 50_000_000 {
                 timers(now: now)
@@ -95,6 +96,15 @@ final class Gateway {
         }
         poller.remove(listener.fd)
         if let m = metricsListener { poller.remove(m.fd) }
+    }
+
+    /// How long the loop may wait: its timer round (50 ms), or less when a schedule entry falls
+    /// due sooner, so a scheduled PHASE is issued within a millisecond of its time.
+    func waitMs(_ ingress: Pipeline.Ingress) -> Int32 {
+        let due = ingress.nextScheduled
+        if due == Int64.max { return 50 }
+        let left = (due - Gateway.now() + 999_999) / 1_000_000
+        return Int32(max(0, min(50, left)))
     }
 
     func ready(_ token: UInt64, _ flags: UInt32, _ ingress: Pipeline.Ingress) {

@@ -108,6 +108,7 @@ extension Gateway {
     func pipeline(_ e: inout Exposition) {
         let p = pipelineMetrics
         e.counter("cuohe_commands_sequenced_total", "Commands stamped and journaled.", p.commandsSequenced.current)
+        e.counter("cuohe_scheduled_phases_total", "PHASE commands the trading schedule issued.", p.scheduledPhases.current)
         e.counter("cuohe_journal_batches_total", "Journal group commits (one write and one sync each).", p.batches.current)
         e.counter("cuohe_journal_bytes_total", "Bytes appended to the journal.", p.journalBytes.current)
         e.histogram("cuohe_journal_batch_commands", "Commands per journal group commit.", p.journalBatchCommands, scale: 1)

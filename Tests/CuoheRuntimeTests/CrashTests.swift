@@ -293,7 +293,8 @@ final class CrashTests: XCTestCase {
                                         report: { XCTFail("clean run: \($0)") })
         var clean = JournalReplayer(matcher: Matcher(config: config, limits: limits), settlement: stage,
                                     clock: SequencingClock(tradingDate: config.tradingDate,
-                                                           brokerIsOperator: directory.brokerIsOperator),
+                                                           brokerIsOperator: directory.brokerIsOperator,
+                                                           schedule: TradingSchedule(config: config)),
                                     brokerCount: directory.brokers.count, keepsTrades: false)
         for c in commands { try clean.apply(c) }
         try clean.settlement.sync()

@@ -80,7 +80,8 @@ final class PipelineTests: XCTestCase {
         // The same commands, stamped by the same clock, through the matcher alone.
         var matcher = Matcher(config: DemoMarket.config, limits: EngineLimits(ordersLiveMax: 1 << 14, cidsPerDayMax: 1 << 15))
         var clock = SequencingClock(tradingDate: DemoMarket.config.tradingDate,
-                                    brokerIsOperator: Directory(config: DemoMarket.config).brokerIsOperator)
+                                    brokerIsOperator: Directory(config: DemoMarket.config).brokerIsOperator,
+                                    schedule: TradingSchedule(config: DemoMarket.config))
         var expected: [Collected.Item] = []
         var events = EventBuffer()
         for (i, c) in commands.enumerated() {

@@ -98,7 +98,7 @@ final class ReplayEdgeTests: XCTestCase {
                      "OPS ROLL date=2026-12-02",
                      "@\(midnight + day - 1) B01 STATUS cid=a",      // before the new day
                      "@\(midnight + day + 7) B01 STATUS cid=a"] {
-            if let c = engine.feed(Array(line.utf8)[...], into: &out) { stamps.append(c.ts) }
+            stamps += engine.feed(Array(line.utf8)[...], into: &out).map(\.ts)
         }
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.filter { $0.contains("BAD_TIMESTAMP") }, Array(repeating: "- REJ reason=MALFORMED detail=BAD_TIMESTAMP",

@@ -145,7 +145,8 @@ public enum Recovery {
                         data: data, directory: directory, dayFirstTid: loaded.dayFirstTid,
                         nextTid: loaded.matcher.nextTid, report: log)
                     let clock = SequencingClock(tradingDate: loaded.matcher.tradingDate,
-                                                brokerIsOperator: directory.brokerIsOperator, now: loaded.clock)
+                                                brokerIsOperator: directory.brokerIsOperator,
+                                                schedule: TradingSchedule(config: config), now: loaded.clock)
                     return Start(replayer: JournalReplayer(matcher: loaded.matcher, settlement: stage, clock: clock,
                                                            brokerCount: directory.brokers.count, keepsTrades: false),
                                  seq: seq)
@@ -176,7 +177,8 @@ public enum Recovery {
         }
         return JournalReplayer(matcher: Matcher(config: config, limits: limits), settlement: stage,
                                clock: SequencingClock(tradingDate: config.tradingDate,
-                                                      brokerIsOperator: directory.brokerIsOperator),
+                                                      brokerIsOperator: directory.brokerIsOperator,
+                                                      schedule: TradingSchedule(config: config)),
                                brokerCount: directory.brokers.count, keepsTrades: keepsTrades)
     }
 }

@@ -83,6 +83,8 @@ public final class PipelineMetrics: Sendable {
     // Sequencer.
     public let commandsSequenced = Counter()
     public let answersSequenced = Counter()
+    /// `PHASE` commands the schedule issued.
+    public let scheduledPhases = Counter()
     public let stampsRefused = Counter()
     public let batches = Counter()
     public let journalBytes = Counter()

@@ -40,12 +40,33 @@ public enum Pipeline {
         static let batch = 256
         let ring: Ring<IngressItem>
         let answers: SideQueue<EdgeAnswer>
+        let alarm: ScheduleAlarm
         private var pending: [IngressItem] = []
+        /// The alarm time a `tick` was last sent for (one per entry, however often it is asked).
+        private var ticked = Int64.min
 
-        init(ring: Ring<IngressItem>, answers: SideQueue<EdgeAnswer>) {
+        init(ring: Ring<IngressItem>, answers: SideQueue<EdgeAnswer>, alarm: ScheduleAlarm) {
             self.ring = ring
             self.answers = answers
+            self.alarm = alarm
             pending.reserveCapacity(Ingress.batch)
+        }
+
+        /// When the schedule's next entry is due (wall-clock nanoseconds; `Int64.max`: none, or
+        /// its `tick` is already on its way).
+        public var nextScheduled: Int64 {
+            let due = alarm.nextDue
+            return due == ticked ? Int64.max : due
+        }
+
+        /// Tells the sequencer the wall clock reached the schedule's next entry, once per entry:
+        /// it issues what is due even when no broker sends anything.
+        public func scheduleDue(now: Int64) {
+            let due = alarm.nextDue
+            guard due <= now, due != ticked else { return }
+            ticked = due
+            pending.append(.tick)
+            flush()
         }
 
         /// Sends one inbound item: a command to be sequenced (with the time it asks for, if any),
@@ -117,7 +138,7 @@ public enum Pipeline {
                                           seq: engine.journal.nextSeq - 1, lastSnapshot: engine.snapshotSeq,
                                           snapshotEvery: snapshotEvery, inFlight: wiring.inFlight,
                                           answersIn: wiring.ingressAnswers, answersOut: wiring.answers,
-                                          metrics: metrics, wallClock: wallClock))
+                                          metrics: metrics, wallClock: wallClock, alarm: wiring.alarm))
         wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer, batch: commitMax) { (stage, items, out) in
             do { return try stage.handle(items, into: &out) } catch { fail("\(error)") }
         }
@@ -141,7 +162,7 @@ public enum Pipeline {
                                     answers: wiring.answers, metrics: metrics))
         wiring.startEgress(egress, fail: fail)
         // 0. The source: this thread.
-        let ingress = Ingress(ring: wiring.ingress, answers: wiring.ingressAnswers)
+        let ingress = Ingress(ring: wiring.ingress, answers: wiring.ingressAnswers, alarm: wiring.alarm)
         produce(ingress)
         ingress.flush()
         wiring.ingress.publish(.end)
@@ -164,6 +185,7 @@ final class Wiring: @unchecked Sendable {
     let answers = SideQueue<EdgeAnswer>()
     let notes = SideQueue<SettlementNote>()
     let inFlight = SnapshotsInFlight()
+    let alarm = ScheduleAlarm()
     let metrics: PipelineMetrics
     private let done = DispatchSemaphore(value: 0)
     private var threads = 0

@@ -7,6 +7,9 @@ enum IngressItem: BitwiseCopyable {
     case command(Command, stamp: Int64?)
     /// The next of the edge's own answers in the ingress's side queue, with the time it asks for.
     case answer(stamp: Int64?)
+    /// The wall clock reached a schedule entry's time (`ScheduleAlarm`): carry out what is due,
+    /// even though no command arrived.
+    case tick
     /// End of input.
     case end
 }
@@ -20,6 +23,17 @@ enum SequencedItem: BitwiseCopyable {
     /// Take a snapshot now: it covers journal record `seq`, and the clock stands at `clock`.
     case snapshot(seq: UInt64, clock: Int64)
     case end
+}
+
+/// When the schedule's next entry is due, as the sequencer last knew it (`Int64.max`: none
+/// today), for the live server's loop, which sends a `tick` once the wall clock reaches it.
+public final class ScheduleAlarm: Sendable {
+    let next = Atomic<Int64>(Int64.max)
+
+    public init() {}
+
+    /// The time, in wall-clock nanoseconds, the next entry is due.
+    public var nextDue: Int64 { next.load(ordering: .acquiring) }
 }
 
 /// Snapshots asked for and not yet written: no new one is asked for while one is in flight, so
@@ -49,14 +63,15 @@ struct Sequencer: ~Copyable {
     /// Stamps commands that ask for no time with the wall clock (a live server) rather than the
     /// next nanosecond (replay, where time comes from the input's `@` stamps).
     var wallClock = false
+    let alarm: ScheduleAlarm
 
     /// Sequences a batch into `out`; true once the end of input has passed. One pass stamps each
     /// item and gathers it in `out`, which holds a whole batch and more (checked), so nothing is
     /// published before the journal has the batch: the stage's loop publishes after `handle`.
     mutating func handle(_ items: UnsafeBufferPointer<IngressItem>,
                          into out: inout StageOutput<SequencedItem>) throws(JournalError) -> Bool {
-        precondition(out.room >= items.count + 2, "the sequencer's output holds a whole batch")
         commands.removeAll(keepingCapacity: true)
+        try makeRoom(items.count + 2, &out)
         var finished = false
         // One reading per batch: the batch is one group commit, so its commands share the moment.
         let wall = wallClock ? SequencingClock.wallNanos() : nil
@@ -70,6 +85,7 @@ struct Sequencer: ~Copyable {
                     metrics.stampsRefused.add(1)
                     continue
                 }
+                try carryOutSchedule(through: ts, room: items.count + 2, &out)
                 command.ts = ts
                 clock.observe(command)
                 commands.append(command)
@@ -80,14 +96,39 @@ struct Sequencer: ~Copyable {
                     out.append(.answer)
                     metrics.answersSequenced.add(1)
                 }
+            case .tick:
+                if let wall { try carryOutSchedule(through: wall, room: items.count + 2, &out) }
             case .end:
                 finished = true
             }
         }
         try journalBatch()
+        alarm.next.store(clock.nextScheduledTime ?? Int64.max, ordering: .releasing)
         askForSnapshot(finished: finished, into: &out)
         if finished { out.append(.end) }
         return finished
+    }
+
+    /// The schedule's entries due by `stamp`, each a journaled `PHASE` in its place.
+    mutating func carryOutSchedule(through stamp: Int64, room: Int,
+                                   _ out: inout StageOutput<SequencedItem>) throws(JournalError) {
+        while let due = clock.nextScheduled(through: stamp) {
+            try makeRoom(room, &out)
+            commands.append(due)
+            out.append(.command(due))
+            metrics.scheduledPhases.add(1)
+        }
+    }
+
+    /// Keeps room in `out` for `room` more items: when it runs short (a schedule entry for each of
+    /// many instruments), what is gathered is made durable and handed on first, so nothing leaves
+    /// before the journal has it.
+    mutating func makeRoom(_ room: Int, _ out: inout StageOutput<SequencedItem>) throws(JournalError) {
+        precondition(out.storage.count >= room, "the sequencer's output holds a whole batch")
+        if out.room >= room { return }
+        try journalBatch()
+        commands.removeAll(keepingCapacity: true)
+        out.publish()
     }
 
     /// Makes the batch's commands durable, counting what it took.

@@ -34,7 +34,7 @@ public struct Replay: ~Copyable {
         text = ReplayText(directory: directory)
         edge = ReplayEdge(directory: directory)
         sequencing = SequencingClock(tradingDate: matcher.tradingDate, brokerIsOperator: directory.brokerIsOperator,
-                                     now: clock)
+                                     schedule: TradingSchedule(config: config), now: clock)
         self.matcher = matcher
     }
 
@@ -43,25 +43,35 @@ public struct Replay: ~Copyable {
         let directory = Directory(config: config)
         text = ReplayText(directory: directory)
         edge = ReplayEdge(directory: directory)
-        sequencing = SequencingClock(tradingDate: config.tradingDate, brokerIsOperator: directory.brokerIsOperator)
+        sequencing = SequencingClock(tradingDate: config.tradingDate, brokerIsOperator: directory.brokerIsOperator,
+                                     schedule: TradingSchedule(config: config))
         matcher = Matcher(config: config, limits: limits)
     }
 
     /// Processes one input line (without `\n`), appending output lines (each ending in `\n`).
-    /// Returns the sequenced command if the line reached the matcher (for the journal).
+    /// Returns the commands sequenced (for the journal): the schedule's `PHASE`s whose time the
+    /// line's stamp reached, then the line's own command if it reached the matcher.
     @discardableResult
-    public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> Command? {
-        switch sequencing.sequence(edge.read(line)) {
+    public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> [Command] {
+        let inbound = edge.read(line)
+        var sequenced: [Command] = []
+        if case .command(_, let requested) = inbound, let ts = sequencing.stamp(requested: requested) {
+            while let due = sequencing.nextScheduled(through: ts) {
+                apply(due, into: &out)
+                sequenced.append(due)
+            }
+        }
+        switch sequencing.sequence(inbound) {
         case .nothing:
-            return nil
+            break
         case .answer(let answer):
             let next = answer.broker >= 0 ? matcher.lastSeq(broker: answer.broker) + 1 : 1
             text.append(answer, nextSeq: { _ in next }, to: &out)
-            return nil
         case .command(let command):
             apply(command, into: &out)
-            return command
+            sequenced.append(command)
         }
+        return sequenced
     }
 
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
