@@ -47,6 +47,7 @@ public struct EngineFootprint: Sendable, Equatable {
             + Arena.bytes(brokers, of: Bool.self) + Arena.bytes(brokers, of: Int64.self)
             + Arena.bytes(accounts, of: Int32.self) + OrderStore.bytes(capacity: limits.ordersLiveMax)
             + CidIndex.bytes(capacity: limits.cidsPerDayMax) + Arena.bytes(2 * Matcher.hashRingSize, of: UInt64.self)
+            + Arena.bytes(max(instruments, 1), of: Int32.self) + Arena.bytes(max(instruments, 1), of: Bool.self)
         // The matcher's ledger and the books of record are the same shape.
         otherBytes = matcher + 2 * Ledger.bytes(config: config, limits: limits)
     }

@@ -47,7 +47,9 @@ final class GatewayMetricsTests: XCTestCase {
         let body = page.body
         for sample in ["cuohe_sessions_connected 2", "cuohe_logins_refused_total 1", "cuohe_commands_total{verb=\"NEW\"} 3",
                        "cuohe_rejects_total{reason=\"NOT_YOUR_ACCOUNT\"} 1", "cuohe_rejects_total{reason=\"UNKNOWN_VERB\"} 1",
-                       "cuohe_rejects_total{reason=\"AUTH\"} 1", "cuohe_trades_total 1", "cuohe_commands_sequenced_total 3",
+                       "cuohe_rejects_total{reason=\"AUTH\"} 1", "cuohe_trades_total 1",
+                       // The three NEWs, and the demo's four scheduled PHASEs (its date is past: all due at start).
+                       "cuohe_commands_sequenced_total 7", "cuohe_scheduled_phases_total 4",
                        "cuohe_journal_batch_commands_count ", "cuohe_journal_append_seconds_bucket{le=\"+Inf\"} ",
                        "cuohe_ring_occupancy{ring=\"ingress\"} 0"] {
             XCTAssertTrue(body.contains(sample), "missing \(sample)")

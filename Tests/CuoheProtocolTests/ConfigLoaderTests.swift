@@ -541,15 +541,15 @@ final class ConfigLoaderTests: XCTestCase {
                     + "(passed at $.accounts[10].cash)")
     }
 
-    /// 10,000 instruments with 1,000,000-tick bands would need about 450 GiB of engine memory:
+    /// 10,000 instruments with 1,000,000-tick bands would need about 600 GiB of engine memory:
     /// refused at load with the figure and the largest book, instead of an out-of-memory crash.
     func testAMarketTooLargeForMemoryIsRefused() throws {
         let wide = (0..<10_000).map { i in
             #"{ "symbol": "W\#(i)", "name": "n", "tick": "0.0001", "lot": 1, "referencePrice": "50.00", "bandPercent": 100 }"#
         }
         assertError(Self.market(instruments: wide, accounts: []), path: "$.instruments",
-                    "the market needs up to 450.0 GiB of engine memory, more than the 8.0 GiB allowed: order books "
-                    + "449.4 GiB for 10000 instruments (the largest, $.instruments[0] \"W0\", 46.0 MiB for up to "
+                    "the market needs up to 599.0 GiB of engine memory, more than the 8.0 GiB allowed: order books "
+                    + "598.4 GiB for 10000 instruments (the largest, $.instruments[0] \"W0\", 61.2 MiB for up to "
                     + "1000000 price levels)")
         // A hundred of them fit.
         XCTAssertNoThrow(try ConfigLoader.parse(Array(Self.market(instruments: Array(wide.prefix(100)), accounts: []).utf8),

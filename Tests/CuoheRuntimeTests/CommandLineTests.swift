@@ -73,11 +73,11 @@ final class CommandLineTests: XCTestCase {
             """)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, """
-            B01 ACK seq=1 cid=s1 oid=1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10 tif=DAY ts=1796083200000000000
-            B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20 tif=DAY ts=1796083200000000001
-            B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.10 qty=200 leaves=0 cum=200 liq=TAKER ts=1796083200000000001
-            B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.10 qty=200 leaves=100 cum=200 liq=MAKER ts=1796083200000000001
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=200 ts=1796083200000000001
+            B01 ACK seq=1 cid=s1 oid=1 acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10 tif=DAY ts=1796054400000000000
+            B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20 tif=DAY ts=1796054400000000001
+            B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.10 qty=200 leaves=0 cum=200 liq=TAKER ts=1796054400000000001
+            B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.10 qty=200 leaves=100 cum=200 liq=MAKER ts=1796054400000000001
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=200 kind=BOOK ts=1796054400000000001
 
             """)
     }
@@ -217,7 +217,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("OPS REJ reason=MALFORMED detail=BAD_DATE"), r.stdout)
         XCTAssertTrue(r.stdout.contains("- REJ reason=MALFORMED detail=BAD_TIMESTAMP"), r.stdout)
         XCTAssertTrue(r.stdout.contains("OPS OK verb=ROLL date=2262-04-10"), r.stdout)
-        XCTAssertTrue(r.stdout.hasSuffix("rejects=0 ts=\(CivilDate(year: 2262, month: 4, day: 10)!.midnightNanos)\n"), r.stdout)
+        // The demo market's day starts at local midnight, +08:00.
+        let localMidnight = CivilDate(year: 2262, month: 4, day: 10)!.midnightNanos - 8 * 3_600 * 1_000_000_000
+        XCTAssertTrue(r.stdout.hasSuffix("rejects=0 ts=\(localMidnight)\n"), r.stdout)
 
         let late = try temporaryFile("late.json", DemoMarket.json.replacingOccurrences(of: "\"2026-12-01\"", with: "\"2300-01-01\""))
         XCTAssertNotEqual(late, "")
@@ -274,7 +276,7 @@ final class CommandLineTests: XCTestCase {
         let trades = try String(contentsOfFile: dir + "/trades.csv", encoding: .utf8)
         XCTAssertEqual(trades, """
             tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty
-            1,2026-12-01,1796083200000000001,ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42
+            1,2026-12-01,1796054400000000001,ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42
 
             """)
         let accounts = try String(contentsOfFile: dir + "/accounts.csv", encoding: .utf8)

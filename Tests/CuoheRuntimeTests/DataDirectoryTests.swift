@@ -180,7 +180,7 @@ final class DataDirectoryTests: XCTestCase {
         XCTAssertTrue(rebuild.stderr.contains("refusing to rebuild it"), rebuild.stderr)
         let dump = try cuohe(["journal", "dump", data])
         XCTAssertEqual(dump.status, 0, dump.stderr)
-        XCTAssertTrue(dump.stdout.contains("seq=2 ts=1796083200000000001 OPS HALT sym=ZJ100231"), dump.stdout)
+        XCTAssertTrue(dump.stdout.contains("seq=2 ts=1796054400000000001 OPS HALT sym=ZJ100231"), dump.stdout)
         try input.fileHandleForWriting.close()
         engine.waitUntilExit()
         XCTAssertEqual(engine.terminationStatus, 0)

@@ -30,10 +30,10 @@ final class ReplayEdgeTests: XCTestCase {
         let comment = "#" + String(repeating: "x", count: 5_000)
         let out = replay([spaces, padded, comment, "B01 STATUS cid=a"].joined(separator: "\n"))
         XCTAssertEqual(out, [
-            "- REJ reason=LINE_TOO_LONG ts=1796083200000000000",
-            "B01 REJ reason=LINE_TOO_LONG ts=1796083200000000000",
-            "- REJ reason=LINE_TOO_LONG ts=1796083200000000000",
-            "B01 REJ seq=1 cid=a reason=UNKNOWN_ORDER ts=1796083200000000000",
+            "- REJ reason=LINE_TOO_LONG ts=1796054400000000000",
+            "B01 REJ reason=LINE_TOO_LONG ts=1796054400000000000",
+            "- REJ reason=LINE_TOO_LONG ts=1796054400000000000",
+            "B01 REJ seq=1 cid=a reason=UNKNOWN_ORDER ts=1796054400000000000",
         ])
     }
 
@@ -45,9 +45,9 @@ final class ReplayEdgeTests: XCTestCase {
         let out = replay(["B01 " + padded(1_023), "B01 " + padded(1_023) + "\r", "B01 " + padded(1_022) + "\r"]
             .joined(separator: "\n"))
         XCTAssertEqual(out, [
-            "B01 REJ seq=1 cid=a reason=UNKNOWN_ORDER ts=1796083200000000000",
-            "B01 REJ reason=LINE_TOO_LONG ts=1796083200000000001",
-            "B01 REJ seq=2 cid=a reason=UNKNOWN_ORDER ts=1796083200000000001",
+            "B01 REJ seq=1 cid=a reason=UNKNOWN_ORDER ts=1796054400000000000",
+            "B01 REJ reason=LINE_TOO_LONG ts=1796054400000000001",
+            "B01 REJ seq=2 cid=a reason=UNKNOWN_ORDER ts=1796054400000000001",
         ])
         let parser = LineParser(directory: Directory(config: DemoMarket.config))
         for (text, tooLong) in [(padded(1_023), false), (padded(1_023) + "\r", true), (padded(1_022) + "\r", false),
@@ -72,12 +72,12 @@ final class ReplayEdgeTests: XCTestCase {
         let pong = Array("B01 PING t=caf\u{E9}".utf8)
         let c1 = Array("B01 PING t=a\u{9B}31m".utf8)
         XCTAssertEqual(replay([escape, broken, kelvin, unknown, pong, c1]), [
-            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796083200000000000",
-            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796083200000000000",
-            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796083200000000000",
-            "B99 REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796083200000000000",
-            "B01 REJ reason=MALFORMED detail=NON_ASCII ts=1796083200000000000",
-            "B01 REJ reason=MALFORMED detail=NON_ASCII ts=1796083200000000000",
+            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796054400000000000",
+            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796054400000000000",
+            "- REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796054400000000000",
+            "B99 REJ reason=AUTH detail=UNKNOWN_BROKER ts=1796054400000000000",
+            "B01 REJ reason=MALFORMED detail=NON_ASCII ts=1796054400000000000",
+            "B01 REJ reason=MALFORMED detail=NON_ASCII ts=1796054400000000000",
         ])
     }
 
@@ -85,7 +85,7 @@ final class ReplayEdgeTests: XCTestCase {
     /// (they used to be journaled as given); an equal stamp is fine. So the journal's times never
     /// decrease, across a `ROLL` too.
     func testStampsNeverGoBack() {
-        let midnight: Int64 = 1_796_083_200_000_000_000
+        let midnight: Int64 = 1_796_054_400_000_000_000  // 2026-12-01 00:00 in +08:00
         let day: Int64 = 86_400_000_000_000
         var engine = Replay(config: DemoMarket.config)
         var out: [UInt8] = []
@@ -116,10 +116,10 @@ final class ReplayEdgeTests: XCTestCase {
             OPS DEPOSIT acct=A1001 amount=922337203685477.5808
             OPS DEPOSIT acct=A1001 amount=0.0001
             """), [
-            "OPS REJ reason=MALFORMED detail=CASH_LIMIT ts=1796083200000000000",
-            "OPS REJ reason=MALFORMED detail=CASH_LIMIT ts=1796083200000000001",
-            "OPS REJ reason=MALFORMED detail=BAD_AMOUNT ts=1796083200000000002",
-            "OPS OK verb=DEPOSIT acct=A1001 amount=0.0001 cash=1000000.0001 ts=1796083200000000002",
+            "OPS REJ reason=MALFORMED detail=CASH_LIMIT ts=1796054400000000000",
+            "OPS REJ reason=MALFORMED detail=CASH_LIMIT ts=1796054400000000001",
+            "OPS REJ reason=MALFORMED detail=BAD_AMOUNT ts=1796054400000000002",
+            "OPS OK verb=DEPOSIT acct=A1001 amount=0.0001 cash=1000000.0001 ts=1796054400000000002",
         ])
     }
 }

@@ -136,7 +136,7 @@ final class ReplayLedgerTests: XCTestCase {
             B1 ACK seq=1 cid=b1 oid=2 acct=Q2 sym=TT side=BUY qty=300 px=10.00 tif=DAY
             B1 FILL seq=2 cid=b1 oid=2 tid=1 px=9.90 qty=300 leaves=0 cum=300 liq=TAKER
             B2 FILL seq=2 cid=s1 oid=1 tid=1 px=9.90 qty=300 leaves=200 cum=300 liq=MAKER
-            * TRADE sym=TT mdseq=1 tid=1 px=9.90 qty=300
+            * TRADE sym=TT mdseq=1 tid=1 px=9.90 qty=300 kind=BOOK
             """)
         // Value 2,970.00; fee 0.891 → 0.89 each side; stamp duty 2.97.
         XCTAssertEqual(account("Q2").cash, 100_000_0000 - 2_970_0000 - 8900)
@@ -203,7 +203,7 @@ final class ReplayLedgerTests: XCTestCase {
             B1 ACK seq=1 cid=b1 oid=2 acct=Q1 sym=TT side=BUY qty=1000 px=10.00 tif=DAY
             B1 FILL seq=2 cid=b1 oid=2 tid=1 px=10.00 qty=1000 leaves=0 cum=1000 liq=TAKER
             B2 FILL seq=2 cid=s1 oid=1 tid=1 px=10.00 qty=1000 leaves=0 cum=1000 liq=MAKER
-            * TRADE sym=TT mdseq=1 tid=1 px=10.00 qty=1000
+            * TRADE sym=TT mdseq=1 tid=1 px=10.00 qty=1000 kind=BOOK
             B1 REJ seq=3 cid=q1 reason=HOLDING_PERIOD
             OPS OK verb=ROLL date=2026-12-31
             B1 REJ seq=4 cid=q2 reason=HOLDING_PERIOD
@@ -229,7 +229,7 @@ final class ReplayLedgerTests: XCTestCase {
             B2 ACK seq=2 cid=s1 oid=2 acct=S1 sym=AA side=BUY qty=500 px=10.00 tif=DAY
             B2 FILL seq=3 cid=s1 oid=2 tid=1 px=10.00 qty=500 leaves=0 cum=500 liq=TAKER
             B2 FILL seq=4 cid=s2 oid=1 tid=1 px=10.00 qty=500 leaves=0 cum=500 liq=MAKER
-            * TRADE sym=AA mdseq=1 tid=1 px=10.00 qty=500
+            * TRADE sym=AA mdseq=1 tid=1 px=10.00 qty=500 kind=BOOK
             B1 ACK seq=2 cid=q2 oid=3 acct=Q1 sym=AA side=BUY qty=100 px=9.50 tif=DAY
             B1 REJ seq=3 cid=q3 reason=HOLDER_LIMIT
             B1 CANCELED seq=4 cid=q2 oid=3 leaves=0 reason=USER
@@ -255,18 +255,18 @@ final class ReplayLedgerTests: XCTestCase {
             B2 ACK seq=2 cid=s1 oid=2 acct=S1 sym=AA side=BUY qty=500 px=10.00 tif=DAY
             B2 FILL seq=3 cid=s1 oid=2 tid=1 px=10.00 qty=500 leaves=0 cum=500 liq=TAKER
             B2 FILL seq=4 cid=s2 oid=1 tid=1 px=10.00 qty=500 leaves=0 cum=500 liq=MAKER
-            * TRADE sym=AA mdseq=1 tid=1 px=10.00 qty=500
+            * TRADE sym=AA mdseq=1 tid=1 px=10.00 qty=500 kind=BOOK
             B1 ACK seq=1 cid=q1 oid=3 acct=Q1 sym=AA side=BUY qty=100 px=10.00 tif=DAY
             B2 ACK seq=5 cid=s3 oid=4 acct=S1 sym=AA side=SELL qty=100 px=10.00 tif=DAY
             B2 FILL seq=6 cid=s3 oid=4 tid=2 px=10.00 qty=100 leaves=0 cum=100 liq=TAKER
             B1 FILL seq=2 cid=q1 oid=3 tid=2 px=10.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=AA mdseq=2 tid=2 px=10.00 qty=100
+            * TRADE sym=AA mdseq=2 tid=2 px=10.00 qty=100 kind=BOOK
             B1 REJ seq=3 cid=q2 reason=HOLDER_LIMIT
             B1 ACK seq=4 cid=u1 oid=5 acct=U1 sym=AA side=SELL qty=1000 px=10.00 tif=DAY
             B2 ACK seq=7 cid=s4 oid=6 acct=S1 sym=AA side=BUY qty=1000 px=10.00 tif=DAY
             B2 FILL seq=8 cid=s4 oid=6 tid=3 px=10.00 qty=1000 leaves=0 cum=1000 liq=TAKER
             B1 FILL seq=5 cid=u1 oid=5 tid=3 px=10.00 qty=1000 leaves=0 cum=1000 liq=MAKER
-            * TRADE sym=AA mdseq=3 tid=3 px=10.00 qty=1000
+            * TRADE sym=AA mdseq=3 tid=3 px=10.00 qty=1000 kind=BOOK
             B1 ACK seq=6 cid=q3 oid=7 acct=Q2 sym=AA side=BUY qty=100 px=10.00 tif=DAY
             """)
         let aa = replay.matcher.ledger.register.holders[Int(replay.directory.symbol("AA"))]

@@ -45,7 +45,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.20 tif=DAY
             B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.10 qty=200 leaves=0 cum=200 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.10 qty=200 leaves=100 cum=200 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=200
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=200 kind=BOOK
             """)
     }
 
@@ -66,13 +66,13 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=2 cid=b2 oid=5 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10 tif=DAY
             B02 FILL seq=3 cid=b2 oid=5 tid=1 px=12.05 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=3 cid=s3 oid=3 tid=1 px=12.05 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.05 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.05 qty=100 kind=BOOK
             B02 FILL seq=4 cid=b2 oid=5 tid=2 px=12.10 qty=100 leaves=100 cum=200 liq=TAKER
             B01 FILL seq=4 cid=s1 oid=1 tid=2 px=12.10 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.10 qty=100
+            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.10 qty=100 kind=BOOK
             B02 FILL seq=5 cid=b2 oid=5 tid=3 px=12.10 qty=100 leaves=0 cum=300 liq=TAKER
             B02 FILL seq=6 cid=s2 oid=2 tid=3 px=12.10 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=3 tid=3 px=12.10 qty=100
+            * TRADE sym=ZJ100231 mdseq=3 tid=3 px=12.10 qty=100 kind=BOOK
             """)
     }
 
@@ -96,7 +96,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=m1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=13.20 tif=IOC type=MARKET
             B02 FILL seq=2 cid=m1 oid=2 tid=1 px=12.50 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.50 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.50 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.50 qty=100 kind=BOOK
             B02 CANCELED seq=3 cid=m1 oid=2 leaves=0 reason=IOC
             B02 ACK seq=4 cid=m2 oid=3 acct=A2001 sym=ZJ100231 side=SELL qty=100 px=10.80 tif=IOC type=MARKET
             B02 CANCELED seq=5 cid=m2 oid=3 leaves=0 reason=IOC
@@ -112,7 +112,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=i1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.00 tif=IOC
             B02 FILL seq=2 cid=i1 oid=2 tid=1 px=12.00 qty=100 leaves=100 cum=100 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B02 CANCELED seq=3 cid=i1 oid=2 leaves=0 reason=IOC
             """)
     }
@@ -131,10 +131,10 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=3 cid=f2 oid=4 acct=A2001 sym=ZJ100231 side=BUY qty=200 px=12.10 tif=FOK
             B02 FILL seq=4 cid=f2 oid=4 tid=1 px=12.00 qty=100 leaves=100 cum=100 liq=TAKER
             B01 FILL seq=3 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B02 FILL seq=5 cid=f2 oid=4 tid=2 px=12.10 qty=100 leaves=0 cum=200 liq=TAKER
             B01 FILL seq=4 cid=s2 oid=2 tid=2 px=12.10 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.10 qty=100
+            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.10 qty=100 kind=BOOK
             """)
     }
 
@@ -153,7 +153,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=2 cid=b1 oid=4 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.10 tif=DAY
             B02 FILL seq=3 cid=b1 oid=4 tid=1 px=12.00 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=3 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B02 CANCELED seq=4 cid=b1 oid=4 leaves=0 reason=SELF_TRADE
             B02 STATUS seq=5 cid=s2 oid=2 state=NEW qty=100 px=12.05 leaves=100 cum=0
             """)
@@ -231,10 +231,10 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=2 cid=s2 oid=4 acct=A2002 sym=ZJ100231 side=SELL qty=200 px=12.00 tif=DAY
             B02 FILL seq=3 cid=s2 oid=4 tid=1 px=12.00 qty=100 leaves=100 cum=100 liq=TAKER
             B02 FILL seq=4 cid=b2 oid=2 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B02 FILL seq=5 cid=s2 oid=4 tid=2 px=12.00 qty=100 leaves=0 cum=200 liq=TAKER
             B01 FILL seq=4 cid=b1y oid=1 tid=2 px=12.00 qty=100 leaves=300 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=2 tid=2 px=12.00 qty=100 kind=BOOK
             """)
     }
 
@@ -251,7 +251,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=2 cid=s2 oid=3 acct=A2002 sym=ZJ100231 side=SELL qty=100 px=12.00 tif=DAY
             B02 FILL seq=3 cid=s2 oid=3 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=TAKER
             B01 FILL seq=3 cid=b1x oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             """)
     }
 
@@ -266,7 +266,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 REPLACED seq=2 cid=b1 oid=2 newcid=b2 qty=300 px=12.10 leaves=300
             B02 FILL seq=3 cid=b2 oid=2 tid=1 px=12.10 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.10 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.10 qty=100 kind=BOOK
             """)
     }
 
@@ -281,7 +281,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=300 px=12.00 tif=DAY
             B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.00 qty=100 leaves=200 cum=100 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B02 CANCELED seq=3 cid=b1 oid=2 leaves=0 reason=USER
             B02 ACK seq=4 cid=b2 oid=3 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=11.00 tif=DAY
             """)
@@ -337,7 +337,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=12.00 tif=DAY
             B02 FILL seq=2 cid=b1 oid=2 tid=1 px=12.00 qty=100 leaves=0 cum=100 liq=TAKER
             B01 FILL seq=3 cid=s1 oid=1 tid=1 px=12.00 qty=100 leaves=200 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=12.00 qty=100 kind=BOOK
             B01 STATUS seq=4 cid=s1 oid=1 state=PARTIAL qty=300 px=12.00 leaves=200 cum=100
             B02 STATUS seq=3 cid=b1 oid=2 state=FILLED qty=100 px=12.00 leaves=0 cum=100
             B01 CANCELED seq=5 cid=s1 oid=1 leaves=0 reason=USER
@@ -403,7 +403,7 @@ final class ReplayRulesTests: XCTestCase {
             """)
     }
 
-    func testPhasesClosedAndAuctionRefuseOrdersAndClosedExpiresDayOrders() {
+    func testClosedRefusesOrdersAuctionRefusesOnlyWhatCannotWaitAndClosedExpiresDayOrders() {
         check("""
             B01 NEW cid=d1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
             B01 NEW cid=g1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=11.90 tif=GTC
@@ -412,7 +412,7 @@ final class ReplayRulesTests: XCTestCase {
             B01 NEW cid=n1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
             B01 STATUS cid=g1
             OPS PHASE sym=ZJ100231 phase=AUCTION
-            B01 NEW cid=n2 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
+            B01 NEW cid=n2 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00 tif=IOC
             OPS PHASE sym=ZJ100231 phase=OPEN
             B01 NEW cid=n3 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
             OPS PHASE sym=ZJ100231 phase=LUNCH
@@ -426,7 +426,7 @@ final class ReplayRulesTests: XCTestCase {
             B01 REJ seq=6 cid=n1 reason=MARKET_CLOSED
             B01 STATUS seq=7 cid=g1 oid=2 state=NEW qty=100 px=11.90 leaves=100 cum=0
             OPS OK verb=PHASE sym=ZJ100231 phase=AUCTION
-            B01 REJ seq=8 cid=n2 reason=MARKET_CLOSED
+            B01 REJ seq=8 cid=n2 reason=MARKET_CLOSED detail=AUCTION
             OPS OK verb=PHASE sym=ZJ100231 phase=OPEN
             B01 ACK seq=9 cid=n3 oid=4 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00 tif=DAY
             OPS REJ reason=MALFORMED detail=BAD_PHASE
@@ -473,7 +473,7 @@ final class ReplayRulesTests: XCTestCase {
             B02 ACK seq=1 cid=b1 oid=2 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=13.00 tif=DAY
             B02 FILL seq=2 cid=b1 oid=2 tid=1 px=13.00 qty=100 leaves=0 cum=100 liq=TAKER
             B01 FILL seq=2 cid=s1 oid=1 tid=1 px=13.00 qty=100 leaves=0 cum=100 liq=MAKER
-            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=13.00 qty=100
+            * TRADE sym=ZJ100231 mdseq=1 tid=1 px=13.00 qty=100 kind=BOOK
             B02 ACK seq=3 cid=g1 oid=3 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=12.00 tif=GTC
             B02 ACK seq=4 cid=g2 oid=4 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=11.00 tif=GTC
             B02 ACK seq=5 cid=d1 oid=5 acct=A2001 sym=ZJ100231 side=BUY qty=100 px=11.50 tif=DAY
@@ -580,7 +580,9 @@ final class ReplayRulesTests: XCTestCase {
 
     // MARK: - Replay's clock and determinism
 
-    func testClockStartsAtMidnightAdvancesAndObeysStamps() {
+    /// The demo market is in +08:00: its day starts at local midnight, and ZJ200077's 09:15 and
+    /// 09:25 entries are carried out, stamped with their times, before the first command after them.
+    func testClockStartsAtLocalMidnightAdvancesObeysStampsAndCarriesOutTheSchedule() {
         var replay = Replay(config: DemoMarket.config, limits: ReplayRulesTests.limits)
         let out = replay.run("""
             B01 NEW cid=a1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00
@@ -591,12 +593,15 @@ final class ReplayRulesTests: XCTestCase {
             B01 STATUS cid=a1
             @abc B01 STATUS cid=a1
             """)
-        let midnight = CivilDate(iso: "2026-12-01")!.midnightNanos
-        let next = CivilDate(iso: "2026-12-03")!.midnightNanos
+        let hours8: Int64 = 8 * 3_600 * 1_000_000_000
+        let midnight = CivilDate(iso: "2026-12-01")!.midnightNanos - hours8
+        let next = CivilDate(iso: "2026-12-03")!.midnightNanos - hours8
+        let minute: Int64 = 60 * 1_000_000_000
         let stamps = out.split(separator: "\n").compactMap { line in
             line.split(separator: " ").first { $0.hasPrefix("ts=") }.map { Int64($0.dropFirst(3))! }
         }
-        XCTAssertEqual(stamps, [midnight, midnight + 1, 1_796_090_000_000_000_000, 1_796_090_000_000_000_001,
+        XCTAssertEqual(stamps, [midnight, midnight + 1, midnight + (9 * 60 + 15) * minute, midnight + (9 * 60 + 25) * minute,
+                                1_796_090_000_000_000_000, 1_796_090_000_000_000_001,
                                 1_796_090_000_000_000_002, 1_796_090_000_000_000_002, next])
         XCTAssertTrue(out.hasSuffix("- REJ reason=MALFORMED detail=BAD_TIMESTAMP\n"), out)
     }

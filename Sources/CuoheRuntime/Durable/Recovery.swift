@@ -25,11 +25,13 @@ public struct JournalReplayer: ~Copyable {
         trades = keepsTrades ? [] : nil
     }
 
-    /// Applies one journal record. The edge only ever sequences commands of configured brokers,
+    /// Applies one journal record. The edge only ever sequences commands of configured brokers
+    /// (and the schedule's `PHASE`s),
     /// with times that never go back, and the matcher trusts it: a record that breaks either (a
     /// journal written by something else) stops the replay instead.
     public mutating func apply(_ command: Command) throws(RecoveryError) {
-        guard command.broker >= 0 && Int(command.broker) < brokerCount else {
+        let scheduled = command.broker == Command.scheduleBroker && command.kind == .phase
+        guard scheduled || (command.broker >= 0 && Int(command.broker) < brokerCount) else {
             throw .unknownBroker(ts: command.ts, broker: command.broker, brokers: brokerCount)
         }
         guard command.ts >= clock.now else { throw .timeGoesBack(ts: command.ts, previous: clock.now) }

@@ -133,6 +133,8 @@ public enum Pipeline {
         let lastSeqs = (0..<directory.brokers.count).map { matcher.lastSeq(broker: Int32($0)) }
         let writer = SnapshotWriter(data: replayer.settlement.data, configDigest: engine.market.digest,
                                     inFlight: wiring.inFlight, log: log)
+        // The schedule's next entry, for the source's timer (a live server) from the first moment.
+        wiring.alarm.next.store(replayer.clock.nextScheduledTime ?? Int64.max, ordering: .releasing)
         // 1. Sequencer: the clock and the journal.
         let sequencer = Handoff(Sequencer(journal: engine.journal, clock: replayer.clock,
                                           seq: engine.journal.nextSeq - 1, lastSnapshot: engine.snapshotSeq,
