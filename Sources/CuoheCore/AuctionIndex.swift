@@ -183,7 +183,7 @@ extension OrderBook {
     }
 
     /// The tick in `low ... high` nearest to `reference`, the higher of two equally near.
-    static func nearest(to reference: Int64, low: Int64, high: Int64, tick: Int64) -> Int64 {
+    public static func nearest(to reference: Int64, low: Int64, high: Int64, tick: Int64) -> Int64 {
         if reference <= low { return low }
         if reference >= high { return high }
         let below = low + (reference - low) / tick * tick
