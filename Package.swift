@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "BenchSupport", path: "Benchmarks/BenchSupport", swiftSettings: strict),
         .executableTarget(name: "cuohe-core-bench", dependencies: ["CuoheCore", "BenchSupport"],
                           path: "Benchmarks/CoreBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-auction-bench", dependencies: ["CuoheCore", "BenchSupport"],
+                          path: "Benchmarks/AuctionBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime", "BenchSupport"],
                           path: "Benchmarks/RingBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-pipeline-bench",
