@@ -96,25 +96,22 @@ extension Matcher {
         if store[sell].leaves == 0 { finishFilled(sell) }
     }
 
-    func auctionFillEvent(_ o: RestingOrder, seq: Int64, tid: Int64, price: Int64, qty: Int64, ts: Int64) -> Event {
-        var fill = Event(kind: .fill, broker: o.broker, ts: ts)
-        fill.seq = seq
-        fill.cid = o.cid
-        fill.oid = o.oid
-        fill.tid = tid
-        fill.price = price
-        fill.qty = qty
-        fill.leaves = o.leaves
-        fill.cum = o.qty - o.leaves
-        fill.liquidity = .auction
-        fill.side = o.side
-        return fill
-    }
-
+    /// One side's `FILL liq=AUCTION`, built in the event buffer (no copy of a whole event).
     mutating func auctionFill(_ o: RestingOrder, tid: Int64, price: Int64, qty: Int64, ts: Int64,
                               _ out: inout EventBuffer) {
         let seq = nextSeq(o.broker)
-        out.append(auctionFillEvent(o, seq: seq, tid: tid, price: price, qty: qty, ts: ts))
+        out.append(.fill, broker: o.broker, ts: ts) { fill in
+            fill.seq = seq
+            fill.cid = o.cid
+            fill.oid = o.oid
+            fill.tid = tid
+            fill.price = price
+            fill.qty = qty
+            fill.leaves = o.leaves
+            fill.cum = o.qty - o.leaves
+            fill.liquidity = .auction
+            fill.side = o.side
+        }
     }
 
     /// A resting order that has filled: what it still froze goes back, its cid is done, it leaves
