@@ -21,50 +21,45 @@ public struct Indicative: Sendable, Equatable, BitwiseCopyable {
 /// `H(i) ≤ totalBid`: one descent of the tree over `c`. The tree over `bid` gives `D` and `S`
 /// there.
 public struct AuctionIndex: Sendable, BitwiseCopyable {
-    /// Fenwick tree over `c` (1-based: entry `k` covers levels `k − lowbit(k) ..< k`).
-    var c: FixedArray<Int64>
-    /// Fenwick tree over the bid quantities.
-    var b: FixedArray<Int64>
-    let count: Int
-    /// The largest power of two not above `count` (the descent's first step).
-    let topStep: Int
-    public private(set) var totalBid: Int64 = 0
+    /// Both trees interleaved, 1-based: entry `k` of the tree over `c` at `2k`, of the tree over
+    /// the bids at `2k + 1` (each covers levels `k − lowbit(k) ..< k`); slot 0 holds the total bid
+    /// quantity. One array keeps the book small: the matcher copies a book's header on every order.
+    var trees: FixedArray<Int64>
     /// True while the trees follow the book (the instrument is collecting an auction).
     public internal(set) var active = false
 
     init(levels: Int, arena: Arena) {
-        count = levels
-        c = arena.makeZeroed(count: levels + 1)
-        b = arena.makeZeroed(count: levels + 1)
-        var step = 1
-        while step * 2 <= levels { step *= 2 }
-        topStep = step
+        trees = arena.makeZeroed(count: 2 * (levels + 1))
     }
+
+    /// The price levels the trees cover.
+    var count: Int { trees.count / 2 - 1 }
+
+    public var totalBid: Int64 { trees[0] }
 
     /// The bytes the trees of a book of `levels` price levels take.
-    static func bytes(levels: Int) -> Int { 2 * Arena.bytes(levels + 1, of: Int64.self) }
+    static func bytes(levels: Int) -> Int { Arena.bytes(2 * (levels + 1), of: Int64.self) }
 
-    func free(in arena: Arena) {
-        arena.free(c)
-        arena.free(b)
-    }
+    func free(in arena: Arena) { arena.free(trees) }
 
+    /// Adds `delta` at `level` to the tree whose entries sit at `2k + lane`.
     @inline(__always)
-    static func add(_ tree: FixedArray<Int64>, _ count: Int, _ level: Int, _ delta: Int64) {
+    func add(lane: Int, _ level: Int, _ delta: Int64) {
+        let n = count
         var k = level + 1
-        while k <= count {
-            tree[k] += delta
+        while k <= n {
+            trees[2 * k + lane] += delta
             k += k & -k
         }
     }
 
-    /// `Σ_{j≤level}` of the tree's values; 0 for level -1.
+    /// `Σ_{j≤level}` of one tree's values; 0 for level -1.
     @inline(__always)
-    static func prefix(_ tree: FixedArray<Int64>, _ level: Int) -> Int64 {
+    func prefix(lane: Int, _ level: Int) -> Int64 {
         var sum: Int64 = 0
         var k = level + 1
         while k > 0 {
-            sum += tree[k]
+            sum += trees[2 * k + lane]
             k -= k & -k
         }
         return sum
@@ -72,47 +67,50 @@ public struct AuctionIndex: Sendable, BitwiseCopyable {
 
     /// `delta` shares more (or fewer) at `level` on `side`.
     @inline(__always)
-    mutating func add(_ side: Side, level: Int32, _ delta: Int64) {
+    func add(_ side: Side, level: Int32, _ delta: Int64) {
         let i = Int(level)
         if side == .buy {
-            AuctionIndex.add(b, count, i, delta)
-            if i + 1 < count { AuctionIndex.add(c, count, i + 1, delta) }
-            totalBid += delta
+            add(lane: 1, i, delta)
+            if i + 1 < count { add(lane: 0, i + 1, delta) }
+            trees[0] += delta
         } else {
-            AuctionIndex.add(c, count, i, delta)
+            add(lane: 0, i, delta)
         }
     }
 
     /// Starts following a book whose level quantities are `bids` and `asks`: a linear build.
     mutating func build(bids: FixedArray<PriceLevel>, asks: FixedArray<PriceLevel>) {
-        totalBid = 0
-        for k in 1...count {
+        let n = count
+        var total: Int64 = 0
+        for k in 1...n {
             let i = k - 1
-            b[k] = bids[i].qty
-            c[k] = asks[i].qty + (i > 0 ? bids[i - 1].qty : 0)
-            totalBid += bids[i].qty
+            trees[2 * k + 1] = bids[i].qty
+            trees[2 * k] = asks[i].qty + (i > 0 ? bids[i - 1].qty : 0)
+            total += bids[i].qty
         }
         // Each entry passes its sum up to its parent: O(levels).
-        for k in 1...count {
+        for k in 1...n {
             let parent = k + (k & -k)
-            if parent <= count {
-                b[parent] += b[k]
-                c[parent] += c[k]
+            if parent <= n {
+                trees[2 * parent] += trees[2 * k]
+                trees[2 * parent + 1] += trees[2 * k + 1]
             }
         }
+        trees[0] = total
         active = true
     }
 
     /// The boundary: the last level with `H(i) ≤ totalBid` (-1 if none) and `H` there.
     func boundary() -> (level: Int, h: Int64) {
+        let n = count
         var position = 0
         var rest = totalBid
-        var step = topStep
+        var step = 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)
         while step > 0 {
             let next = position + step
-            if next <= count && c[next] <= rest {
+            if next <= n && trees[2 * next] <= rest {
                 position = next
-                rest -= c[next]
+                rest -= trees[2 * next]
             }
             step >>= 1
         }
@@ -120,7 +118,10 @@ public struct AuctionIndex: Sendable, BitwiseCopyable {
     }
 
     /// `Σ_{j≤level} bid[j]`.
-    func bidPrefix(_ level: Int) -> Int64 { AuctionIndex.prefix(b, level) }
+    func bidPrefix(_ level: Int) -> Int64 { prefix(lane: 1, level) }
+
+    /// `H(level) = Σ_{j≤level} c[j]`.
+    func combinedPrefix(_ level: Int) -> Int64 { prefix(lane: 0, level) }
 }
 
 extension OrderBook {

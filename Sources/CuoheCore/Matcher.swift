@@ -298,11 +298,10 @@ public struct Matcher: ~Copyable, Sendable {
             return (.badPrice, .marketWithPrice)
         }
         if s.halted { return (.halted, .none) }
-        if s.phase == .auction {
+        if s.phase != .open {
+            if s.phase == .closed { return (.marketClosed, .none) }
             // A call auction collects only orders that can wait for its one price.
             if c.type == .market || c.tif == .ioc || c.tif == .fok { return (.marketClosed, .auction) }
-        } else if s.phase != .open {
-            return (.marketClosed, .none)
         }
         return nil
     }
@@ -393,6 +392,7 @@ public struct Matcher: ~Copyable, Sendable {
         if s.phase == .auction {
             // Collected for the uncross: it rests even where it crosses.
             rest(record, taker, instrument: c.instrument, tif: tif)
+            noteAuctionChange(c.instrument)
             return
         }
         if tif == .fok {
@@ -450,7 +450,6 @@ public struct Matcher: ~Copyable, Sendable {
             level: -1, side: taker.side, tif: tif, frozen: taker.frozen, position: taker.position))
         books[instrument].append(slot, store: &store)
         cids[record].slot = slot
-        noteAuctionChange(instrument)
     }
 
     /// Remembers that an instrument's book changed, if it is collecting an auction.
@@ -724,6 +723,7 @@ public struct Matcher: ~Copyable, Sendable {
         if instruments[order.instrument].phase == .auction {
             // A replace never trades during the auction: it waits for the uncross like the rest.
             rest(newRecord, taker, instrument: order.instrument, tif: order.tif)
+            noteAuctionChange(order.instrument)
             return
         }
         switch match(order.instrument, &taker, ts: c.ts, &out) {

@@ -210,7 +210,7 @@ extension Matcher {
             let below = bids
             bids += book.level(.buy, Int32(level)).qty
             asks += book.level(.sell, Int32(level)).qty
-            if book.auction.bidPrefix(level) != bids || AuctionIndex.prefix(book.auction.c, level) != below + asks {
+            if book.auction.bidPrefix(level) != bids || book.auction.combinedPrefix(level) != below + asks {
                 return "instrument \(i): auction index disagrees with level \(level)"
             }
         }
