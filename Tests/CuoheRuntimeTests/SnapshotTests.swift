@@ -5,7 +5,8 @@ import CuoheProtocol
 
 final class SnapshotTests: XCTestCase {
     /// Order flow over all three demo instruments (one with a holding period and a holder cap of
-    /// 5, one with lot 1), GTC orders, deposits and ROLLs: every kind of state a snapshot holds.
+    /// 5, one with lot 1), GTC orders, deposits, ROLLs and call auctions: every kind of state a
+    /// snapshot holds.
     static func lines(_ n: Int, seed: UInt64) -> [String] {
         var x = seed
         func next(_ k: Int) -> Int {
@@ -32,9 +33,12 @@ final class SnapshotTests: XCTestCase {
             case 75..<85: out.append("\(broker) REPLACE cid=c\(next(i + 1)) newcid=r\(i) qty=\((1 + next(5)) * lot)")
             case 85..<92: out.append("\(broker) STATUS cid=c\(next(i + 1))")
             case 92..<96: out.append("OPS DEPOSIT acct=\(acct) amount=\(1 + next(1000)).25")
-            case 96..<98 where i % 7 == 0:
+            case 96 where i % 3 == 0:
                 out.append("OPS ROLL date=2026-12-\(day < 10 ? "0" : "")\(day)")
                 day = min(day + 1, 28)
+            case 97:
+                // Call auctions: a snapshot may fall while one collects a crossed book.
+                out.append("OPS PHASE sym=\(sym) phase=\(["AUCTION", "AUCTION", "OPEN", "CLOSED"][next(4)])")
             default: out.append("\(broker) NEW cid=m\(i) acct=\(acct) sym=\(sym) side=BUY qty=\(lot) type=MARKET")
             }
         }
@@ -44,7 +48,20 @@ final class SnapshotTests: XCTestCase {
     func testRestoreGivesTheSameStateAndTheSameFuture() throws {
         let limits = EngineLimits(ordersLiveMax: 1 << 14, cidsPerDayMax: 1 << 16, positionsMax: 256, lockLotsMax: 256)
         let all = Self.lines(12_000, seed: 99)
-        for cut in [0, 1, 4_321, 11_999] {
+        // Also a cut while an auction collects a crossed book (its index and indicative price are
+        // rebuilt by the restore, not stored).
+        var probe = Replay(config: DemoMarket.config, limits: limits, recordsTrades: false)
+        var ignored: [UInt8] = []
+        var crossedAt: Int?
+        for (k, line) in all.enumerated() {
+            probe.feed(Array(line.utf8)[...], into: &ignored)
+            if (0..<3).contains(where: { probe.matcher.indicative(Int32($0)) != nil }) {
+                crossedAt = k + 1
+                break
+            }
+        }
+        let auctionCut = try XCTUnwrap(crossedAt, "the flow never crosses a book in an auction")
+        for cut in [0, 1, auctionCut, 4_321, 11_999] {
             var live = Replay(config: DemoMarket.config, limits: limits, recordsTrades: false)
             var discard: [UInt8] = []
             for line in all[..<cut] { live.feed(Array(line.utf8)[...], into: &discard) }
@@ -55,7 +72,7 @@ final class SnapshotTests: XCTestCase {
             XCTAssertEqual(restored.stateDigest(), live.matcher.stateDigest(), "state differs after restore at \(cut)")
             XCTAssertEqual(restored.snapshot(), bytes, "a restored matcher snapshots to the same bytes")
             // The future: the rest of the day through both, message by message.
-            let formatter = LineFormatter(directory: live.directory)
+            let text = ReplayText(directory: live.directory)
             var liveOut: [UInt8] = []
             var restoredOut: [UInt8] = []
             var events = EventBuffer()
@@ -65,16 +82,7 @@ final class SnapshotTests: XCTestCase {
                 liveOut += out
                 events.removeAll()
                 for command in commands { restored.process(command, into: &events) }
-                for i in 0..<events.count {
-                    let e = events[i]
-                    if e.kind == .trade {
-                        restoredOut += Array("* ".utf8)
-                    } else {
-                        restoredOut += Array((live.directory.brokers[Int(e.broker)] + " ").utf8)
-                    }
-                    formatter.append(e, to: &restoredOut)
-                    restoredOut.append(UInt8(ascii: "\n"))
-                }
+                for i in 0..<events.count { text.append(events[i], to: &restoredOut) }
             }
             XCTAssertEqual(String(decoding: restoredOut, as: UTF8.self), String(decoding: liveOut, as: UTF8.self),
                            "outputs after a restore at \(cut) differ")
