@@ -32,6 +32,11 @@ final class CrashTests: XCTestCase {
                 out += "OPS \(next(2) == 0 ? "DEPOSIT" : "WITHDRAW") acct=\(accounts[next(accounts.count)].1) amount=\(1 + next(900)).25\n"
                 continue
             }
+            if i % 211 == 100 || i % 211 == 160 {
+                // A call auction now and then: orders collect, then uncross at one price.
+                out += "OPS PHASE sym=ZJ100231 phase=\(i % 211 == 100 ? "AUCTION" : "OPEN")\n"
+                continue
+            }
             let (broker, acct) = accounts[next(accounts.count)]
             switch next(10) {
             case 0..<6:
