@@ -67,9 +67,10 @@ struct BookMirror: Sendable {
             changed.insert(e.instrument)
         case .ok where e.verb == .phase:
             guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
+            // Entering or leaving an auction starts from "nothing would trade" (the matcher then
+            // publishes any other price); AUCTION again changes nothing, so the price stands.
+            if !(inAuction[Int(e.instrument)] && e.phase == .auction) { indicative[Int(e.instrument)] = (0, 0) }
             inAuction[Int(e.instrument)] = e.phase == .auction
-            // The matcher publishes an indicative price only when it is not "nothing".
-            indicative[Int(e.instrument)] = (0, 0)
             changed.insert(e.instrument)
         default:
             return

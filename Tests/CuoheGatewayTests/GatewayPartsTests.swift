@@ -7,8 +7,9 @@ import BenchSupport
 /// The gateway's parts on their own: the book pictures against the matcher's own book, the
 /// resume history's trimming, the token bucket.
 final class GatewayPartsTests: XCTestCase {
-    /// Seeded random orders, cancels and replaces from two brokers: after every command the
-    /// mirror built from events alone shows exactly the matcher's price levels.
+    /// Seeded random orders, cancels and replaces from two brokers, and phase changes (call
+    /// auctions, AUCTION again while collecting) from the operator: after every command the mirror
+    /// built from events alone shows exactly the matcher's price levels and indicative price.
     func testTheBookMirrorMatchesTheMatchersBookAfterEveryCommand() {
         let config = DemoMarket.config
         let directory = Directory(config: config)
@@ -19,6 +20,7 @@ final class GatewayPartsTests: XCTestCase {
         var r = SplitMix64(state: 7)
         let who = [("B01", "A1001"), ("B02", "A2001")]
         var checkedLevels = 0
+        var checkedAuctions = 0
         for step in 0..<5_000 {
             let b = r.below(2)
             let cid = "c\(r.below(400))"
@@ -32,9 +34,11 @@ final class GatewayPartsTests: XCTestCase {
             case 7...8:
                 let old = "c\(r.below(400))x\(max(0, step - r.below(50)))"
                 line = r.below(2) == 0 ? "CANCEL cid=\(old)" : "REPLACE cid=\(old) newcid=r\(step) qty=\(100 * (1 + r.below(5))) px=\(px)"
-            default: line = "DEPOSIT acct=\(who[b].1) amount=1"
+            default: line = "PHASE sym=ZJ100231 phase=\(["AUCTION", "AUCTION", "OPEN", "CLOSED"][r.below(4)])"
             }
-            guard case .command(var command) = parser.parse(line, broker: Int32(b)) else { continue }
+            let operatorBroker = directory.broker(Array("OPS".utf8))!
+            let sender = line.hasPrefix("PHASE") ? operatorBroker : Int32(b)
+            guard case .command(var command) = parser.parse(line, broker: sender) else { continue }
             command.ts = Int64(step + 1)
             events.removeAll()
             matcher.process(command, into: &events)
@@ -46,12 +50,19 @@ final class GatewayPartsTests: XCTestCase {
                 return sums.sorted { side == .buy ? $0.key > $1.key : $0.key < $1.key }.prefix(BookMirror.depthMax).map { ($0.key, $0.value) }
             }
             let bids = levels(.buy), asks = levels(.sell)
+            let indicative = matcher.instruments[0].phase == .auction
+                ? matcher.indicative(0).map { ($0.price, $0.volume) } ?? (0, 0) : nil
+            XCTAssertTrue(picture.indicative?.price == indicative?.0 && picture.indicative?.volume == indicative?.1,
+                          "after \(line): mirror's indicative \(String(describing: picture.indicative)), matcher's "
+                          + "\(String(describing: indicative))")
+            if indicative != nil && indicative!.0 > 0 { checkedAuctions += 1 }
             XCTAssertTrue(picture.bids.elementsEqual(bids, by: ==) && picture.asks.elementsEqual(asks, by: ==),
                           "after \(line): mirror \(picture.bids) / \(picture.asks), book \(bids) / \(asks)")
             if picture.bids.count != bids.count || !picture.bids.elementsEqual(bids, by: ==) { return }
             checkedLevels += bids.count + asks.count
         }
         XCTAssertGreaterThan(checkedLevels, 10_000, "the books were deep enough to test something")
+        XCTAssertGreaterThan(checkedAuctions, 100, "auctions collected crossed books")
     }
 
     func testTheHistoryKeepsTheNewestMessagesAndTellsThemBack() {

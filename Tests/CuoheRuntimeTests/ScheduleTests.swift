@@ -88,4 +88,46 @@ extension CommandLineTests {
             XCTAssertTrue(scheduled[0].contains("ts=1796087700000000000"), dump.stdout)
         }
     }
+
+    /// An entry due at exactly the next nanosecond, and a late ROLL (10:00 on the new date): the
+    /// in-memory replay, the pipeline through `--data`, and the pipeline split across a restart
+    /// stamp every command alike. The ROLL comes after the new date's 09:15 and 09:25 entries, so
+    /// they are carried out right after it, in order, stamped with its time.
+    func testLateRollAndAnEntryAtTheNextNanosecondAreSequencedAlikeEverywhere() throws {
+        let lines = [
+            "@1796087699999999999 B01 STATUS cid=nope",
+            "B01 NEW cid=o1 acct=A1002 sym=ZJ200077 side=BUY qty=100 px=3.20",
+            "@1796087700000000000 B02 NEW cid=o2 acct=A2002 sym=ZJ200077 side=SELL qty=100 px=3.20",
+            "@1796176800000000000 OPS ROLL date=2026-12-02",
+            "@1796176860000000000 B01 NEW cid=x acct=A1002 sym=ZJ200077 side=BUY qty=100 px=3.20",
+        ]
+        let input = lines.joined(separator: "\n") + "\n"
+        let memory = try cuohe(["replay", "-"], stdin: input)
+        XCTAssertEqual(memory.status, 0, memory.stderr)
+        XCTAssertTrue(memory.stdout.contains("""
+            OPS OK verb=PHASE sym=ZJ200077 phase=AUCTION ts=1796087700000000000
+            B01 ACK seq=2 cid=o1 oid=1 acct=A1002 sym=ZJ200077 side=BUY qty=100 px=3.20 tif=DAY ts=1796087700000000000
+            B02 ACK seq=1 cid=o2 oid=2 acct=A2002 sym=ZJ200077 side=SELL qty=100 px=3.20 tif=DAY ts=1796087700000000000
+            """), memory.stdout)
+        XCTAssertTrue(memory.stdout.hasSuffix("""
+            OPS OK verb=ROLL date=2026-12-02 ts=1796176800000000000
+            OPS OK verb=PHASE sym=ZJ200077 phase=AUCTION ts=1796176800000000000
+            OPS OK verb=PHASE sym=ZJ200077 phase=OPEN ts=1796176800000000000
+            B01 ACK seq=4 cid=x oid=3 acct=A1002 sym=ZJ200077 side=BUY qty=100 px=3.20 tif=DAY ts=1796176860000000000
+
+            """), memory.stdout)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-late-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let whole = try cuohe(["replay", "--data", root + "/whole", "--no-prefault", "-"], stdin: input)
+        XCTAssertEqual(whole.stdout, memory.stdout)
+        for cut in [1, 3, 4] {
+            let data = root + "/cut\(cut)"
+            let first = try cuohe(["replay", "--data", data, "--no-prefault", "-"],
+                                  stdin: lines[..<cut].joined(separator: "\n") + "\n")
+            let second = try cuohe(["replay", "--data", data, "--no-prefault", "-"],
+                                   stdin: lines[cut...].joined(separator: "\n") + "\n")
+            XCTAssertEqual(first.stdout + second.stdout, memory.stdout, "cut at line \(cut)")
+        }
+    }
 }

@@ -65,7 +65,7 @@ public enum Pipeline {
             let due = alarm.nextDue
             guard due <= now, due != ticked else { return }
             ticked = due
-            pending.append(.tick)
+            pending.append(.tick(now))
             flush()
         }
 

@@ -7,9 +7,9 @@ enum IngressItem: BitwiseCopyable {
     case command(Command, stamp: Int64?)
     /// The next of the edge's own answers in the ingress's side queue, with the time it asks for.
     case answer(stamp: Int64?)
-    /// The wall clock reached a schedule entry's time (`ScheduleAlarm`): carry out what is due,
-    /// even though no command arrived.
-    case tick
+    /// The wall clock reached a schedule entry's time (`ScheduleAlarm`), as the source read it:
+    /// carry out what is due, even though no command arrived.
+    case tick(Int64)
     /// End of input.
     case end
 }
@@ -90,14 +90,18 @@ struct Sequencer: ~Copyable {
                 clock.observe(command)
                 commands.append(command)
                 out.append(.command(command))
+                // A late ROLL: the new day's entries already due follow it at once.
+                if command.kind == .roll { try carryOutSchedule(through: clock.now, room: items.count + 2, &out) }
             case .answer(let stamp):
                 if case .answer(let stamped) = clock.sequence(.answer(answersIn.pop(), stamp: stamp)) {
                     answersOut.push(stamped)
                     out.append(.answer)
                     metrics.answersSequenced.add(1)
                 }
-            case .tick:
-                if let wall { try carryOutSchedule(through: wall, room: items.count + 2, &out) }
+            case .tick(let seen):
+                // The later of the two readings: a wall clock stepped back between the gateway's
+                // reading and this one must not leave the entry waiting for the next command.
+                if let wall { try carryOutSchedule(through: max(wall, seen), room: items.count + 2, &out) }
             case .end:
                 finished = true
             }

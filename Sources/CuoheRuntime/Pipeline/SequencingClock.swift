@@ -45,7 +45,11 @@ public struct SequencingClock: Sendable {
     /// The next schedule entry due at or before `stamp`, as the sequenced `PHASE` it is (already
     /// observed); nil when none is.
     public mutating func nextScheduled(through stamp: Int64) -> Command? {
-        guard let at = nextScheduledTime, at <= stamp, at >= now, at <= CivilDate.lastTimestamp else { return nil }
+        // An entry's time is its stamp, except after a late ROLL: the new day's entries whose time
+        // had passed before the day began are carried out at the ROLL's time (never earlier).
+        guard let time = nextScheduledTime else { return nil }
+        let at = max(time, now)
+        guard at <= stamp, at <= CivilDate.lastTimestamp else { return nil }
         let entry = schedule.entries[nextEntry]
         var c = Command(kind: .phase, broker: Command.scheduleBroker, ts: at)
         c.instrument = entry.instrument
@@ -91,14 +95,14 @@ public struct SequencingClock: Sendable {
             && command.date > tradingDate {
             tradingDate = command.date
             if now < dayStart { now = dayStart - 1 }
-            // The new day's schedule; what the old day did not reach is not carried out.
-            nextEntry = schedule.firstAfter(now - dayStart)
+            // The new day's whole schedule; what the old day did not reach is not carried out.
+            // Entries already due (a ROLL made after their time) follow the ROLL at once.
+            nextEntry = 0
             return
         }
         let offset = now - dayStart
-        if command.broker == Command.scheduleBroker && command.kind == .phase,
-           let k = schedule.index(of: command, offset: offset, from: nextEntry) {
-            nextEntry = k + 1
+        if command.broker == Command.scheduleBroker && command.kind == .phase, schedule.carriesOut(command, offset: offset, at: nextEntry) {
+            nextEntry += 1
         } else {
             // Every entry up to a command's time was carried out before it.
             nextEntry = max(nextEntry, schedule.firstAfter(offset))

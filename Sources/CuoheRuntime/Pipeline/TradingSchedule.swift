@@ -52,14 +52,11 @@ public struct TradingSchedule: Sendable {
         return low
     }
 
-    /// The entry at or after `from` that `c` (a scheduled `PHASE` at `offset`) carried out.
-    func index(of c: Command, offset: Int64, from: Int) -> Int? {
-        var k = from
-        while k < entries.count && entries[k].offset <= offset {
-            let e = entries[k]
-            if e.offset == offset && e.instrument == c.instrument && e.phase == c.phase { return k }
-            k += 1
-        }
-        return nil
+    /// True if `c`, a scheduled `PHASE` stamped `offset` into the day, carried out entry `k`: the
+    /// entries are carried out in order, each at its time or (after a late ROLL) later.
+    func carriesOut(_ c: Command, offset: Int64, at k: Int) -> Bool {
+        guard k < entries.count else { return false }
+        let e = entries[k]
+        return e.instrument == c.instrument && e.phase == c.phase && e.offset <= offset
     }
 }

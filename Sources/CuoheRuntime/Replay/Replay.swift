@@ -55,11 +55,17 @@ public struct Replay: ~Copyable {
     public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> [Command] {
         let inbound = edge.read(line)
         var sequenced: [Command] = []
-        if case .command(_, let requested) = inbound, let ts = sequencing.stamp(requested: requested) {
-            while let due = sequencing.nextScheduled(through: ts) {
-                apply(due, into: &out)
-                sequenced.append(due)
-            }
+        if case .command(var command, let requested) = inbound, let ts = sequencing.stamp(requested: requested) {
+            // As the pipeline's sequencer does: the schedule's entries due by the command's stamp
+            // first, then the command with that same stamp (and, after a ROLL, the new day's
+            // entries already due).
+            carryOutSchedule(through: ts, into: &out, &sequenced)
+            command.ts = ts
+            sequencing.observe(command)
+            apply(command, into: &out)
+            sequenced.append(command)
+            if command.kind == .roll { carryOutSchedule(through: sequencing.now, into: &out, &sequenced) }
+            return sequenced
         }
         switch sequencing.sequence(inbound) {
         case .nothing:
@@ -72,6 +78,13 @@ public struct Replay: ~Copyable {
             sequenced.append(command)
         }
         return sequenced
+    }
+
+    mutating func carryOutSchedule(through stamp: Int64, into out: inout [UInt8], _ sequenced: inout [Command]) {
+        while let due = sequencing.nextScheduled(through: stamp) {
+            apply(due, into: &out)
+            sequenced.append(due)
+        }
     }
 
     /// Applies an already-sequenced command with its outputs, as the first run did (for checking a
