@@ -22,6 +22,14 @@ public struct MarketConfig: Sendable, Equatable {
     }
 }
 
+/// How an instrument trades (`CONFIG.md`, instrument `mode`).
+public enum InstrumentMode: UInt8, Sendable, BitwiseCopyable {
+    /// The order book, call auctions, and the negotiated verbs.
+    case continuous = 0
+    /// Negotiated transfer only (`QUOTE`, `ACCEPT`, `CROSS`).
+    case negotiated = 1
+}
+
 /// One entry of an instrument's daily schedule (`{ "at": "09:15", "phase": "AUCTION" }`).
 public struct ScheduleEntry: Sendable, Equatable, BitwiseCopyable {
     /// Seconds after the trading date's local midnight (0 ..< 86,400).
@@ -63,11 +71,20 @@ public struct InstrumentConfig: Sendable, Equatable {
     /// The daily schedule: each entry moves the instrument to its phase at its time of day,
     /// every trading day; times strictly increasing.
     public var schedule: [ScheduleEntry]
+    /// How it trades: the order book (with auctions and the negotiated verbs), or negotiated
+    /// transfer only.
+    public var mode: InstrumentMode
+    /// The two-way holding rule: an account whose sell filled may buy again only this many
+    /// `ROLL`s later, and while it is above 0 no account has a buy and a sell open at once.
+    public var rebuyDays: Int64
 
     public init(symbol: String, name: String, tick: Int64, lot: Int64, referencePrice: Int64,
                 bandPercent: Int64, holderCap: Int64 = 200, holdingDays: Int64 = 0,
-                phase: TradingPhase = .open, schedule: [ScheduleEntry] = []) {
+                phase: TradingPhase = .open, schedule: [ScheduleEntry] = [], mode: InstrumentMode = .continuous,
+                rebuyDays: Int64 = 0) {
         self.schedule = schedule
+        self.mode = mode
+        self.rebuyDays = rebuyDays
         self.symbol = symbol
         self.name = name
         self.tick = tick
@@ -119,9 +136,14 @@ public struct AccountConfig: Sendable, Equatable {
     public var holdings: [Holding]
     public var annualBuyCap: Int64?
     public var boughtThisYear: Int64
+    /// The actual holders the account stands for (a trust, partnership or nominee account: more
+    /// than 1); the holder cap counts it this many times.
+    public var beneficialOwners: Int64
 
     public init(id: String, broker: String, qualifiedUntil: CivilDate? = nil, cash: Int64 = 0,
-                holdings: [Holding] = [], annualBuyCap: Int64? = nil, boughtThisYear: Int64 = 0) {
+                holdings: [Holding] = [], annualBuyCap: Int64? = nil, boughtThisYear: Int64 = 0,
+                beneficialOwners: Int64 = 1) {
+        self.beneficialOwners = beneficialOwners
         self.id = id
         self.broker = broker
         self.qualifiedUntil = qualifiedUntil
