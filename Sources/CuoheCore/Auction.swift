@@ -155,7 +155,7 @@ extension Matcher {
             ledger.adjustBuy(account: o.account, frozenDelta: frozen - o.frozen, valueDelta: -o.price * qty)
             store[slot].frozen = frozen
         } else {
-            ledger.releaseSell(position: o.position, leaves: qty)
+            ledger.adjustSell(position: o.position, by: -qty)
         }
         let seq = nextSeq(o.broker)
         out.append(.replaced, broker: o.broker, ts: ts) { e in

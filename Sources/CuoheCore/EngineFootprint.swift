@@ -67,12 +67,13 @@ extension CidIndex {
 
 extension Ledger {
     /// The bytes a ledger for `config` takes: accounts, per-instrument holders, the register and
-    /// its table, lock lots.
+    /// its table, lock lots, the accounts' holder weights.
     public static func bytes(config: MarketConfig, limits: EngineLimits) -> Int {
         let capacity = ShareRegister.positionCapacity(config: config, limits: limits)
         return Arena.bytes(config.accounts.count, of: AccountBalance.self)
             + Arena.bytes(config.instruments.count, of: InstrumentHolders.self)
             + Arena.bytes(capacity, of: Position.self) + Arena.bytes(ShareRegister.positionTableSize(capacity: capacity), of: Int32.self)
             + Arena.bytes(max(limits.lockLotsMax, 0), of: LockLot.self)
+            + Arena.bytes(max(config.accounts.count, 1), of: Int64.self)
     }
 }

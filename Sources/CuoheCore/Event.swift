@@ -47,6 +47,13 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
     case cashLimit
     /// A `MARKET`, `IOC` or `FOK` order while the instrument is in its call auction.
     case auction
+    /// A buy within `rebuyDays` of the account's last sell of the instrument (the two-way rule).
+    case rebuy
+    /// A buy while the account has a sell of the instrument open, or a sell while it has a buy
+    /// open, where `rebuyDays` is set.
+    case openOpposite
+    /// An order-book verb, or `PHASE AUCTION`, on an instrument traded by negotiated transfer only.
+    case negotiatedOnly
 }
 
 /// A fixed-size outbound event: the only output of the matching core. The edge formats it as a

@@ -120,14 +120,34 @@ public struct Ledger: ~Copyable, Sendable {
         if cost.frozen - held.frozen > acct.freeCash { return .failure(Refusal(.insufficientCash)) }
         let status = position >= 0 ? register.positions[position].status : .none
         if status == .none {
+            // The account's actual holders must all fit (a trust standing for several takes as
+            // many places).
             let h = register.holders[instrument]
-            if h.holders + h.slots >= h.holderCap { return .failure(Refusal(.holderLimit)) }
+            if h.holders + h.slots + register.weights[a] > h.holderCap { return .failure(Refusal(.holderLimit)) }
         }
         // Each term is at most the market's cash (or the bound itself), so the sum cannot overflow.
         let yearTotal = acct.boughtThisYear + acct.openBuyValue + cost.value - held.value
         if acct.annualBuyCap >= 0 && yearTotal > acct.annualBuyCap { return .failure(Refusal(.annualLimit)) }
         if yearTotal > Bounds.annualBuyMax { return .failure(Refusal(.annualLimit, .cashLimit)) }
         return .success(cost)
+    }
+
+    /// The two-way holding rule (`rebuyDays`), checked after the others: a buy within the interval
+    /// after the position's last sell, or either side while the other side is open.
+    @inline(__always)
+    func checkTwoWay(position: Int32, instrument: Int32, side: Side) -> Refusal? {
+        let days = register.holders[instrument].rebuyDays
+        guard days > 0, position >= 0 else { return nil }
+        let p = register.positions[position]
+        if side == .buy {
+            if p.lastSellRoll >= 0 && register.rollCount - p.lastSellRoll < days {
+                return Refusal(.holdingPeriod, .rebuy)
+            }
+            if p.openSells > 0 { return Refusal(.holdingPeriod, .openOpposite) }
+        } else if p.openBuys > 0 {
+            return Refusal(.holdingPeriod, .openOpposite)
+        }
+        return nil
     }
 
     /// Why a sell of `qty` may not be accepted, or nil.
@@ -151,9 +171,16 @@ public struct Ledger: ~Copyable, Sendable {
         register.update(position) { $0.openBuys += 1 }
     }
 
-    /// A sell was accepted: freeze its shares.
+    /// A sell was accepted: freeze its shares and count it as open.
     @inline(__always)
     mutating func freezeSell(position: Int32, qty: Int64) {
+        register.positions[position].frozenShares += qty
+        register.positions[position].openSells += 1
+    }
+
+    /// A live sell grew (REPLACE) or shrank (an uncross's self-match): its frozen shares follow.
+    @inline(__always)
+    mutating func adjustSell(position: Int32, by qty: Int64) {
         register.positions[position].frozenShares += qty
     }
 
@@ -169,6 +196,7 @@ public struct Ledger: ~Copyable, Sendable {
     @inline(__always)
     mutating func releaseSell(position: Int32, leaves: Int64) {
         register.positions[position].frozenShares -= leaves
+        register.positions[position].openSells -= 1
     }
 
     /// A live buy changed (REPLACE): its frozen cash and open value move to the new amounts.
@@ -210,7 +238,11 @@ public struct Ledger: ~Copyable, Sendable {
         feesCollected += f.buyerFee + f.sellerFee + f.stampDuty
         register.update(buyerPosition) { $0.shares += qty }
         if register.holders[instrument].holdingDays > 0 { register.lock(buyerPosition, shares: qty) }
-        register.update(sellerPosition) { $0.shares -= qty }
+        let roll = register.rollCount
+        register.update(sellerPosition) {
+            $0.shares -= qty
+            $0.lastSellRoll = roll
+        }
     }
 
     // MARK: - Operator cash, and the day's end

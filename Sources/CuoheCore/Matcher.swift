@@ -43,6 +43,8 @@ public struct InstrumentState: Sendable, BitwiseCopyable {
     /// Always what the book gives after a command, so it is derived again on restore.
     public var iop: Int64 = 0
     public var iov: Int64 = 0
+    /// Negotiated transfer only: the book's verbs and `PHASE AUCTION` are refused.
+    public var mode: InstrumentMode = .continuous
 }
 
 /// Counters for `STATS`.
@@ -100,7 +102,7 @@ public struct Matcher: ~Copyable, Sendable {
             instruments[i] = InstrumentState(
                 tick: spec.tick, lot: spec.lot, referencePrice: spec.referencePrice,
                 bandPercent: spec.bandPercent, bandLow: band.low, bandHigh: band.high, bookTicksMax: ticksMax,
-                lastTradePrice: 0, mdseq: 0, phase: spec.phase, halted: false)
+                lastTradePrice: 0, mdseq: 0, phase: spec.phase, halted: false, mode: spec.mode)
             bookList.append(OrderBook(lowPrice: band.low, highPrice: band.high, tick: spec.tick, arena: arena))
         }
         books = arena.make(count: bookList.count, repeating: bookList.first ?? OrderBook(lowPrice: 1, highPrice: 1, tick: 1, arena: arena))
@@ -290,6 +292,7 @@ public struct Matcher: ~Copyable, Sendable {
         if accountBroker[c.account] != c.broker { return (.notYourAccount, .none) }
         if c.instrument < 0 || Int(c.instrument) >= instruments.count { return (.unknownSymbol, .none) }
         let s = instruments[c.instrument]
+        if s.mode == .negotiated { return (.notPermitted, .negotiatedOnly) }
         if let reason = validateQuantity(c.qty, lot: s.lot) { return (reason, .none) }
         if c.type == .limit {
             if c.price == Command.absent { return (.badPrice, .missingPrice) }
@@ -338,12 +341,17 @@ public struct Matcher: ~Copyable, Sendable {
                 case .success(let cost):
                     value = cost.value
                     frozen = cost.frozen
-                    if (position < 0 && ledger.register.positionsFull) || !ledger.register.canLock(position: position, instrument: c.instrument) {
+                    if let twoWay = ledger.checkTwoWay(position: position, instrument: c.instrument, side: .buy) {
+                        refusal = (twoWay.reason, twoWay.detail)
+                    } else if (position < 0 && ledger.register.positionsFull)
+                        || !ledger.register.canLock(position: position, instrument: c.instrument) {
                         refusal = (.throttled, .capacity)
                     }
                 }
             } else if let reason = ledger.checkSell(position: position, qty: c.qty) {
                 refusal = (reason, .none)
+            } else if let twoWay = ledger.checkTwoWay(position: position, instrument: c.instrument, side: .sell) {
+                refusal = (twoWay.reason, twoWay.detail)
             }
         }
         // Only an order that may rest needs a slot: a full book must not stop IOC, FOK and
@@ -698,7 +706,7 @@ public struct Matcher: ~Copyable, Sendable {
         if order.side == .buy {
             ledger.adjustBuy(account: order.account, frozenDelta: newFrozen - order.frozen, valueDelta: valueDelta)
         } else {
-            ledger.freezeSell(position: order.position, qty: newLeaves - order.leaves)
+            ledger.adjustSell(position: order.position, by: newLeaves - order.leaves)
         }
         let keepsPriority = newPrice == order.price && newQty <= order.qty
         let newRecord = recordReplace(c, order, record: record, slot: slot, newQty: newQty, newPrice: newPrice,
@@ -736,6 +744,7 @@ public struct Matcher: ~Copyable, Sendable {
     /// Why a `REPLACE` of an order on `s` may not go ahead before the market's rules: its values
     /// (`BAD_QTY`, `LOT_SIZE`, `BAD_PRICE`, `TICK_SIZE`, `PRICE_BAND`), a halt, a closed phase.
     func validateReplace(_ c: Command, _ s: InstrumentState) -> (RejectReason, RejectDetail)? {
+        if s.mode == .negotiated { return (.notPermitted, .negotiatedOnly) }
         if c.qty != Command.absent, let reason = validateQuantity(c.qty == Command.invalid ? -1 : c.qty, lot: s.lot) {
             return (reason, .none)
         }
@@ -821,6 +830,10 @@ public struct Matcher: ~Copyable, Sendable {
         case .halt, .resume, .phase:
             guard c.instrument >= 0 && Int(c.instrument) < instruments.count else {
                 rejectOperator(c, .unknownSymbol, .none, &out)
+                return
+            }
+            if c.kind == .phase && c.phase == .auction && instruments[c.instrument].mode == .negotiated {
+                rejectOperator(c, .notPermitted, .negotiatedOnly, &out)
                 return
             }
             if c.kind == .phase { ok.phase = c.phase }

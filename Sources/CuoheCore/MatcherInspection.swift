@@ -89,6 +89,7 @@ extension Matcher {
         var openValue = [Int64](repeating: 0, count: ledger.accounts.count)
         var frozenShares = [Int64](repeating: 0, count: Int(ledger.register.positionCount))
         var openBuys = [Int32](repeating: 0, count: Int(ledger.register.positionCount))
+        var openSells = [Int32](repeating: 0, count: Int(ledger.register.positionCount))
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] {
                 for o in restingOrders(instrument: i, side: side) {
@@ -105,6 +106,7 @@ extension Matcher {
                     } else {
                         if o.frozen != 0 { return "sell order \(o.oid) holds cash" }
                         frozenShares[Int(o.position)] += o.leaves
+                        openSells[Int(o.position)] += 1
                     }
                 }
             }
@@ -130,13 +132,19 @@ extension Matcher {
                 return "position \(p): frozen shares \(position.frozenShares), sells hold \(frozenShares[p])"
             }
             if position.openBuys != openBuys[p] { return "position \(p): open buys \(position.openBuys), actual \(openBuys[p])" }
+            if position.openSells != openSells[p] { return "position \(p): open sells \(position.openSells), actual \(openSells[p])" }
+            let rebuyDays = ledger.register.holders[Int(position.instrument)].rebuyDays
+            if rebuyDays > 0 && position.openBuys > 0 && position.openSells > 0 {
+                return "position \(p): a buy and a sell open under the two-way rule"
+            }
             if position.shares < 0 || position.lockedShares < 0 || position.lockedShares > position.shares
                 || position.frozenShares + position.lockedShares > position.shares {
                 return "position \(p): shares \(position.shares), frozen \(position.frozenShares), locked \(position.lockedShares)"
             }
+            let weight = ledger.register.weights[position.account]
             switch position.status {
-            case .holder: holders[Int(position.instrument)] += 1
-            case .slot: slots[Int(position.instrument)] += 1
+            case .holder: holders[Int(position.instrument)] += weight
+            case .slot: slots[Int(position.instrument)] += weight
             case .none: break
             }
         }

@@ -5,7 +5,8 @@
 /// Format: little-endian, field by field, versioned. The caller adds the file's checksum.
 extension Matcher {
     public static let snapshotMagic: [UInt8] = Array("CUOHESNP".utf8)
-    public static let snapshotVersion: UInt32 = 1
+    /// 2: positions carry their open sells and last sell roll (the two-way rule).
+    public static let snapshotVersion: UInt32 = 2
 
     /// The state as bytes, section by section in a fixed order; `restore` reads them back in it.
     public func snapshot() -> [UInt8] {
@@ -210,7 +211,9 @@ extension ShareRegister {
         for p in 0..<Int(positionCount) {
             let x = positions[p]
             for v in [Int64(x.account), Int64(x.instrument), x.shares, x.frozenShares, x.lockedShares, Int64(x.openBuys),
-                      x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1] { w.i64(v) }
+                      x.lastLot >= 0 ? lotOrdinal[x.lastLot] ?? -1 : -1, Int64(x.openSells), Int64(x.lastSellRoll)] {
+                w.i64(v)
+            }
         }
         for i in 0..<holders.count {
             w.i64(holders[i].holders)
@@ -234,10 +237,11 @@ extension ShareRegister {
         guard let count = r.u32(), Int(count) <= positions.count else { return false }
         var list: [Position] = []
         for _ in 0..<count {
-            guard let v = r.i64s(7) else { return false }
+            guard let v = r.i64s(9), v[8] >= -1, v[8] <= Int64(Int32.max) else { return false }
             list.append(Position(account: Int32(truncatingIfNeeded: v[0]), instrument: Int32(truncatingIfNeeded: v[1]),
                                  shares: v[2], frozenShares: v[3], lockedShares: v[4],
-                                 openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6])))
+                                 openBuys: Int32(truncatingIfNeeded: v[5]), lastLot: Int32(truncatingIfNeeded: v[6]),
+                                 openSells: Int32(truncatingIfNeeded: v[7]), lastSellRoll: Int32(v[8])))
         }
         guard restorePositions(list, accountCount: accountCount) else { return false }
         var lotMap: [Int32: Int32] = [:]

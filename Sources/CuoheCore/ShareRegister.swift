@@ -12,6 +12,8 @@ public struct ShareRegister: ~Copyable, Sendable {
     let positionTable: FixedArray<Int32>
     let positionMask: Int
     public let holders: FixedArray<InstrumentHolders>
+    /// Per account: the actual holders it stands for (`beneficialOwners`, 1 for most).
+    public let weights: FixedArray<Int64>
     let lots: FixedArray<LockLot>
     /// Lots released since start, linked through `next`; -1 when none.
     var lotFree: Int32 = -1
@@ -30,7 +32,10 @@ public struct ShareRegister: ~Copyable, Sendable {
             symbolIndex[s.symbol] = Int32(i)
             holders[i].holderCap = s.holderCap
             holders[i].holdingDays = Int32(s.holdingDays)
+            holders[i].rebuyDays = Int32(s.rebuyDays)
         }
+        weights = arena.make(count: max(config.accounts.count, 1), repeating: 1)
+        for (a, spec) in config.accounts.enumerated() { weights[a] = spec.beneficialOwners }
         let capacity = ShareRegister.positionCapacity(config: config, limits: limits)
         positions = arena.makeZeroed(count: capacity)
         let size = ShareRegister.positionTableSize(capacity: capacity)
@@ -114,14 +119,15 @@ public struct ShareRegister: ~Copyable, Sendable {
         let after = positions[p].status
         if before == after { return }
         let instrument = positions[p].instrument
+        let weight = weights[positions[p].account]
         switch before {
-        case .holder: holders[instrument].holders -= 1
-        case .slot: holders[instrument].slots -= 1
+        case .holder: holders[instrument].holders -= weight
+        case .slot: holders[instrument].slots -= weight
         case .none: break
         }
         switch after {
-        case .holder: holders[instrument].holders += 1
-        case .slot: holders[instrument].slots += 1
+        case .holder: holders[instrument].holders += weight
+        case .slot: holders[instrument].slots += weight
         case .none: break
         }
     }
@@ -246,13 +252,18 @@ public struct Position: Sendable, BitwiseCopyable {
     public var openBuys: Int32
     /// The newest lock lot of this position (merged into while it is the same day's), or -1.
     var lastLot: Int32
+    /// Open sell orders in this instrument (the two-way rule forbids a buy beside one).
+    public var openSells: Int32 = 0
+    /// The register's roll count when a sell of this position last filled, or -1 (the two-way
+    /// rule: no buy until `rebuyDays` rolls after it).
+    public var lastSellRoll: Int32 = -1
 
     public var status: HolderStatus { shares > 0 ? .holder : (openBuys > 0 ? .slot : .none) }
     /// Shares a new sell may take now.
     public var sellable: Int64 { shares - frozenShares - lockedShares }
 
     static let empty = Position(account: -1, instrument: -1, shares: 0, frozenShares: 0, lockedShares: 0,
-                                openBuys: 0, lastLot: -1)
+                                openBuys: 0, lastLot: -1, openSells: 0, lastSellRoll: -1)
 }
 
 /// Shares bought on one trading day that become sellable after the instrument's holding period.
@@ -271,9 +282,11 @@ struct LockLot: Sendable, BitwiseCopyable {
 public struct InstrumentHolders: Sendable, BitwiseCopyable {
     public var holderCap: Int64
     public var holdingDays: Int32
-    /// Accounts that own shares.
+    /// The two-way rule's interval in rolls (0: off).
+    public var rebuyDays: Int32 = 0
+    /// Actual holders: accounts that own shares, each counted as its `beneficialOwners`.
     public var holders: Int64
-    /// Accounts with an open buy that own none (each has taken a slot).
+    /// Holder places taken by open buys of accounts that own none (each as its `beneficialOwners`).
     public var slots: Int64
     /// Lock lots of this instrument, oldest first.
     var lotHead: Int32

@@ -352,8 +352,13 @@ private struct ConfigReader {
                            + "already used by \(accountsField.path)[\(first)]")
             }
             accountIndex[account.id] = i
+            if let smallest = instruments.min(by: { $0.holderCap < $1.holderCap }), account.beneficialOwners > smallest.holderCap {
+                throw fail(path + ".beneficialOwners", "expected at most \(smallest.holderCap), the smallest holderCap "
+                           + "(\(smallest.symbol)): an account standing for more actual holders could never buy it; "
+                           + "got \(account.beneficialOwners)")
+            }
             for holding in account.holdings where holding.shares > 0 {
-                if let s = symbolIndex[holding.symbol] { holders[s] += 1 }
+                if let s = symbolIndex[holding.symbol] { holders[s] += Int(account.beneficialOwners) }
             }
             if account.cash > Bounds.marketCashMax - marketCash {
                 throw fail(accountsField.path, "the accounts' cash adds up to more than the "
@@ -365,7 +370,8 @@ private struct ConfigReader {
         }
         for (s, instrument) in instruments.enumerated() where Int64(holders[s]) > instrument.holderCap {
             throw fail(accountsField.path, "instrument \(instrument.symbol) has \(holders[s]) holders "
-                       + "(accounts with shares > 0) but its holderCap is \(instrument.holderCap)")
+                       + "(accounts with shares > 0, each counted as its beneficialOwners) but its holderCap is "
+                       + "\(instrument.holderCap)")
         }
         return accounts
     }
@@ -373,7 +379,7 @@ private struct ConfigReader {
     private func instrument(_ field: Field) throws(ConfigError) -> InstrumentConfig {
         let o = try object(field, noun: "an instrument object",
                            keys: ["symbol", "name", "tick", "lot", "referencePrice", "bandPercent",
-                                  "holderCap", "holdingDays", "phase", "schedule"])
+                                  "holderCap", "holdingDays", "phase", "schedule", "mode", "rebuyDays"])
         let symbol = try identifier(o.required("symbol"), noun: "a symbol", lengthMax: ConfigLoader.symbolLengthMax)
         let name = try name(o.required("name"))
         let tickField = try o.required("tick")
@@ -398,6 +404,11 @@ private struct ConfigReader {
         if let f = o.optional("phase") { phase = try self.phase(f) }
         var schedule: [ScheduleEntry] = []
         if let f = o.optional("schedule") { schedule = try self.schedule(f) }
+        var rebuyDays: Int64 = 0
+        if let f = o.optional("rebuyDays") { rebuyDays = try integer(f, 0...ConfigLoader.holdingDaysMax) }
+        var mode = InstrumentMode.continuous
+        if let f = o.optional("mode") { mode = try self.mode(f) }
+        if mode == .negotiated { try refuseAuctions(o, phase: phase, schedule: schedule) }
 
         // Prices are at most 10^13 units and the percentage at most 100, so the band's arithmetic
         // stays below 10^16: no overflow.
@@ -415,7 +426,19 @@ private struct ConfigReader {
         }
         return InstrumentConfig(symbol: symbol, name: name, tick: tick, lot: lot, referencePrice: referencePrice,
                                 bandPercent: bandPercent, holderCap: holderCap, holdingDays: holdingDays,
-                                phase: phase, schedule: schedule)
+                                phase: phase, schedule: schedule, mode: mode, rebuyDays: rebuyDays)
+    }
+
+    /// A negotiated-only instrument has no order book to run an auction on: neither its starting
+    /// phase nor its schedule may be `AUCTION`.
+    private func refuseAuctions(_ o: Members, phase: TradingPhase, schedule: [ScheduleEntry]) throws(ConfigError) {
+        let why = "an instrument with \"mode\": \"NEGOTIATED\" trades by negotiated transfer only, without call auctions"
+        if phase == .auction, let f = o.optional("phase") {
+            throw fail(f.path, "expected \"OPEN\" or \"CLOSED\": \(why); got \(describe(f.value))")
+        }
+        if let k = schedule.firstIndex(where: { $0.phase == .auction }), let f = o.optional("schedule") {
+            throw fail("\(f.path)[\(k)].phase", "expected \"OPEN\" or \"CLOSED\": \(why); got \"AUCTION\"")
+        }
     }
 
     /// An instrument's daily schedule: entries `{ "at": "09:15", "phase": "AUCTION" }`, times
@@ -465,7 +488,8 @@ private struct ConfigReader {
     private func account(_ field: Field, brokers: [String: Int], brokersPath: String, symbols: [String: Int],
                          instrumentsPath: String) throws(ConfigError) -> AccountConfig {
         let o = try object(field, noun: "an account object",
-                           keys: ["id", "broker", "qualifiedUntil", "cash", "holdings", "annualBuyCap", "boughtThisYear"])
+                           keys: ["id", "broker", "qualifiedUntil", "cash", "holdings", "annualBuyCap", "boughtThisYear",
+                                  "beneficialOwners"])
         let id = try identifier(o.required("id"), noun: "an account id", lengthMax: ConfigLoader.accountIDLengthMax)
         let brokerField = try o.required("broker")
         // Checked as an identifier first: Swift compares strings by canonical equivalence (the
@@ -505,8 +529,11 @@ private struct ConfigReader {
         if let f = o.optional("boughtThisYear") {
             boughtThisYear = try decimal(f, max: Bounds.accountCashMax, example: "250000.00")
         }
+        var beneficialOwners: Int64 = 1
+        if let f = o.optional("beneficialOwners") { beneficialOwners = try integer(f, 1...ConfigLoader.holderCapMax) }
         return AccountConfig(id: id, broker: broker, qualifiedUntil: qualifiedUntil, cash: cash, holdings: holdings,
-                             annualBuyCap: annualBuyCap, boughtThisYear: boughtThisYear)
+                             annualBuyCap: annualBuyCap, boughtThisYear: boughtThisYear,
+                             beneficialOwners: beneficialOwners)
     }
 
     // MARK: - Value checks
@@ -656,6 +683,14 @@ private struct ConfigReader {
         let low = bytes[at + 1] &- zero
         guard high <= 9, low <= 9 else { return nil }
         return Int32(high) * 10 + Int32(low)
+    }
+
+    private func mode(_ field: Field) throws(ConfigError) -> InstrumentMode {
+        switch field.value {
+        case .string("CONTINUOUS"): return .continuous
+        case .string("NEGOTIATED"): return .negotiated
+        default: throw fail(field.path, "expected \"CONTINUOUS\" or \"NEGOTIATED\"; got \(describe(field.value))")
+        }
     }
 
     private func phase(_ field: Field) throws(ConfigError) -> TradingPhase {

@@ -59,6 +59,9 @@ public enum Spelling {
         case .zero: "ZERO"
         case .badAmount: "BAD_AMOUNT"
         case .cashLimit: "CASH_LIMIT"
+        case .rebuy: "REBUY"
+        case .openOpposite: "OPEN_OPPOSITE"
+        case .negotiatedOnly: "NEGOTIATED_ONLY"
         }
     }
 

@@ -27,18 +27,20 @@ final class LedgerStreamTests: XCTestCase {
     static let ledgerReasons: Set<UInt8> = Set([RejectReason.notQualified, .insufficientCash, .insufficientShares,
                                                 .holdingPeriod, .holderLimit, .annualLimit].map(\.rawValue))
 
-    // MARK: - Streams (4 seeds × 30,000 commands, two at a time)
+    // MARK: - Streams (4 seeds × 40,000 commands, two at a time)
 
-    /// The fees of `CONFIG.md`'s example: 3 bps each side, 10 bps stamp duty.
+    /// The fees of `CONFIG.md`'s example: 3 bps each side, 10 bps stamp duty. (The second seed was
+    /// 0x1ED6_E002 until the two-way rule and the trusts changed the streams; that one then no
+    /// longer let a qualification lapse under an open buy.)
     func testStreamsWithStandardFees() {
-        runStreams(seeds: [0x1ED6_E001, 0x1ED6_E002], stepsPerSeed: 30_000, fees: Fees(feeBps: 3, stampDutyBps: 10))
+        runStreams(seeds: [0x1ED6_E001, 0x1ED6_E012], stepsPerSeed: 40_000, fees: Fees(feeBps: 3, stampDutyBps: 10))
     }
 
     /// Prime fees, so that rounding down to the fen bites on almost every fill. (The second seed
     /// was 0x1ED6_E004 until auctions took orders; that stream then no longer let a qualification
     /// lapse under an open buy.)
     func testStreamsWithPrimeFees() {
-        runStreams(seeds: [0x1ED6_E003, 0x1ED6_E014], stepsPerSeed: 30_000, fees: Fees(feeBps: 7, stampDutyBps: 11))
+        runStreams(seeds: [0x1ED6_E003, 0x1ED6_E014], stepsPerSeed: 40_000, fees: Fees(feeBps: 7, stampDutyBps: 11))
     }
 
     /// A register with room for only a few more lines and a pool of three lock lots: buys that would
@@ -66,7 +68,9 @@ final class LedgerStreamTests: XCTestCase {
             for name in required where outcome.tally[name, default: 0] == 0 {
                 XCTFail("seed \(seedText): the stream never reached \"\(name)\"", file: file, line: line)
             }
-            XCTAssertGreaterThan(outcome.tally["TRADE", default: 0], minimumTrades ?? stepsPerSeed / 20,
+            // One command in 25 or more trades (the two-way rule and the trusts' places refuse some
+            // of the orders that would).
+            XCTAssertGreaterThan(outcome.tally["TRADE", default: 0], minimumTrades ?? stepsPerSeed / 25,
                                  "seed \(seedText): too few trades", file: file, line: line)
             print("ledger seed \(seedText) fees \(fees.feeBps)/\(fees.stampDutyBps): \(stepsPerSeed) commands; "
                   + outcome.tally.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
@@ -543,6 +547,11 @@ final class LedgerChecker {
     }
     var tally: [String: Int] = [:]
     var lastEvents: [Event] = []
+    /// The two-way rule, kept from the trades alone: per (account, instrument), the roll count
+    /// at the last sell fill.
+    var lastSellRoll: [Int: Int32] = [:]
+
+    static func key(_ account: Int32, _ instrument: Int32) -> Int { Int(account) << 20 | Int(instrument) }
 
     static let limits = EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 1 << 16, positionsMax: 512,
                                      lockLotsMax: 1024)
@@ -591,13 +600,33 @@ final class LedgerChecker {
         }
     }
 
-    /// Holders and taken slots of an instrument, counted from the positions.
+    /// Holders and taken slots of an instrument, counted from the positions by actual holders
+    /// (each account as its `beneficialOwners`).
     func holdersAndSlots(_ ledger: LedgerSnapshot, _ instrument: Int32) -> Int64 {
-        Int64(ledger.positions.filter { $0.instrument == instrument && $0.status != .none }.count)
+        ledger.positions.filter { $0.instrument == instrument && $0.status != .none }
+            .reduce(0) { $0 + config.accounts[Int($1.account)].beneficialOwners }
+    }
+
+    /// The two-way rule's verdict for a new order that passed every other rule: a buy within
+    /// `rebuyDays` rolls of the account's last sell fill, or either side beside an open order of
+    /// the other side, is HOLDING_PERIOD.
+    func twoWayVerdict(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict? {
+        let days = Int32(config.instruments[Int(c.instrument)].rebuyDays)
+        guard days > 0 else { return nil }
+        if c.side == .buy, let last = lastSellRoll[LedgerChecker.key(c.account, c.instrument)],
+           before.rollCount - last < days {
+            saw("REBUY refused")
+            return .rejected(.holdingPeriod)
+        }
+        if live.contains(where: { $0.account == c.account && $0.instrument == c.instrument && $0.side != c.side }) {
+            saw("OPEN_OPPOSITE refused")
+            return .rejected(.holdingPeriod)
+        }
+        return nil
     }
 
     /// The verdict the rules give a `NEW` that passed validation.
-    func expectedNew(_ c: Command, _ before: LedgerSnapshot) -> Verdict {
+    func expectedNew(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict {
         guard c.account >= 0, Int(c.account) < accountCount, c.instrument >= 0, Int(c.instrument) < instrumentCount,
               c.qty > 0 else { return .accepted }
         let s = matcher.instruments[c.instrument]
@@ -611,14 +640,17 @@ final class LedgerChecker {
             }
             if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return .rejected(.notQualified) }
             guard let cost, cost.frozen <= a.cash - a.frozenCash else { return .rejected(.insufficientCash) }
+            let weight = config.accounts[Int(c.account)].beneficialOwners
             if (position?.status ?? HolderStatus.none) == HolderStatus.none
-                && holdersAndSlots(before, c.instrument) >= config.instruments[Int(c.instrument)].holderCap {
+                && holdersAndSlots(before, c.instrument) + weight > config.instruments[Int(c.instrument)].holderCap {
+                if weight > 1 { saw("a trust's places do not fit") }
                 return .rejected(.holderLimit)
             }
             let yearTotal = a.boughtThisYear + a.openBuyValue + cost.value
             if (a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap) || yearTotal > Bounds.annualBuyMax {
                 return .rejected(.annualLimit)
             }
+            if let twoWay = twoWayVerdict(c, before, live) { return twoWay }
             // Then capacity: a new line in the register, today's lock lot.
             let p = before.positionIndex(account: c.account, instrument: c.instrument)
             if p == nil && before.positions.count >= positionCapacity {
@@ -633,7 +665,9 @@ final class LedgerChecker {
             }
             return .accepted
         }
-        return expectedSell(position, c.qty)
+        let sell = expectedSell(position, c.qty)
+        if sell == .accepted, let twoWay = twoWayVerdict(c, before, live) { return twoWay }
+        return sell
     }
 
     func expectedSell(_ p: Position?, _ qty: Int64) -> Verdict {
@@ -692,7 +726,7 @@ final class LedgerChecker {
         // The verdict the rules give, from the state before.
         var expected: Verdict?
         switch c.kind {
-        case .new: expected = expectedNew(c, before)
+        case .new: expected = expectedNew(c, before, live)
         case .replace: if let target { expected = expectedReplace(c, target, before) }
         default: break
         }
@@ -822,6 +856,16 @@ final class LedgerChecker {
                 buyFrozen[buyFill.oid] = buyFill.leaves == 0 ? nil : left
                 if fillsOfTrade.contains(where: { $0.leaves > 0 }) { saw("partial fill") }
                 let buyer = Int(e.account), seller = Int(e.counterAccount)
+                // The two-way rule never broken by a pair of trades: a buy at least rebuyDays
+                // rolls after the buyer's last sell fill of the instrument.
+                let rebuyDays = Int32(config.instruments[Int(e.instrument)].rebuyDays)
+                let roll = matcher.ledger.register.rollCount
+                if rebuyDays > 0, let last = lastSellRoll[LedgerChecker.key(e.account, e.instrument)] {
+                    if roll - last < rebuyDays { return fail("TRADE \(e.tid): a buy \(roll - last) rolls after a sell") }
+                    saw("a buy after the rebuy interval")
+                }
+                lastSellRoll[LedgerChecker.key(e.counterAccount, e.instrument)] = roll
+                if config.accounts[buyer].beneficialOwners > 1 { saw("a trust buys") }
                 cashDelta[buyer] -= value + e.buyerFee
                 cashDelta[seller] += value - e.sellerFee - e.stampDuty
                 boughtDelta[buyer] += value
@@ -1016,7 +1060,9 @@ final class LedgerChecker {
             }
             let i = Int(p.instrument)
             shares[i] += p.shares
-            if p.shares > 0 { holders[i] += 1 } else if p.openBuys > 0 { slots[i] += 1 }
+            // Actual holders: an account counts as its beneficialOwners.
+            let weight = config.accounts[Int(p.account)].beneficialOwners
+            if p.shares > 0 { holders[i] += weight } else if p.openBuys > 0 { slots[i] += weight }
         }
         for i in 0..<instrumentCount {
             let h = l.holders[i]
@@ -1087,6 +1133,8 @@ enum LedgerStreamTally {
     static let required = [
         "NEW REJ notQualified", "NEW REJ insufficientCash", "NEW REJ insufficientShares", "NEW REJ holdingPeriod",
         "NEW REJ holderLimit", "NEW REJ annualLimit",
+        "REBUY refused", "OPEN_OPPOSITE refused", "a buy after the rebuy interval", "a trust buys",
+        "a trust's places do not fit",
         "uncross settles", "uncross self-match releases part of an order",
         "REPLACE REJ insufficientCash", "REPLACE REJ insufficientShares", "REPLACE REJ holdingPeriod",
         "REPLACE REJ annualLimit", "REPLACE accepted", "ROLL cancels the buy of an account no longer qualified",
@@ -1148,8 +1196,12 @@ enum LedgerStreamMarket {
             default: break
             }
             let cash = [15_000, 30_000, 60_000, 120_000, 250_000][a % 5] * Fixed.scale + Int64(a) * 37
+            // Two trusts, each standing for two actual holders (the smallest cap is 3): L2 holds
+            // from the start (ZL000002 and ZL000003 begin full), L4 must find two places.
+            let owners: Int64 = a == 2 || a == 4 ? 2 : 1
             return AccountConfig(id: "L\(a)", broker: "B0\(1 + a / 10)", qualifiedUntil: qualified, cash: cash,
-                                 holdings: holdings[a] ?? [], annualBuyCap: cap, boughtThisYear: bought)
+                                 holdings: holdings[a] ?? [], annualBuyCap: cap, boughtThisYear: bought,
+                                 beneficialOwners: owners)
         }
         return MarketConfig(
             tradingDate: startDate, fees: fees,
@@ -1161,9 +1213,10 @@ enum LedgerStreamMarket {
                 // 3.3005 ... 3.3663 in 0.0007, any quantity; up to 4 holders; T+1.
                 InstrumentConfig(symbol: "ZL000002", name: "Odd", tick: 7, lot: 1, referencePrice: 33_334,
                                  bandPercent: 1, holderCap: 4, holdingDays: 1),
-                // 0.7704 ... 0.7854 in 0.0003, lots of 10; up to 3 holders; 3 days.
+                // 0.7704 ... 0.7854 in 0.0003, lots of 10; up to 3 holders; 3 days, both ways (the
+                // two-way rule: a buy 3 rolls after a sell at the earliest, never both open).
                 InstrumentConfig(symbol: "ZL000003", name: "Penny", tick: 3, lot: 10, referencePrice: 7_779,
-                                 bandPercent: 1, holderCap: 3, holdingDays: 3),
+                                 bandPercent: 1, holderCap: 3, holdingDays: 3, rebuyDays: 3),
             ],
             brokers: [
                 BrokerConfig(id: "OPS", token: "t0", isOperator: true),

@@ -516,7 +516,46 @@ final class ConfigLoaderTests: XCTestCase {
         let two = Self.market(accounts: [account("A1", 100), account("A2", 0), account("A3", 5)])
         XCTAssertNoThrow(try ConfigLoader.parse(Array(two.utf8), file: "f"))
         assertError(Self.market(accounts: [account("A1", 100), account("A2", 0), account("A3", 5), account("A4", 1)]),
-                    path: "$.accounts", "instrument ZJ100518 has 3 holders (accounts with shares > 0) but its holderCap is 2")
+                    path: "$.accounts", "instrument ZJ100518 has 3 holders (accounts with shares > 0, each counted as its beneficialOwners) but its holderCap is 2")
+    }
+
+    /// Version 1.1: `mode`, `rebuyDays` and `beneficialOwners` load, and each bad value names its path.
+    func testModeRebuyDaysAndBeneficialOwners() throws {
+        let negotiated = Self.instrumentA.replacingOccurrences(of: #""bandPercent": 10"#,
+                                                               with: #""bandPercent": 10, "mode": "NEGOTIATED", "rebuyDays": 5"#)
+        let trust = #"{ "id": "T1", "broker": "B01", "cash": "1", "beneficialOwners": 2 }"#
+        let config = try ConfigLoader.parse(Array(Self.market(instruments: [negotiated, Self.instrumentB],
+                                                              accounts: [Self.accountA, trust]).utf8), file: "f")
+        XCTAssertEqual(config.instruments[0].mode, .negotiated)
+        XCTAssertEqual(config.instruments[0].rebuyDays, 5)
+        XCTAssertEqual(config.instruments[1].mode, .continuous)
+        XCTAssertEqual(config.instruments[1].rebuyDays, 0)
+        XCTAssertEqual(config.accounts[0].beneficialOwners, 1)
+        XCTAssertEqual(config.accounts[1].beneficialOwners, 2)
+
+        func instrument(_ extra: String) -> String {
+            Self.instrumentA.replacingOccurrences(of: #""bandPercent": 10"#, with: #""bandPercent": 10, "# + extra)
+        }
+        assertError(Self.market(instruments: [instrument(#""mode": "AUCTION""#)]), path: "$.instruments[0].mode",
+                    #"expected "CONTINUOUS" or "NEGOTIATED"; got string "AUCTION""#)
+        assertError(Self.market(instruments: [instrument(#""rebuyDays": 366"#)]), path: "$.instruments[0].rebuyDays", "366")
+        assertError(Self.market(instruments: [instrument(#""mode": "NEGOTIATED", "phase": "AUCTION""#)]),
+                    path: "$.instruments[0].phase", "negotiated transfer only, without call auctions")
+        assertError(Self.market(instruments: [instrument(
+            #""mode": "NEGOTIATED", "schedule": [{ "at": "09:15", "phase": "OPEN" }, { "at": "10:00", "phase": "AUCTION" }]"#)]),
+                    path: "$.instruments[0].schedule[1].phase", "without call auctions")
+        // ZJ100518's cap is 2: a trust of 3 could never buy it.
+        let three = #"{ "id": "T1", "broker": "B01", "cash": "1", "beneficialOwners": 3 }"#
+        assertError(Self.market(accounts: [three]), path: "$.accounts[0].beneficialOwners",
+                    "expected at most 2, the smallest holderCap (ZJ100518)")
+        let zero = #"{ "id": "T1", "broker": "B01", "cash": "1", "beneficialOwners": 0 }"#
+        assertError(Self.market(accounts: [zero]), path: "$.accounts[0].beneficialOwners", "got number 0")
+        // Holders are counted by actual holders: a trust of 2 and one more holder pass the cap of 2.
+        let trustHolding = #"{ "id": "T1", "broker": "B01", "cash": "1", "beneficialOwners": 2, "holdings": { "ZJ100518": 100 } }"#
+        let other = #"{ "id": "A2", "broker": "B01", "cash": "1", "holdings": { "ZJ100518": 100 } }"#
+        XCTAssertNoThrow(try ConfigLoader.parse(Array(Self.market(accounts: [trustHolding]).utf8), file: "f"))
+        assertError(Self.market(accounts: [trustHolding, other]), path: "$.accounts",
+                    "instrument ZJ100518 has 3 holders")
     }
 
     func testBandTooWide() {
