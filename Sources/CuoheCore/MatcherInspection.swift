@@ -183,7 +183,8 @@ extension Matcher {
         for p in 0..<Int(ledger.register.positionCount) {
             let position = ledger.register.positions[p]
             for v in [Int64(position.account), Int64(position.instrument), position.shares, position.frozenShares,
-                      position.lockedShares, Int64(position.openBuys)] { mix(v) }
+                      position.lockedShares, Int64(position.openBuys), Int64(position.openSells),
+                      Int64(position.lastSellRoll)] { mix(v) }
         }
         for i in 0..<Int32(instruments.count) {
             let s = instruments[i]
