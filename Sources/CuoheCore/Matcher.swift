@@ -43,6 +43,11 @@ public struct InstrumentState: Sendable, BitwiseCopyable {
     /// Always what the book gives after a command, so it is derived again on restore.
     public var iop: Int64 = 0
     public var iov: Int64 = 0
+
+    /// The reference price a `ROLL` now would give the next day: today's last trade price, or
+    /// the same reference if there was none (`roll` uses it; the end-of-day files report it for a
+    /// day still open).
+    public var nextReferencePrice: Int64 { lastTradePrice != 0 ? lastTradePrice : referencePrice }
 }
 
 /// Counters for `STATS`.
@@ -912,7 +917,7 @@ public struct Matcher: ~Copyable, Sendable {
     mutating func roll(to date: CivilDate, ts: Int64, _ out: inout EventBuffer) {
         for i in 0..<Int32(instruments.count) {
             var s = instruments[i]
-            if s.lastTradePrice != 0 { s.referencePrice = s.lastTradePrice }
+            s.referencePrice = s.nextReferencePrice
             let band = InstrumentConfig.band(referencePrice: s.referencePrice, tick: s.tick, bandPercent: s.bandPercent,
                                              ticksMax: s.bookTicksMax)
             s.bandLow = band.low
