@@ -45,6 +45,11 @@ public struct InstrumentState: Sendable, BitwiseCopyable {
     public var iov: Int64 = 0
     /// Negotiated transfer only: the book's verbs and `PHASE AUCTION` are refused.
     public var mode: InstrumentMode = .continuous
+
+    /// The reference price a `ROLL` now would give the next day: today's last trade price, or
+    /// the same reference if there was none (`roll` uses it; the end-of-day files report it for a
+    /// day still open).
+    public var nextReferencePrice: Int64 { lastTradePrice != 0 ? lastTradePrice : referencePrice }
 }
 
 /// Counters for `STATS`.
@@ -925,7 +930,7 @@ public struct Matcher: ~Copyable, Sendable {
     mutating func roll(to date: CivilDate, ts: Int64, _ out: inout EventBuffer) {
         for i in 0..<Int32(instruments.count) {
             var s = instruments[i]
-            if s.lastTradePrice != 0 { s.referencePrice = s.lastTradePrice }
+            s.referencePrice = s.nextReferencePrice
             let band = InstrumentConfig.band(referencePrice: s.referencePrice, tick: s.tick, bandPercent: s.bandPercent,
                                              ticksMax: s.bookTicksMax)
             s.bandLow = band.low

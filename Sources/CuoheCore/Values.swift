@@ -97,6 +97,10 @@ public enum TradeKind: UInt8, Sendable, BitwiseCopyable {
     case book = 0
     /// A call auction's uncross, at its one price.
     case auction = 1
+    /// A quote accepted (negotiated transfer).
+    case quote = 2
+    /// A cross agreed beforehand (negotiated transfer).
+    case cross = 3
 }
 
 /// A calendar date as days since 1970-01-01 (proleptic Gregorian, UTC).

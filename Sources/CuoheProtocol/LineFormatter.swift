@@ -67,6 +67,16 @@ public enum Spelling {
 
     public static func side(_ s: Side) -> String { s == .buy ? "BUY" : "SELL" }
 
+    /// The public `TRADE`'s `kind=`, and the `kind` column of `trades.csv`.
+    public static func tradeKind(_ k: TradeKind) -> String {
+        switch k {
+        case .book: "BOOK"
+        case .auction: "AUCTION"
+        case .quote: "QUOTE"
+        case .cross: "CROSS"
+        }
+    }
+
     public static func tif(_ t: TimeInForce) -> String {
         switch t {
         case .day: "DAY"
@@ -145,7 +155,7 @@ public struct LineFormatter: Sendable {
             w.int("tid", e.tid)
             w.px("px", e.price)
             w.int("qty", e.qty)
-            w.text("kind", e.tradeKind == .auction ? "AUCTION" : "BOOK")
+            w.text("kind", Spelling.tradeKind(e.tradeKind))
         case .indicative:
             // Replay's view of what a `BOOK` would carry as `iop`/`iov` (empty: nothing would trade).
             w.word("IOP")

@@ -28,14 +28,15 @@ let usage = """
              Re-run lines `[@<ns>] <broker> <protocol line>` from FILE (or standard input) through
              the matching engine and print every outbound message as `<broker> <line>`; market
              data on lines starting with `*`. Without --config, the built-in demo market.
-             --export DIR writes trades.csv, register.csv and accounts.csv there at the end.
+             --export DIR writes trades.csv, register.csv, accounts.csv and instruments.csv
+             there at the end.
              --data DIR journals every command there and prints each output line only once its
              command is durable; started on an existing DIR it first recovers (newest valid
              snapshot, then the journal after it), then continues. A snapshot is written every N
              commands (default 1000000) and at the end; a journal segment file is closed and the
              next begun once it passes N bytes (--segment-bytes, default 67108864, at least 4096).
-             Every ROLL writes the day's trades.csv, register.csv and accounts.csv into
-             DIR/eod/<date>/. SIGTERM or SIGINT stops it cleanly (input ends at a line boundary,
+             Every ROLL writes the day's trades.csv, register.csv, accounts.csv and
+             instruments.csv into DIR/eod/<date>/. SIGTERM or SIGINT stops it cleanly (input ends at a line boundary,
              the last snapshot is written, exit 0). The engine's storage is touched at start
              (steady latency later); --no-prefault skips that for a quick start.
            cuohe journal verify DIR

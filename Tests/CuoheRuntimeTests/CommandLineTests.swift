@@ -258,7 +258,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(durable.status, 0, durable.stderr)
         let memory = try cuohe(["replay", "--export", root + "/b", "-"], stdin: input)
         XCTAssertEqual(durable.stdout, memory.stdout)
-        for name in ["trades.csv", "register.csv", "accounts.csv"] {
+        for name in ["trades.csv", "register.csv", "accounts.csv", "instruments.csv"] {
             let a = try String(contentsOfFile: root + "/a/" + name, encoding: .utf8)
             XCTAssertEqual(a, try String(contentsOfFile: root + "/b/" + name, encoding: .utf8), name)
             XCTAssertGreaterThan(a.split(separator: "\n").count, 3, name)
@@ -275,8 +275,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let trades = try String(contentsOfFile: dir + "/trades.csv", encoding: .utf8)
         XCTAssertEqual(trades, """
-            tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty
-            1,2026-12-01,1796054400000000001,ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42
+            tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty,kind
+            1,2026-12-01,1796054400000000001,ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42,BOOK
+
+            """)
+        // The day still open: its next reference prices are what a ROLL now would set (the last
+        // trade's price, or the reference where nothing traded).
+        let instruments = try String(contentsOfFile: dir + "/instruments.csv", encoding: .utf8)
+        XCTAssertEqual(instruments, """
+            sym,date,referencePrice,nextReferencePrice,trades,volume,value,holders
+            ZJ100231,2026-12-01,12.00,12.10,1,200,2420.00,3
+            ZJ100518,2026-12-01,8.50,8.50,0,0,0.00,3
+            ZJ200077,2026-12-01,3.20,3.20,0,0,0.00,3
 
             """)
         let accounts = try String(contentsOfFile: dir + "/accounts.csv", encoding: .utf8)

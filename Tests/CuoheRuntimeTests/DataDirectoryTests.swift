@@ -246,9 +246,15 @@ final class DataDirectoryTests: XCTestCase {
         XCTAssertEqual(bytes.count, TradeLog.recordBytes)
         // Instrument 4242, with its checksum made good again.
         withUnsafeBytes(of: Int64(4242).littleEndian) { bytes.replaceSubrange(24..<32, with: $0) }
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<104])) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(104..<108, with: $0) }
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<108])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(108..<112, with: $0) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try rollAndCheckTheDayIsRebuilt(data)
+    }
+
+    /// A `ROLL` replayed on `data`, whose trade log of 2026-12-01 is damaged: recovery says so,
+    /// rebuilds the log from the journal, and the day closes with its trade.
+    func rollAndCheckTheDayIsRebuilt(_ data: String) throws {
         let input = root + "/roll.txt"
         try "OPS ROLL date=2026-12-02\n".write(toFile: input, atomically: true, encoding: .utf8)
         let roll = try cuohe(["replay", "--data", data, "--no-prefault", input])
@@ -256,7 +262,28 @@ final class DataDirectoryTests: XCTestCase {
         XCTAssertTrue(roll.stderr.contains("damaged or out-of-order trade record"), roll.stderr)
         XCTAssertTrue(roll.stdout.contains("OPS OK verb=ROLL date=2026-12-02"), roll.stdout)
         let csv = try String(contentsOfFile: data + "/eod/2026-12-01/trades.csv", encoding: .utf8)
-        XCTAssertTrue(csv.contains(",ZJ100231,12.10,200,A2001,B02,A1001,B01,"), csv)
+        XCTAssertTrue(csv.contains(",ZJ100231,12.10,200,A2001,B02,A1001,B01,0.72,0.72,2.42,BOOK\n"), csv)
         XCTAssertEqual(try cuohe(["journal", "verify", data]).status, 0)
+    }
+
+    /// A trade log of the first format (no kind; written before trades carried one) is damage:
+    /// the start rebuilds it from the journal, with each trade's kind, and the day closes.
+    func testATradeLogOfTheFormerFormatIsRebuiltFromTheJournal() throws {
+        let data = root + "/data"
+        _ = try day(data)
+        let path = TradeLog.path(data: data, date: CivilDate(year: 2026, month: 12, day: 1)!)
+        var bytes = Array(try FileSystem.readFile(path, bytesMax: 1 << 20))
+        XCTAssertEqual(bytes.count, TradeLog.recordBytes)
+        XCTAssertEqual(bytes[104], TradeKind.book.rawValue)
+        XCTAssertEqual(bytes[105], TradeLog.format)
+        // The same trade as format 1 wrote it: its checksum of the 104 bytes at 104, zero after.
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<104])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(104..<108, with: $0) }
+        bytes.replaceSubrange(108..<112, with: [0, 0, 0, 0])
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try rollAndCheckTheDayIsRebuilt(data)
+        let rebuilt = Array(try FileSystem.readFile(path, bytesMax: 1 << 20))
+        XCTAssertEqual(rebuilt.count, TradeLog.recordBytes)
+        XCTAssertEqual(rebuilt[105], TradeLog.format, "written again in the current format")
     }
 }

@@ -17,9 +17,11 @@ final class SettlementStageTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// Trade `tid`, of every kind in turn.
     func record(_ tid: Int64) -> TradeRecord {
         TradeRecord(tid: tid, date: date, ts: 1_000 + tid, instrument: 0, price: 120_000 + tid, qty: 100 * tid, buyer: 1,
-                    buyerBroker: 2, seller: 3, sellerBroker: 1, buyerFee: 3_600, sellerFee: 3_600, stampDuty: tid)
+                    buyerBroker: 2, seller: 3, sellerBroker: 1, buyerFee: 3_600, sellerFee: 3_600, stampDuty: tid,
+                    kind: TradeKind(rawValue: UInt8(tid % 4))!)
     }
 
     /// Writes trades 1...n and syncs.
@@ -34,6 +36,7 @@ final class SettlementStageTests: XCTestCase {
         var lines: [String] = []
         let log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 8, log: { lines.append($0) })
         XCTAssertEqual(log.records, (1...7).map(record))
+        XCTAssertEqual(log.records.map(\.kind), [.auction, .quote, .cross, .book, .auction, .quote, .cross])
         XCTAssertEqual(lines.count, 1, "cutting off trades after the snapshot is logged")
         let size = try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int
         XCTAssertEqual(size, 7 * TradeLog.recordBytes)
@@ -84,6 +87,68 @@ final class SettlementStageTests: XCTestCase {
             XCTAssertFalse(r.fits(market))
         }
         XCTAssertTrue(record(1).fits(market))
+    }
+
+    /// The log's file as format 1 wrote it: no kind, the checksum of the 104 bytes at 104, zero
+    /// at 108.
+    func formatOneBytes(_ records: [TradeRecord]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for r in records {
+            let start = bytes.count
+            for v in [r.tid, Int64(r.date.daysSinceEpoch), r.ts, Int64(r.instrument), r.price, r.qty, Int64(r.buyer),
+                      Int64(r.buyerBroker), Int64(r.seller), Int64(r.sellerBroker), r.buyerFee, r.sellerFee, r.stampDuty] {
+                bytes.appendLittleEndian(v)
+            }
+            let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + 104])) }
+            bytes.appendLittleEndian(crc)
+            bytes.appendLittleEndian(UInt32(0))
+        }
+        return bytes
+    }
+
+    /// A log written before trades carried their kind is damage at its first record (recovery
+    /// then rebuilds it from the journal); as data after the snapshot it is cut off like any.
+    func testALogOfTheFormerFormatIsDamage() throws {
+        let path = TradeLog.path(data: dir, date: date)
+        _ = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 1, log: { _ in })
+        let old = formatOneBytes((1...3).map(record))
+        XCTAssertEqual(old.count, 3 * TradeLog.recordBytes)
+        try Data(old).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 4,
+                                               log: { _ in }).records.count) { error in
+            XCTAssertEqual(error as? TradeLogError, .damaged(path: path, offset: 0, tid: 1))
+        }
+        var lines: [String] = []
+        XCTAssertEqual(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 1,
+                                         log: { lines.append($0) }).records, [])
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, 0)
+        XCTAssertEqual(lines.count, 1, lines.description)
+    }
+
+    /// The kind byte is checked like every other value: one the engine has no kind for does not
+    /// decode, even with its checksum made good.
+    func testAKindOutsideTheEnumIsDamage() throws {
+        try writeLog(2)
+        let path = TradeLog.path(data: dir, date: date)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        let second = TradeLog.recordBytes
+        XCTAssertEqual(bytes[second + 104], TradeKind.quote.rawValue)
+        XCTAssertEqual(bytes[second + 105], TradeLog.format)
+        bytes[second + 104] = 4
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[second..<second + 108])) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(second + 108..<second + 112, with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 3,
+                                               log: { _ in }).records.count) { error in
+            XCTAssertEqual(error as? TradeLogError, .damaged(path: path, offset: second, tid: 2))
+        }
+        // The same record with a known kind and its checksum made good decodes: the kind is what failed.
+        bytes[second + 104] = TradeKind.cross.rawValue
+        let good = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[second..<second + 108])) }
+        withUnsafeBytes(of: good.littleEndian) { bytes.replaceSubrange(second + 108..<second + 112, with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let log = try TradeLog.open(data: dir, market: market, date: date, firstTid: 1, nextTid: 3, log: { _ in })
+        XCTAssertEqual(log.records.map(\.kind), [.auction, .cross])
     }
 
     func testAFullDiskIsAnError() throws {
@@ -150,6 +215,8 @@ final class SettlementStageTests: XCTestCase {
             let written = try String(contentsOfFile: eod + "/trades.csv", encoding: .utf8).split(separator: "\n")
             XCTAssertGreaterThan(written.count, 20, "\(day): a day of trades")
             XCTAssertEqual(written, days, "\(day) trades.csv")
+            try checkInstruments(eod: eod, day: day, trades: written.dropFirst().map(String.init), lines: lines, roll: roll,
+                                 exportAfter: export)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/eod/" + CivilDate(daysSinceEpoch: start + 3).iso
                                                       + "/trades.csv"), "the open day has no files yet")
@@ -177,6 +244,30 @@ final class SettlementStageTests: XCTestCase {
         let repaired = try CrashTests.runCuohe(["journal", "verify", data])
         XCTAssertEqual(repaired.status, 0, repaired.stderr)
         XCTAssertTrue(repaired.stdout.contains("eod_days=3"), repaired.stdout)
+    }
+
+    /// A closed day's `instruments.csv` is what `--export` of the input before its `ROLL` writes
+    /// for that day (the next reference prices are what the ROLL then set), and the export after
+    /// the ROLL starts the next day from those prices.
+    func checkInstruments(eod: String, day: String, trades: [String], lines: [String], roll: Int,
+                          exportAfter: String) throws {
+        let before = dir + "/before.txt", export = dir + "/before-export"
+        try (lines[..<roll].joined(separator: "\n") + "\n").write(toFile: before, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try CrashTests.runCuohe(["replay", "--export", export, before]).status, 0)
+        let written = try String(contentsOfFile: eod + "/instruments.csv", encoding: .utf8)
+        XCTAssertEqual(written, try String(contentsOfFile: export + "/instruments.csv", encoding: .utf8), "\(day) instruments.csv")
+        let rows = written.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.count, 4, written)
+        XCTAssertEqual(rows[0].joined(separator: ","), EndOfDay.instrumentsHeader)
+        XCTAssertEqual(rows[1][0], "ZJ100231")
+        XCTAssertEqual(rows[1][1], Substring(day))
+        // The stream trades ZJ100231 only: its line counts every trade of the day's trades.csv.
+        XCTAssertEqual(Int(rows[1][4]), trades.count, "\(day): the day's trades counted")
+        XCTAssertEqual(Int64(rows[1][5]), trades.map { Int64($0.split(separator: ",")[5])! }.reduce(0, +), "\(day) volume")
+        XCTAssertEqual(rows[2][4...6], ["0", "0", "0.00"], "\(day): no trades in ZJ100518")
+        let next = try String(contentsOfFile: exportAfter + "/instruments.csv", encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
+        XCTAssertEqual(next, rows.dropFirst().map { $0[3] }, "\(day): the next day's reference prices")
     }
 
     /// The trade log is derived data: when the one a snapshot counts on is gone or damaged, the

@@ -20,9 +20,12 @@ public struct TradeRecord: Sendable, Equatable {
     public var buyerFee: Int64
     public var sellerFee: Int64
     public var stampDuty: Int64
+    /// How the trade came about (the public `TRADE`'s `kind=`).
+    public var kind: TradeKind
 
     public init(tid: Int64, date: CivilDate, ts: Int64, instrument: Int32, price: Int64, qty: Int64, buyer: Int32,
-                buyerBroker: Int32, seller: Int32, sellerBroker: Int32, buyerFee: Int64, sellerFee: Int64, stampDuty: Int64) {
+                buyerBroker: Int32, seller: Int32, sellerBroker: Int32, buyerFee: Int64, sellerFee: Int64, stampDuty: Int64,
+                kind: TradeKind) {
         self.tid = tid
         self.date = date
         self.ts = ts
@@ -36,6 +39,7 @@ public struct TradeRecord: Sendable, Equatable {
         self.buyerFee = buyerFee
         self.sellerFee = sellerFee
         self.stampDuty = stampDuty
+        self.kind = kind
     }
 
     /// The settlement record of a `trade` event on `date`.
@@ -54,6 +58,7 @@ public struct TradeRecord: Sendable, Equatable {
         buyerFee = e.buyerFee
         sellerFee = e.sellerFee
         stampDuty = e.stampDuty
+        kind = e.tradeKind
     }
 
     /// True if every id names one of `market`'s instruments, accounts and brokers, and the
@@ -67,13 +72,39 @@ public struct TradeRecord: Sendable, Equatable {
     }
 }
 
-/// The end-of-day files: `trades.csv`, `register.csv` (the shareholder register) and
-/// `accounts.csv`. Amounts are in CNY with two decimals (more only where a value has sub-fen
-/// digits, which a tick finer than 0.01 can give).
+/// One trading day's reference prices, in configuration order, as `instruments.csv` gives them.
+public struct DayPrices: Sendable, Equatable {
+    public var date: CivilDate
+    /// Each instrument's reference price on `date`.
+    public var reference: [Int64]
+    /// The reference price each has on the next trading day.
+    public var next: [Int64]
+
+    public init(date: CivilDate, reference: [Int64], next: [Int64]) {
+        self.date = date
+        self.reference = reference
+        self.next = next
+    }
+
+    /// The day `matcher` has open. Its next reference prices are what a `ROLL` now would set;
+    /// taken just before one, this is also the only moment the closed day's prices are known.
+    public init(openDayOf matcher: borrowing Matcher) {
+        let instruments = matcher.instruments
+        date = matcher.tradingDate
+        reference = (0..<instruments.count).map { instruments[$0].referencePrice }
+        next = (0..<instruments.count).map { instruments[$0].nextReferencePrice }
+    }
+}
+
+/// The end-of-day files: `trades.csv`, `register.csv` (the shareholder register),
+/// `accounts.csv` and `instruments.csv`. Amounts are in CNY with two decimals (more only where a
+/// value has sub-fen digits, which a tick finer than 0.01 can give).
 public enum EndOfDay {
-    public static let tradesHeader = "tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty"
+    public static let tradesHeader =
+        "tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty,kind"
     public static let registerHeader = "sym,acct,shares,sellable"
     public static let accountsHeader = "acct,broker,cash,frozenCash,boughtThisYear"
+    public static let instrumentsHeader = "sym,date,referencePrice,nextReferencePrice,trades,volume,value,holders"
 
     static func money(_ v: Int64) -> String { Decimal4.format(v, minFraction: 2) }
 
@@ -84,7 +115,33 @@ public enum EndOfDay {
                 String(t.tid), t.date.iso, String(t.ts), directory.symbols[Int(t.instrument)], money(t.price),
                 String(t.qty), directory.accounts[Int(t.buyer)], directory.brokers[Int(t.buyerBroker)],
                 directory.accounts[Int(t.seller)], directory.brokers[Int(t.sellerBroker)], money(t.buyerFee),
-                money(t.sellerFee), money(t.stampDuty),
+                money(t.sellerFee), money(t.stampDuty), Spelling.tradeKind(t.kind),
+            ]
+            out += fields.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// One line per instrument in configuration order: the day's reference price and the next
+    /// day's, the day's trades in it (`trades` of `prices.date` only: count, shares, and value,
+    /// the sum of px × qty), and its holders as `ledger` counts them.
+    public static func instrumentsCSV(_ trades: [TradeRecord], prices: DayPrices, ledger: borrowing Ledger,
+                                      directory: Directory) -> String {
+        let count = directory.symbols.count
+        var tradeCount = [Int](repeating: 0, count: count)
+        var volume = [WideSum](repeating: WideSum(), count: count)
+        var value = [WideSum](repeating: WideSum(), count: count)
+        for t in trades where t.date == prices.date {
+            let i = Int(t.instrument)
+            tradeCount[i] += 1
+            volume[i].add(t.qty)
+            value[i].add(t.price, times: t.qty)
+        }
+        var out = instrumentsHeader + "\n"
+        for i in 0..<count {
+            let fields: [String] = [
+                directory.symbols[i], prices.date.iso, money(prices.reference[i]), money(prices.next[i]),
+                String(tradeCount[i]), volume[i].decimal, value[i].money, String(ledger.register.holders[i].holders),
             ]
             out += fields.joined(separator: ",") + "\n"
         }
@@ -122,14 +179,16 @@ public enum EndOfDay {
         return out
     }
 
-    /// Writes the three files into `path` (created if missing), each atomically.
+    /// Writes the four files into `path` (created if missing), each atomically. `prices` names
+    /// the day `instruments.csv` is of.
     public static func write(to path: String, trades: [TradeRecord], ledger: borrowing Ledger, frozenCash: [Int64]? = nil,
-                             directory: Directory) throws(IOError) {
+                             prices: DayPrices, directory: Directory) throws(IOError) {
         try FileSystem.makeDirectory(path)
         let register = registerCSV(ledger, directory: directory)
         let accounts = accountsCSV(ledger, frozenCash: frozenCash, directory: directory)
+        let instruments = instrumentsCSV(trades, prices: prices, ledger: ledger, directory: directory)
         let files = [("trades.csv", tradesCSV(trades, directory: directory)), ("register.csv", register),
-                     ("accounts.csv", accounts)]
+                     ("accounts.csv", accounts), ("instruments.csv", instruments)]
         for (name, text) in files { try FileSystem.writeAtomically(path + "/" + name, bytes: Array(text.utf8)) }
     }
 
@@ -205,5 +264,50 @@ public enum EndOfDay {
             try FileSystem.syncDirectory(data + "/eod/" + day)
         }
         return days.count
+    }
+}
+
+/// A sum of amounts that are never negative, in 128 bits: a day's volume or traded value in one
+/// instrument is bounded by no single total of the market (the same shares and money may trade
+/// many times a day), so it may pass `Int64` where no single trade can, and a trap at the close
+/// would come back on every replay of the journaled `ROLL`.
+struct WideSum: Sendable {
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+
+    mutating func add(_ v: Int64) { add(UInt64(v), carry: 0) }
+
+    /// Adds `a × b` exactly.
+    mutating func add(_ a: Int64, times b: Int64) {
+        let product = UInt64(a).multipliedFullWidth(by: UInt64(b))
+        add(product.low, carry: product.high)
+    }
+
+    private mutating func add(_ v: UInt64, carry: UInt64) {
+        let (sum, overflow) = low.addingReportingOverflow(v)
+        low = sum
+        high += carry + (overflow ? 1 : 0)
+    }
+
+    /// The sum divided by `divisor`, and the remainder (long division, one word at a time).
+    func divided(by divisor: UInt64) -> (quotient: WideSum, remainder: UInt64) {
+        let (qHigh, rHigh) = high.quotientAndRemainder(dividingBy: divisor)
+        let (qLow, r) = divisor.dividingFullWidth((rHigh, low))
+        return (WideSum(high: qHigh, low: qLow), r)
+    }
+
+    /// In decimal digits.
+    var decimal: String {
+        guard high > 0 else { return String(low) }
+        let (upper, lower) = divided(by: 1_000_000_000_000_000_000)
+        let digits = String(lower)
+        return upper.decimal + String(repeating: "0", count: 18 - digits.count) + digits
+    }
+
+    /// As money (the sum counts 10^-4 CNY), formatted as every amount of the files is.
+    var money: String {
+        let (whole, fraction) = divided(by: UInt64(Fixed.scale))
+        // "0.xx" of the fraction alone, its "0" replaced by the whole part's digits.
+        return whole.decimal + Decimal4.format(Int64(fraction), minFraction: 2).dropFirst()
     }
 }

@@ -37,13 +37,14 @@ public struct JournalReplayer: ~Copyable {
         guard command.ts >= clock.now else { throw .timeGoesBack(ts: command.ts, previous: clock.now) }
         clock.observe(command)
         let date = matcher.tradingDate
+        let closing = command.kind == .roll ? DayPrices(openDayOf: matcher) : nil
         events.removeAll()
         matcher.process(command, into: &events)
         for i in 0..<events.count {
             let e = events[i]
             if e.kind == .trade { trades?.append(TradeRecord(e, date: date)) }
             // The matcher's side of a close, taken after the whole ROLL, as the pipeline takes it.
-            let close = e.kind == .ok && e.verb == .roll ? DayClose(matcher.ledger) : nil
+            let close = e.kind == .ok && e.verb == .roll ? DayClose(matcher, closing: closing!) : nil
             do {
                 try settlement.apply(e) { close! }
             } catch {

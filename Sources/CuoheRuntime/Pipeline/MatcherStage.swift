@@ -30,11 +30,15 @@ struct MatcherStage: ~Copyable {
         for item in items {
             switch item {
             case .command(let command):
+                // Only before a ROLL does the matcher still know the closing day's reference prices.
+                let closing = command.kind == .roll ? DayPrices(openDayOf: matcher) : nil
                 events.removeAll()
                 matcher.process(command, into: &events)
                 for e in 0..<events.count {
                     let event = events[e]
-                    if event.kind == .ok && event.verb == .roll { notes.push(.dayClose(DayClose(matcher.ledger))) }
+                    if event.kind == .ok && event.verb == .roll {
+                        notes.push(.dayClose(DayClose(matcher, closing: closing!)))
+                    }
                     out.append(.event(event))
                 }
             case .answer:

@@ -26,9 +26,10 @@ public enum Pipeline {
         public var lock: DirectoryLock
 
         /// Writes the end-of-day files for `earlierTrades` (those recovered) and this run's
-        /// trades, from the matcher's ledger as the run left it.
+        /// trades, from the matcher's ledger as the run left it (`instruments.csv`: the day open).
         public func export(to path: String, earlierTrades: [TradeRecord], directory: Directory) throws(IOError) {
-            try EndOfDay.write(to: path, trades: earlierTrades + trades, ledger: matcher.ledger, directory: directory)
+            try EndOfDay.write(to: path, trades: earlierTrades + trades, ledger: matcher.ledger,
+                               prices: DayPrices(openDayOf: matcher), directory: directory)
         }
     }
 

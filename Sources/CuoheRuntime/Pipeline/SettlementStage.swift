@@ -6,14 +6,23 @@ import CuoheProtocol
 import Foundation
 
 /// What the matcher hands settlement at a day's close: what only it knows (the cash its open
-/// buys keep frozen) and its ledger's settled digest, which the books of record must match.
+/// buys keep frozen, the reference prices) and its ledger's settled digest, which the books of
+/// record must match.
 public struct DayClose: Sendable {
     public var frozenCash: [Int64]
     public var settledDigest: UInt64
+    /// The closed day's reference prices and those its `ROLL` set for the next day.
+    public var prices: DayPrices
 
-    public init(_ ledger: borrowing Ledger) {
-        frozenCash = (0..<ledger.accounts.count).map { ledger.accounts[$0].frozenCash }
-        settledDigest = ledger.settledDigest()
+    /// Taken after the whole `ROLL`; `closing` just before it (`DayPrices(openDayOf:)`), when
+    /// the matcher still had the closed day's reference prices.
+    public init(_ matcher: borrowing Matcher, closing: DayPrices) {
+        let accounts = matcher.ledger.accounts
+        frozenCash = (0..<accounts.count).map { accounts[$0].frozenCash }
+        settledDigest = matcher.ledger.settledDigest()
+        let instruments = matcher.instruments
+        prices = DayPrices(date: closing.date, reference: closing.reference,
+                           next: (0..<instruments.count).map { instruments[$0].referencePrice })
     }
 }
 
@@ -33,7 +42,8 @@ public enum SettlementError: Error, Equatable, Sendable, CustomStringConvertible
 /// The settlement stage's state: the books of record (`Settlement`), the day's trade log, and the
 /// end-of-day files written into `eod/<date>/` of the data directory at every `ROLL`:
 /// `trades.csv` (the day's trades), `register.csv` and `accounts.csv` (as the close leaves them:
-/// the day's orders expired, holding periods counted down).
+/// the day's orders expired, holding periods counted down), and `instruments.csv` (each
+/// instrument's day).
 ///
 /// At each close the books are reconciled with the matcher's ledger; a difference is reported (it
 /// would be a defect: both follow the same events) and the books of record are what is written.
@@ -89,7 +99,7 @@ public struct SettlementStage: ~Copyable {
         do throws(IOError) {
             try log.sync()
             try EndOfDay.write(to: dir, trades: log.records, ledger: books.ledger, frozenCash: close.frozenCash,
-                               directory: directory)
+                               prices: close.prices, directory: directory)
             try FileSystem.syncDirectory(dir)
         } catch {
             throw .io(error)

@@ -105,9 +105,11 @@ public struct Replay: ~Copyable {
         }
     }
 
-    /// Writes `trades.csv`, `register.csv` and `accounts.csv` into `path`.
+    /// Writes `trades.csv`, `register.csv`, `accounts.csv` and `instruments.csv` (of the day
+    /// open at the end) into `path`.
     public func export(to path: String) throws(IOError) {
-        try EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, directory: directory)
+        try EndOfDay.write(to: path, trades: trades, ledger: matcher.ledger, prices: DayPrices(openDayOf: matcher),
+                           directory: directory)
     }
 
     /// Replays a whole text (tests and tools), returning the output text.
