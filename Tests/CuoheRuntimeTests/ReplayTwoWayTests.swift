@@ -126,6 +126,21 @@ final class ReplayTwoWayTests: XCTestCase {
             """)
     }
 
+    /// instruments.csv counts actual holders: after the trust T (3) sells its last shares of X2 to
+    /// the trust T2 (2), X2 has A (1) and T2 (2): 3.
+    func testTheDayFilesCountActualHolders() throws {
+        _ = replay.run("""
+            B01 NEW cid=t2 acct=T2 sym=X2 side=BUY qty=100 px=9.00
+            B02 NEW cid=ts acct=T sym=X2 side=SELL qty=100 px=9.00
+            """)
+        let dir = NSTemporaryDirectory() + "cuohe-twoway-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try replay.export(to: dir)
+        let csv = try String(contentsOfFile: dir + "/instruments.csv", encoding: .utf8)
+        let x2 = csv.split(separator: "\n").first { $0.hasPrefix("X2,") }
+        XCTAssertEqual(x2.map(String.init), "X2,2026-12-01,10.00,9.00,1,100,900.00,3", csv)
+    }
+
     /// The rule's state survives a snapshot: restored on the day A sold, the buy is still refused
     /// REBUY, and the restored matcher's future equals the live one's.
     func testTheRuleSurvivesASnapshot() throws {
