@@ -133,12 +133,16 @@ extension Matcher {
     /// its one price and leaves the book uncrossed: the order left with nothing is canceled
     /// (`SELF_TRADE`), the other reduced (`REPLACED reason=SELF_TRADE`, same cid). Buy first.
     mutating func selfMatch(buy: Int32, sell: Int32, qty: Int64, ts: Int64, _ out: inout EventBuffer) {
-        for slot in [buy, sell] {
-            if store[slot].leaves == qty {
-                cancelResting(record: store[slot].cidRecord, slot: slot, reason: .selfTrade, ts: ts, &out)
-            } else {
-                reduceForSelfMatch(slot, by: qty, ts: ts, &out)
-            }
+        takeOffForSelfMatch(buy, qty: qty, ts: ts, &out)
+        takeOffForSelfMatch(sell, qty: qty, ts: ts, &out)
+    }
+
+    /// One side of a self-match: canceled if `qty` is all it has left, else reduced by it.
+    mutating func takeOffForSelfMatch(_ slot: Int32, qty: Int64, ts: Int64, _ out: inout EventBuffer) {
+        if store[slot].leaves == qty {
+            cancelResting(record: store[slot].cidRecord, slot: slot, reason: .selfTrade, ts: ts, &out)
+        } else {
+            reduceForSelfMatch(slot, by: qty, ts: ts, &out)
         }
     }
 

@@ -14,26 +14,13 @@ final class ReplayAuctionTests: XCTestCase {
     override func setUp() { replay = Replay(config: DemoMarket.config, limits: ReplayAuctionTests.limits) }
 
     func check(_ input: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        let actual = replay.run(input).split(separator: "\n").map {
-            $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression)
-        }
-        let wanted = expected.split(separator: "\n").map(String.init)
-        if actual != wanted {
-            XCTFail("output differs\n--- expected\n\(wanted.joined(separator: "\n"))\n--- actual\n\(actual.joined(separator: "\n"))",
-                    file: file, line: line)
-        }
+        ReplayChecks.assertLines(ReplayChecks.untimed(replay.run(input)), expected, file: file, line: line)
         XCTAssertNil(replay.matcher.verify(), file: file, line: line)
     }
 
-    func account(_ name: String) -> AccountBalance {
-        replay.matcher.ledger.accounts[Int(replay.directory.account(name))]
-    }
+    func account(_ name: String) -> AccountBalance { replay.account(name) }
 
-    func position(_ name: String, _ sym: String) -> Position? {
-        let p = replay.matcher.ledger.register.findPosition(account: replay.directory.account(name),
-                                                            instrument: replay.directory.symbol(sym))
-        return p >= 0 ? replay.matcher.ledger.register.positions[Int(p)] : nil
-    }
+    func position(_ name: String, _ sym: String) -> Position? { replay.position(name, sym) }
 
     /// Rule 1: the largest volume. 12.40–12.50 clears 200 shares, anything nearer the reference
     /// (12.00) only 100, so the uncross is at 12.40 (the nearest of the tied 200-share prices, all

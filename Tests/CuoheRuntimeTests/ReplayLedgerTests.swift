@@ -35,30 +35,15 @@ final class ReplayLedgerTests: XCTestCase {
                         limits: EngineLimits(ordersLiveMax: 1024, cidsPerDayMax: 4096, positionsMax: 64, lockLotsMax: 64))
 
     /// Feeds lines; returns the output lines without `ts=`.
-    func run(_ input: String) -> [String] {
-        replay.run(input).split(separator: "\n").map {
-            $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression)
-        }
-    }
+    func run(_ input: String) -> [String] { ReplayChecks.untimed(replay.run(input)) }
 
     func check(_ input: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        let actual = run(input)
-        let wanted = expected.split(separator: "\n").map(String.init)
-        if actual != wanted {
-            XCTFail("output differs\n--- expected\n\(wanted.joined(separator: "\n"))\n--- actual\n\(actual.joined(separator: "\n"))",
-                    file: file, line: line)
-        }
+        ReplayChecks.assertLines(run(input), expected, file: file, line: line)
     }
 
-    func account(_ name: String) -> AccountBalance {
-        replay.matcher.ledger.accounts[Int(replay.directory.account(name))]
-    }
+    func account(_ name: String) -> AccountBalance { replay.account(name) }
 
-    func position(_ name: String, _ sym: String) -> Position? {
-        let p = replay.matcher.ledger.register.findPosition(account: replay.directory.account(name),
-                                                   instrument: replay.directory.symbol(sym))
-        return p >= 0 ? replay.matcher.ledger.register.positions[Int(p)] : nil
-    }
+    func position(_ name: String, _ sym: String) -> Position? { replay.position(name, sym) }
 
     func testOnlyQualifiedInvestorsBuyAndQualificationExpires() {
         check("""

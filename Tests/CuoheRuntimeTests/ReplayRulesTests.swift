@@ -14,18 +14,11 @@ final class ReplayRulesTests: XCTestCase {
     /// Replays `input` on a fresh demo market; output lines with their `ts=` field removed.
     func run(_ input: String, config: MarketConfig = DemoMarket.config) -> [String] {
         var replay = Replay(config: config, limits: ReplayRulesTests.limits)
-        return replay.run(input).split(separator: "\n").map {
-            $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression)
-        }
+        return ReplayChecks.untimed(replay.run(input))
     }
 
     func check(_ input: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        let actual = run(input)
-        let wanted = expected.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        if actual != wanted {
-            XCTFail("output differs\n--- expected\n\(wanted.joined(separator: "\n"))\n--- actual\n\(actual.joined(separator: "\n"))",
-                    file: file, line: line)
-        }
+        ReplayChecks.assertLines(run(input), expected, file: file, line: line)
     }
 
     // MARK: - Matching

@@ -33,14 +33,7 @@ final class ReplayTwoWayTests: XCTestCase {
     var replay = Replay(config: ReplayTwoWayTests.config, limits: EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 16384))
 
     func check(_ input: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        let actual = replay.run(input).split(separator: "\n").map {
-            $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression)
-        }
-        let wanted = expected.split(separator: "\n").map(String.init)
-        if actual != wanted {
-            XCTFail("output differs\n--- expected\n\(wanted.joined(separator: "\n"))\n--- actual\n\(actual.joined(separator: "\n"))",
-                    file: file, line: line)
-        }
+        ReplayChecks.assertLines(ReplayChecks.untimed(replay.run(input)), expected, file: file, line: line)
         XCTAssertNil(replay.matcher.verify(), file: file, line: line)
     }
 
@@ -170,12 +163,12 @@ final class ReplayTwoWayTests: XCTestCase {
         var config = Self.config
         config.instruments[1].mode = .negotiated
         var replay = Replay(config: config, limits: EngineLimits(ordersLiveMax: 4096, cidsPerDayMax: 16384))
-        let out = replay.run("""
+        let out = ReplayChecks.untimed(replay.run("""
             B01 NEW cid=n1 acct=A sym=X2 side=SELL qty=100 px=10.00
             OPS PHASE sym=X2 phase=AUCTION
             OPS PHASE sym=X2 phase=CLOSED
             B01 NEW cid=n2 acct=A sym=X1 side=SELL qty=100 px=10.00
-            """).split(separator: "\n").map { $0.replacingOccurrences(of: #" ts=\d+"#, with: "", options: .regularExpression) }
+            """))
         XCTAssertEqual(out, [
             "B01 REJ seq=1 cid=n1 reason=NOT_PERMITTED detail=NEGOTIATED_ONLY",
             "OPS REJ reason=NOT_PERMITTED detail=NEGOTIATED_ONLY",

@@ -139,23 +139,20 @@ public struct ReplayText: Sendable {
 
     public func append(_ e: Event, to out: inout [UInt8]) {
         if e.kind == .trade || e.kind == .indicative {
-            out.append(contentsOf: "* ".utf8)
+            append(e, as: "*", to: &out)
         } else if e.broker < 0 {
             // The schedule's own PHASE: its answer goes to every operator broker.
             for (b, isOperator) in directory.brokerIsOperator.enumerated() where isOperator {
-                append(e, for: b, to: &out)
+                append(e, as: directory.brokers[b], to: &out)
             }
-            return
         } else {
-            out.append(contentsOf: directory.brokers[Int(e.broker)].utf8)
-            out.append(UInt8(ascii: " "))
+            append(e, as: directory.brokers[Int(e.broker)], to: &out)
         }
-        formatter.append(e, to: &out)
-        out.append(UInt8(ascii: "\n"))
     }
 
-    func append(_ e: Event, for broker: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: directory.brokers[broker].utf8)
+    /// One line: `who`, a space, the event's protocol line.
+    func append(_ e: Event, as who: String, to out: inout [UInt8]) {
+        out.append(contentsOf: who.utf8)
         out.append(UInt8(ascii: " "))
         formatter.append(e, to: &out)
         out.append(UInt8(ascii: "\n"))
