@@ -15,6 +15,16 @@ public enum CommandKind: UInt8, Sendable, BitwiseCopyable {
     /// `LOGOUT` and its configuration says `cancelOnDisconnect`, so its open `DAY` orders are
     /// canceled (`CANCELED reason=ADMIN`). Through the journal, a replay does the same.
     case cancelOnDisconnect
+    /// Negotiated transfer: a firm public quote (`QUOTE`).
+    case quote
+    /// Negotiated transfer: takes all or part of a quote (`ACCEPT`, the quote named by `quoteOid`).
+    case accept
+    /// Negotiated transfer: one side of a transfer agreed beforehand (`CROSS`, `ref` and
+    /// `counterBroker`).
+    case cross
+
+    /// The three negotiated-transfer verbs.
+    @inlinable public var isNegotiated: Bool { self == .quote || self == .accept || self == .cross }
 }
 
 /// A sequenced, fixed-size command: the only input of the matching core.
@@ -54,6 +64,29 @@ public struct Command: Sendable, BitwiseCopyable {
     /// A `REPLACE`'s new cid.
     public var newCid: ClientOrderID
 
+    // The negotiated verbs' own fields live in the storage of fields they do not use, so a command
+    // stays 112 bytes and the journal's record keeps its layout (and old journals replay).
+
+    /// A `CROSS`'s agreement number (`ref`: 1 to 16 of `[A-Za-z0-9]`), packed like a cid. Held in
+    /// `newCid`, which only a `REPLACE` uses.
+    @inlinable public var ref: ClientOrderID {
+        get { newCid }
+        set { newCid = newValue }
+    }
+
+    /// A `CROSS`'s counterparty broker (`cp`), -1 if the name is not configured. Held in `date`,
+    /// which only a `ROLL` uses.
+    @inlinable public var counterBroker: Int32 {
+        get { date.daysSinceEpoch }
+        set { date = CivilDate(daysSinceEpoch: newValue) }
+    }
+
+    /// An `ACCEPT`'s quote (the quote's `oid`). Held in `price`: an `ACCEPT` trades at the quote's.
+    @inlinable public var quoteOid: Int64 {
+        get { price }
+        set { price = newValue }
+    }
+
     public init(kind: CommandKind, broker: Int32, ts: Int64) {
         self.kind = kind
         self.side = .buy
@@ -84,6 +117,37 @@ public struct Command: Sendable, BitwiseCopyable {
         c.price = price
         c.type = type
         c.tif = tif
+        return c
+    }
+
+    /// A `QUOTE`: a firm public quote, resting on the instrument's quote board.
+    public static func quote(broker: Int32, ts: Int64, cid: ClientOrderID, account: Int32, instrument: Int32,
+                             side: Side, qty: Int64, price: Int64) -> Command {
+        var c = newOrder(broker: broker, ts: ts, cid: cid, account: account, instrument: instrument, side: side,
+                         qty: qty, price: price)
+        c.kind = .quote
+        return c
+    }
+
+    /// An `ACCEPT` of `qty` shares of quote `quoteOid`.
+    public static func accept(broker: Int32, ts: Int64, cid: ClientOrderID, account: Int32, quoteOid: Int64,
+                              qty: Int64) -> Command {
+        var c = Command(kind: .accept, broker: broker, ts: ts)
+        c.cid = cid
+        c.account = account
+        c.qty = qty
+        c.quoteOid = quoteOid
+        return c
+    }
+
+    /// A `CROSS`: one side of transfer `ref` agreed with broker `counterBroker`.
+    public static func cross(broker: Int32, ts: Int64, cid: ClientOrderID, account: Int32, instrument: Int32,
+                             side: Side, qty: Int64, price: Int64, ref: ClientOrderID, counterBroker: Int32) -> Command {
+        var c = newOrder(broker: broker, ts: ts, cid: cid, account: account, instrument: instrument, side: side,
+                         qty: qty, price: price)
+        c.kind = .cross
+        c.ref = ref
+        c.counterBroker = counterBroker
         return c
     }
 

@@ -20,7 +20,7 @@ public struct EngineFootprint: Sendable, Equatable {
     /// Which instrument's book is the largest, and its bytes.
     public var largestBookIndex: Int
     public var largestBookBytes: Int
-    /// Everything else: live orders, the day's cids, both ledgers (accounts, the register, lock
+    /// Everything else: live orders, the day's cids, quotes and waiting crosses, both ledgers (accounts, the register, lock
     /// lots), per-instrument and per-broker state.
     public var otherBytes: Int
 
@@ -48,6 +48,8 @@ public struct EngineFootprint: Sendable, Equatable {
             + Arena.bytes(accounts, of: Int32.self) + OrderStore.bytes(capacity: limits.ordersLiveMax)
             + CidIndex.bytes(capacity: limits.cidsPerDayMax) + Arena.bytes(2 * Matcher.hashRingSize, of: UInt64.self)
             + Arena.bytes(max(instruments, 1), of: Int32.self) + Arena.bytes(max(instruments, 1), of: Bool.self)
+            + 2 * Arena.bytes(max(instruments, 1), of: Int32.self)
+            + CrossTable.bytes(capacity: limits.crossesWaitingMax) + QuoteIndex.bytes(capacity: limits.quotesPerDayMax)
         // The matcher's ledger and the books of record are the same shape.
         otherBytes = matcher + 2 * Ledger.bytes(config: config, limits: limits)
     }
@@ -62,6 +64,18 @@ extension CidIndex {
     /// The bytes an index of `capacity` cids a day takes: its records and its table.
     public static func bytes(capacity: Int) -> Int {
         Arena.bytes(tableSize(capacity: capacity), of: UInt64.self) + Arena.bytes(capacity, of: CidRecord.self)
+    }
+}
+
+extension CrossTable {
+    /// The bytes a table for `capacity` waiting crosses takes.
+    public static func bytes(capacity: Int) -> Int { Arena.bytes(tableSize(capacity: capacity), of: Entry.self) }
+}
+
+extension QuoteIndex {
+    /// The bytes an index of `capacity` quotes a day takes: its list and its table.
+    public static func bytes(capacity: Int) -> Int {
+        Arena.bytes(CrossTable.tableSize(capacity: capacity), of: Int32.self) + Arena.bytes(capacity, of: Entry.self)
     }
 }
 

@@ -22,6 +22,9 @@ public enum EventKind: UInt8, Sendable, BitwiseCopyable {
     /// would trade) and `qty` are the `iop`/`iov` its `BOOK` carries. Market data for the
     /// gateway's pictures (replay prints it as `* IOP`); no broker is sent a line of its own.
     case indicative
+    /// The quote board changed: quote `oid` of `broker` on `instrument` (`side`, `price`) now has
+    /// `qty` open (0: gone). Public market data with its `mdseq`, like `trade`.
+    case quote
 }
 
 /// A one-word detail for a `REJ`, where the reason alone would leave a broker guessing.
@@ -54,12 +57,21 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
     case openOpposite
     /// An order-book verb, or `PHASE AUCTION`, on an instrument traded by negotiated transfer only.
     case negotiatedOnly
+    /// An `ACCEPT` for more than the quote has open.
+    case aboveQuote
+    /// A `CROSS` whose `ref` the broker already has waiting with another counterparty or terms.
+    case refInUse
+    /// A negotiated transfer between an account and itself (a wash trade).
+    case selfTrade
+    /// A `CROSS` whose `cp` names no configured broker.
+    case unknownBroker
 }
 
 /// A fixed-size outbound event: the only output of the matching core. The edge formats it as a
 /// protocol line; settlement consumes the `trade` events.
 ///
-/// Field use by kind: `ack` (oid, account, instrument, side, qty, price, tif, type);
+/// Field use by kind: `ack` (oid, account, instrument, side, qty, price, tif, type; verb = `quote`, `accept`
+/// or `cross` for a negotiated verb's, `new` otherwise);
 /// `reject` (reason, detail; verb for an operator verb's); `fill` (oid, tid, price, qty, leaves, cum, liquidity, side);
 /// `canceled` (oid, reason); `replaced` (oid, newCid, qty, price, leaves; reason = `CancelReason.selfTrade`
 /// when an uncross reduced the order against its own account's, 0 for a broker's `REPLACE`); `status` (oid, state,
@@ -67,6 +79,7 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
 /// counterAccount = seller, broker = buyer's broker, counterBroker = seller's broker, side = the taker's side,
 /// buyerFee, sellerFee, stampDuty, tradeKind);
 /// `indicative` (instrument, price = iop or 0, qty = iov; broker -1);
+/// `quote` (instrument, mdseq, oid, side, qty = open quantity or 0, price; broker = the quote's broker);
 /// `ok` (verb, instrument, phase, date; for DEPOSIT/WITHDRAW account, price = amount, qty = new cash); `stats` (counters in qty = commands, oid = orders accepted,
 /// tid = trades, leaves = resting orders, cum = rejects).
 public struct Event: Sendable, BitwiseCopyable {

@@ -10,6 +10,12 @@ public struct EngineLimits: Sendable {
     /// Holding-period lock lots: one per position that bought on a day, kept until the shares
     /// become sellable.
     public var lockLotsMax: Int
+    /// Quotes a trading day may post across the market. Each is remembered for the day (so an
+    /// `ACCEPT` of one that finished gets `ORDER_DONE`); a regional market posts a few thousand.
+    public var quotesPerDayMax: Int = 1 << 16
+    /// Crosses waiting for their counterparty's side at once, across the market: each is a
+    /// transfer agreed off the exchange, entered by hand.
+    public var crossesWaitingMax: Int = 1 << 14
     /// Touch all storage at start instead of as the market grows into it (benchmarks: no page
     /// faults while timing). Off by default: start-up is then immediate and memory follows use.
     public var prefaultsMemory: Bool = false
@@ -91,6 +97,13 @@ public struct Matcher: ~Copyable, Sendable {
     let changedAuctions: FixedArray<Int32>
     let auctionChanged: FixedArray<Bool>
     var changedAuctionCount = 0
+    /// Negotiated transfer: each instrument's quotes and waiting crosses, in entry order (linked
+    /// through the orders' `next`/`prev`), the waiting crosses by (broker, ref), and the day's
+    /// quotes by oid.
+    let negotiatedHead: FixedArray<Int32>
+    let negotiatedTail: FixedArray<Int32>
+    var crosses: CrossTable
+    var quotes: QuoteIndex
 
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         // A level's quantity sums the leaves of every order resting on it.
@@ -130,6 +143,10 @@ public struct Matcher: ~Copyable, Sendable {
         ledger = Ledger(config: config, limits: limits, arena: arena)
         changedAuctions = arena.make(count: max(config.instruments.count, 1), repeating: -1)
         auctionChanged = arena.make(count: max(config.instruments.count, 1), repeating: false)
+        negotiatedHead = arena.make(count: max(config.instruments.count, 1), repeating: -1)
+        negotiatedTail = arena.make(count: max(config.instruments.count, 1), repeating: -1)
+        crosses = CrossTable(capacity: limits.crossesWaitingMax, arena: arena)
+        quotes = QuoteIndex(capacity: limits.quotesPerDayMax, arena: arena)
         for i in 0..<Int32(config.instruments.count) where instruments[i].phase == .auction {
             books[i].activateAuctionIndex()
         }
@@ -155,6 +172,9 @@ public struct Matcher: ~Copyable, Sendable {
         case .status: status(command, hash: hash, &out)
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorCommand(command, &out)
         case .cancelOnDisconnect: cancelOnDisconnect(command, &out)
+        case .quote: quote(command, hash: hash, &out)
+        case .accept: accept(command, hash: hash, &out)
+        case .cross: cross(command, hash: hash, &out)
         }
         if changedAuctionCount != 0 { publishIndicatives(ts: command.ts, &out) }
     }
@@ -196,7 +216,7 @@ public struct Matcher: ~Copyable, Sendable {
         let hash = CidIndex.hash(broker: c.broker, cid: c.cid)
         ring[2 * position] = hash
         switch c.kind {
-        case .new, .cancel, .status:
+        case .new, .cancel, .status, .quote, .accept, .cross:
             cids.prefetchEntry(hash: hash)
         case .replace:
             let newHash = CidIndex.hash(broker: c.broker, cid: c.newCid)
@@ -333,34 +353,11 @@ public struct Matcher: ~Copyable, Sendable {
         // Kept out of `validateNew`: one more refusal there costs every NEW some 40 instructions
         // (callgrind), the compiler no longer keeping the instrument's fields in registers.
         if refusal == nil && instruments[c.instrument].mode == .negotiated { refusal = (.notPermitted, .negotiatedOnly) }
-        var position: Int32 = -1
-        var value: Int64 = 0
-        var frozen: Int64 = 0
+        var admission = Admission(refusal: refusal, position: -1, value: 0, frozen: 0)
         if refusal == nil {
-            // The market's rules, checked before anything changes.
-            let s = instruments[c.instrument]
-            position = ledger.register.findPosition(account: c.account, instrument: c.instrument)
-            if c.side == .buy {
-                let limit = c.type == .market ? s.bandHigh : c.price
-                switch ledger.checkBuy(account: c.account, instrument: c.instrument, position: position, limit: limit,
-                                       qty: c.qty, date: tradingDate) {
-                case .failure(let refused):
-                    refusal = (refused.reason, refused.detail)
-                case .success(let cost):
-                    value = cost.value
-                    frozen = cost.frozen
-                    if let twoWay = ledger.checkTwoWay(position: position, instrument: c.instrument, side: .buy) {
-                        refusal = (twoWay.reason, twoWay.detail)
-                    } else if (position < 0 && ledger.register.positionsFull)
-                        || !ledger.register.canLock(position: position, instrument: c.instrument) {
-                        refusal = (.throttled, .capacity)
-                    }
-                }
-            } else if let reason = ledger.checkSell(position: position, qty: c.qty) {
-                refusal = (reason, .none)
-            } else if let twoWay = ledger.checkTwoWay(position: position, instrument: c.instrument, side: .sell) {
-                refusal = (twoWay.reason, twoWay.detail)
-            }
+            let limit = c.type == .market ? instruments[c.instrument].bandHigh : c.price
+            admission = checkRules(account: c.account, instrument: c.instrument, side: c.side, limit: limit, qty: c.qty)
+            refusal = admission.refusal
         }
         // Only an order that may rest needs a slot: a full book must not stop IOC, FOK and
         // MARKET orders, which could otherwise drain it.
@@ -376,33 +373,12 @@ public struct Matcher: ~Copyable, Sendable {
         let s = instruments[c.instrument]
         let limit = c.type == .market ? (c.side == .buy ? s.bandHigh : s.bandLow) : c.price
         let tif: TimeInForce = c.type == .market ? (c.tif == .fok ? .fok : .ioc) : c.tif
-        let oid = nextOid
-        nextOid += 1
-        counters.ordersAccepted += 1
-        let record = cids.insert(CidRecord(cid: c.cid, oid: oid, qty: c.qty, price: limit, cum: 0, broker: c.broker,
-                                           slot: -1, state: .live), at: probe)
-        let seq = nextSeq(c.broker)
-        out.append(.ack, broker: c.broker, ts: c.ts) { ack in
-            ack.seq = seq
-            ack.cid = c.cid
-            ack.oid = oid
-            ack.account = c.account
-            ack.instrument = c.instrument
-            ack.side = c.side
-            ack.qty = c.qty
-            ack.price = limit
-            ack.tif = tif
-            ack.type = c.type
-        }
-
-        if c.side == .buy {
-            if position < 0 { position = ledger.register.findOrCreatePosition(account: c.account, instrument: c.instrument) }
-            let locked = ledger.register.ensureLot(position: position, instrument: c.instrument)
-            precondition(position >= 0 && locked, "accepted a buy without room in the register")
-            ledger.freezeBuy(account: c.account, position: position, value: value, frozen: frozen)
-        } else {
-            ledger.freezeSell(position: position, qty: c.qty)
-        }
+        let (oid, record) = acknowledge(c, at: probe, instrument: c.instrument, side: c.side, limit: limit, tif: tif,
+                                        verb: .new, &out)
+        var position = admission.position
+        let frozen = admission.frozen
+        freeze(account: c.account, instrument: c.instrument, side: c.side, position: &position, qty: c.qty,
+               value: admission.value, frozen: frozen)
         var taker = Taker(cid: c.cid, oid: oid, qty: c.qty, leaves: c.qty, limit: limit, account: c.account,
                           broker: c.broker, side: c.side, frozen: frozen, position: position)
         if s.phase == .auction {
@@ -430,6 +406,87 @@ public struct Matcher: ~Copyable, Sendable {
             } else {
                 rest(record, taker, instrument: c.instrument, tif: tif)
             }
+        }
+    }
+
+    /// What the market's rules make of an order about to be accepted: a refusal, or the
+    /// account's register line (-1 if it has none yet) and what a buy freezes.
+    @usableFromInline struct Admission {
+        var refusal: (RejectReason, RejectDetail)?
+        var position: Int32
+        var value: Int64
+        var frozen: Int64
+    }
+
+    /// The market's rules for an order of `qty` on `side` (a buy at most at `limit`), checked
+    /// before anything changes, in the contract's order: money and holders, the two-way rule,
+    /// then the register's capacity. Shared by `NEW` and the negotiated verbs.
+    @inline(__always)
+    func checkRules(account: Int32, instrument: Int32, side: Side, limit: Int64, qty: Int64) -> Admission {
+        var a = Admission(refusal: nil, position: ledger.register.findPosition(account: account, instrument: instrument),
+                          value: 0, frozen: 0)
+        if side == .buy {
+            switch ledger.checkBuy(account: account, instrument: instrument, position: a.position, limit: limit,
+                                   qty: qty, date: tradingDate) {
+            case .failure(let refused):
+                a.refusal = (refused.reason, refused.detail)
+            case .success(let cost):
+                a.value = cost.value
+                a.frozen = cost.frozen
+                if let twoWay = ledger.checkTwoWay(position: a.position, instrument: instrument, side: .buy) {
+                    a.refusal = (twoWay.reason, twoWay.detail)
+                } else if (a.position < 0 && ledger.register.positionsFull)
+                    || !ledger.register.canLock(position: a.position, instrument: instrument) {
+                    a.refusal = (.throttled, .capacity)
+                }
+            }
+        } else if let reason = ledger.checkSell(position: a.position, qty: qty) {
+            a.refusal = (reason, .none)
+        } else if let twoWay = ledger.checkTwoWay(position: a.position, instrument: instrument, side: .sell) {
+            a.refusal = (twoWay.reason, twoWay.detail)
+        }
+        return a
+    }
+
+    /// Accepts an order that passed every check: a new oid, its live cid record (where `probe`
+    /// said), and its `ACK` (`verb` names a negotiated verb's `type=`). Returns the oid and record.
+    @inline(__always)
+    mutating func acknowledge(_ c: Command, at probe: CidIndex.Probe, instrument: Int32, side: Side, limit: Int64,
+                              tif: TimeInForce, verb: CommandKind, _ out: inout EventBuffer) -> (Int64, Int32) {
+        let oid = nextOid
+        nextOid += 1
+        counters.ordersAccepted += 1
+        let record = cids.insert(CidRecord(cid: c.cid, oid: oid, qty: c.qty, price: limit, cum: 0, broker: c.broker,
+                                           slot: -1, state: .live), at: probe)
+        let seq = nextSeq(c.broker)
+        out.append(.ack, broker: c.broker, ts: c.ts) { ack in
+            ack.seq = seq
+            ack.cid = c.cid
+            ack.oid = oid
+            ack.account = c.account
+            ack.instrument = instrument
+            ack.side = side
+            ack.qty = c.qty
+            ack.price = limit
+            ack.tif = tif
+            ack.type = c.type
+            ack.verb = verb
+        }
+        return (oid, record)
+    }
+
+    /// Freezes what an accepted order needs: a buy's cash (and its register line and lock lot,
+    /// created if this is the account's first buy of the instrument), a sell's shares.
+    @inline(__always)
+    mutating func freeze(account: Int32, instrument: Int32, side: Side, position: inout Int32, qty: Int64,
+                         value: Int64, frozen: Int64) {
+        if side == .buy {
+            if position < 0 { position = ledger.register.findOrCreatePosition(account: account, instrument: instrument) }
+            let locked = ledger.register.ensureLot(position: position, instrument: instrument)
+            precondition(position >= 0 && locked, "accepted a buy without room in the register")
+            ledger.freezeBuy(account: account, position: position, value: value, frozen: frozen)
+        } else {
+            ledger.freezeSell(position: position, qty: qty)
         }
     }
 
@@ -576,7 +633,7 @@ public struct Matcher: ~Copyable, Sendable {
     /// Emits one trade: the taker's FILL, the maker's FILL, then the public TRADE.
     @inline(__always)
     mutating func trade(_ instrument: Int32, _ taker: Taker, maker: RestingOrder, price: Int64,
-                        qty: Int64, fees: FillFees, ts: Int64, _ out: inout EventBuffer) {
+                        qty: Int64, fees: FillFees, kind: TradeKind = .book, ts: Int64, _ out: inout EventBuffer) {
         let tid = nextTid
         nextTid += 1
         counters.trades += 1
@@ -608,7 +665,8 @@ public struct Matcher: ~Copyable, Sendable {
         }
         let mdseq = instruments[instrument].mdseq + 1
         instruments[instrument].mdseq = mdseq
-        instruments[instrument].lastTradePrice = price
+        // A negotiated trade sets the next reference price only where nothing else trades.
+        if kind == .book || instruments[instrument].mode == .negotiated { instruments[instrument].lastTradePrice = price }
         let takerBuys = taker.side == .buy
         out.append(.trade, broker: takerBuys ? taker.broker : maker.broker, ts: ts) { print in
             print.instrument = instrument
@@ -623,6 +681,7 @@ public struct Matcher: ~Copyable, Sendable {
             print.buyerFee = fees.buyerFee
             print.sellerFee = fees.sellerFee
             print.stampDuty = fees.stampDuty
+            print.tradeKind = kind
         }
     }
 
@@ -654,8 +713,10 @@ public struct Matcher: ~Copyable, Sendable {
     mutating func cancelResting(record: Int32, slot: Int32, reason: CancelReason, ts: Int64,
                                 _ out: inout EventBuffer) {
         let order = store[slot]
-        books[order.instrument].remove(slot, store: &store)
-        noteAuctionChange(order.instrument)
+        if order.kind == .book {
+            books[order.instrument].remove(slot, store: &store)
+            noteAuctionChange(order.instrument)
+        }
         release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
                 limit: order.price, leaves: order.leaves)
         cids[record].state = .canceled
@@ -663,12 +724,27 @@ public struct Matcher: ~Copyable, Sendable {
         cids[record].qty = order.qty
         cids[record].price = order.price
         cids[record].slot = -1
-        store.free(slot)
+        if order.kind == .book {
+            store.free(slot)
+            emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
+            return
+        }
+        // A quote or waiting cross: its broker is told first, then (a quote) the board.
         emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
+        if order.kind == .quote {
+            store[slot].leaves = 0
+            publishQuote(slot, ts: ts, &out)
+        }
+        removeNegotiated(slot)
     }
 
     mutating func replace(_ c: Command, hash: UInt64, newHash: UInt64, _ out: inout EventBuffer) {
         guard let (record, slot) = liveOrder(c, hash: hash, &out) else { return }
+        if store[slot].kind != .book {
+            // A quote or cross is firm as entered: cancel it and enter another.
+            reject(c, .notPermitted, .none, &out)
+            return
+        }
         let newProbe = cids.find(broker: c.broker, cid: c.newCid, hash: newHash)
         if newProbe.record >= 0 {
             reject(c, .duplicateCid, .none, &out)
@@ -889,7 +965,7 @@ public struct Matcher: ~Copyable, Sendable {
             e.leaves = Int64(store.liveCount)
             e.cum = counters.rejects
             out.append(e)
-        case .new, .cancel, .replace, .status, .cancelOnDisconnect:
+        case .new, .cancel, .replace, .status, .cancelOnDisconnect, .quote, .accept, .cross:
             preconditionFailure("not an operator verb")
         }
     }
@@ -906,14 +982,16 @@ public struct Matcher: ~Copyable, Sendable {
                     if order.broker == c.broker && order.tif == .day { doomed.append(slot) }
                 }
             }
+            // Quotes and waiting crosses are DAY orders too.
+            for slot in negotiatedSlots(i) where store[slot].broker == c.broker { doomed.append(slot) }
             for slot in doomed {
                 cancelResting(record: store[slot].cidRecord, slot: slot, reason: .admin, ts: c.ts, &out)
             }
         }
     }
 
-    /// Cancels, with reason EXPIRED, every DAY order of `instrument`, and every GTC order for which
-    /// `keep` says false.
+    /// Cancels, with reason EXPIRED, every DAY order of `instrument` (quotes and waiting crosses
+    /// last), and every GTC order for which `keep` says false.
     mutating func expire(_ instrument: Int32, ts: Int64, keep: (RestingOrder) -> Bool, _ out: inout EventBuffer) {
         var doomed: [Int32] = []
         for side in [Side.buy, Side.sell] {
@@ -922,6 +1000,8 @@ public struct Matcher: ~Copyable, Sendable {
                 if order.tif == .day || !keep(order) { doomed.append(slot) }
             }
         }
+        // Then its quotes and waiting crosses, in entry order: they expire like DAY orders.
+        doomed += negotiatedSlots(instrument)
         for slot in doomed {
             cancelResting(record: store[slot].cidRecord, slot: slot, reason: .expired, ts: ts, &out)
         }
@@ -965,6 +1045,8 @@ public struct Matcher: ~Copyable, Sendable {
             }
         }
         cids.removeAll()
+        // Every quote expired above; their oids are forgotten with the day's cids.
+        quotes.removeAll()
         for i in 0..<Int32(instruments.count) {
             for side in [Side.buy, Side.sell] {
                 books[i].forEachOrder(side, store: store) { slot in

@@ -75,9 +75,53 @@ extension Matcher {
                 return "instrument \(i): book crossed"
             }
             if let problem = verifyAuction(i) { return problem }
+            switch verifyNegotiated(i) {
+            case .failure(let problem): return problem.text
+            case .success(let count): live += count
+            }
         }
         if live != store.liveCount { return "live count \(store.liveCount), actual \(live)" }
+        var waiting = 0
+        for i in 0..<Int32(instruments.count) { waiting += negotiatedOrders(instrument: i).filter { $0.kind == .cross }.count }
+        if waiting != crosses.count { return "cross table holds \(crosses.count), \(waiting) crosses wait" }
         return verifyLedger()
+    }
+
+    /// The quotes and waiting crosses of one instrument, in entry order.
+    public func negotiatedOrders(instrument: Int32) -> [RestingOrder] { negotiatedSlots(instrument).map { store[$0] } }
+
+    struct Problem: Error { let text: String }
+
+    /// One instrument's negotiated list: links both ways, each a live `DAY` quote or cross of this
+    /// instrument with `0 < leaves ≤ qty` (a waiting cross whole), its cid record pointing back,
+    /// and its entry in the cross table or quote index. Returns how many there are.
+    func verifyNegotiated(_ i: Int32) -> Result<Int, Problem> {
+        var prev: Int32 = -1
+        var count = 0
+        var slot = negotiatedHead[i]
+        while slot >= 0 {
+            let o = store[slot]
+            func fail(_ what: String) -> Result<Int, Problem> { .failure(Problem(text: "negotiated order \(o.oid): \(what)")) }
+            if o.prev != prev { return fail("prev link broken") }
+            if o.kind == .book || o.instrument != i || o.tif != .day { return fail("kind, instrument or tif wrong") }
+            if o.leaves <= 0 || o.leaves > o.qty { return fail("leaves \(o.leaves) of \(o.qty)") }
+            let record = cids[o.cidRecord]
+            if record.slot != slot || record.state != .live || record.cid != o.cid || record.broker != o.broker {
+                return fail("cid record does not point back")
+            }
+            if o.kind == .cross {
+                guard o.level >= 0 && Int(o.level) < crosses.entries.count, crosses[Int(o.level)].slot == slot,
+                      crosses[Int(o.level)].broker == o.broker, o.leaves == o.qty else { return fail("cross table entry wrong") }
+            } else if quotes.record(oid: o.oid) != o.cidRecord {
+                return fail("not in the quote index")
+            }
+            count += 1
+            if count > store.capacity { return fail("link cycle") }
+            prev = slot
+            slot = o.next
+        }
+        if negotiatedTail[i] != prev { return .failure(Problem(text: "instrument \(i): negotiated tail wrong")) }
+        return .success(count)
     }
 
     /// The ledger against the open orders: every account's frozen cash and open buy value equal
@@ -91,23 +135,23 @@ extension Matcher {
         var openBuys = [Int32](repeating: 0, count: Int(ledger.register.positionCount))
         var openSells = [Int32](repeating: 0, count: Int(ledger.register.positionCount))
         for i in 0..<Int32(instruments.count) {
-            for side in [Side.buy, Side.sell] {
-                for o in restingOrders(instrument: i, side: side) {
-                    guard o.position >= 0 && o.position < ledger.register.positionCount,
-                          ledger.register.positions[o.position].account == o.account,
-                          ledger.register.positions[o.position].instrument == i else {
-                        return "order \(o.oid): register line does not match"
-                    }
-                    if side == .buy {
-                        if o.frozen < 0 { return "order \(o.oid): frozen \(o.frozen)" }
-                        frozenCash[Int(o.account)] += o.frozen
-                        openValue[Int(o.account)] += o.price * o.leaves
-                        openBuys[Int(o.position)] += 1
-                    } else {
-                        if o.frozen != 0 { return "sell order \(o.oid) holds cash" }
-                        frozenShares[Int(o.position)] += o.leaves
-                        openSells[Int(o.position)] += 1
-                    }
+            let open = restingOrders(instrument: i, side: .buy) + restingOrders(instrument: i, side: .sell)
+                + negotiatedOrders(instrument: i)
+            for o in open {
+                guard o.position >= 0 && o.position < ledger.register.positionCount,
+                      ledger.register.positions[o.position].account == o.account,
+                      ledger.register.positions[o.position].instrument == i else {
+                    return "order \(o.oid): register line does not match"
+                }
+                if o.side == .buy {
+                    if o.frozen < 0 { return "order \(o.oid): frozen \(o.frozen)" }
+                    frozenCash[Int(o.account)] += o.frozen
+                    openValue[Int(o.account)] += o.price * o.leaves
+                    openBuys[Int(o.position)] += 1
+                } else {
+                    if o.frozen != 0 { return "sell order \(o.oid) holds cash" }
+                    frozenShares[Int(o.position)] += o.leaves
+                    openSells[Int(o.position)] += 1
                 }
             }
         }
@@ -198,6 +242,21 @@ extension Matcher {
                 }
                 mix(UInt64(0xFFFF))
             }
+            for slot in negotiatedSlots(i) {
+                let o = store[slot]
+                for v in [Int64(o.kind.rawValue), o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker),
+                          Int64(o.side.rawValue), o.frozen] { mix(v) }
+                for w in [o.cid.w0, o.cid.w1, o.cid.w2, o.cid.w3] { mix(w) }
+                if o.kind == .cross {
+                    let e = crosses[Int(o.level)]
+                    for w in [e.ref0, e.ref1, UInt64(UInt32(bitPattern: e.counterBroker))] { mix(w) }
+                }
+            }
+            mix(UInt64(0xFFFE))
+        }
+        for n in 0..<quotes.count {
+            mix(quotes[n].oid)
+            mix(Int64(quotes[n].record))
         }
         return h
     }

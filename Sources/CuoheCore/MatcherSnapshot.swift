@@ -6,7 +6,8 @@
 extension Matcher {
     public static let snapshotMagic: [UInt8] = Array("CUOHESNP".utf8)
     /// 2: positions carry their open sells and last sell roll (the two-way rule).
-    public static let snapshotVersion: UInt32 = 2
+    /// 3: quotes and waiting crosses, and the day's quotes by oid (negotiated transfer).
+    public static let snapshotVersion: UInt32 = 3
 
     /// The state as bytes, section by section in a fixed order; `restore` reads them back in it.
     public func snapshot() -> [UInt8] {
@@ -20,6 +21,7 @@ extension Matcher {
         for b in 0..<brokerSeq.count { w.i64(brokerSeq[b]) }
         writeCids(&w)
         writeOrders(&w)
+        writeNegotiated(&w)
         w.u32(UInt32(ledger.accounts.count))
         for a in 0..<ledger.accounts.count {
             let x = ledger.accounts[a]
@@ -104,7 +106,7 @@ extension Matcher {
             m.brokerSeq[b] = v
         }
         let accountCount = m.ledger.accounts.count
-        guard m.readCids(&r), m.readOrders(&r), m.readAccounts(&r),
+        guard m.readCids(&r), m.readOrders(&r), m.readNegotiated(&r), m.readAccounts(&r),
               m.ledger.register.read(&r, accountCount: accountCount) else { return nil }
         guard let fees = r.i64(), let deposits = r.i64(), let rolls = r.i64(), r.atEnd else { return nil }
         m.ledger.feesCollected = fees
@@ -178,6 +180,71 @@ extension Matcher {
                 cidRecord: record, level: -1, side: side, tif: tif, frozen: v[10], position: Int32(truncatingIfNeeded: v[11])))
             books[instrument].append(slot, store: &store)
             cids[record].slot = slot
+        }
+        return true
+    }
+
+    /// Each instrument's quotes and waiting crosses in entry order (a cross with its ref and
+    /// counterparty), then the day's quotes by oid in the order they were posted.
+    func writeNegotiated(_ w: inout SnapshotWriter) {
+        var slots: [Int32] = []
+        for i in 0..<Int32(instruments.count) { slots += negotiatedSlots(i) }
+        w.u32(UInt32(slots.count))
+        for slot in slots {
+            let o = store[slot]
+            let entry = o.kind == .cross ? crosses[Int(o.level)] : CrossTable.empty
+            w.cid(o.cid)
+            for v in [o.oid, o.price, o.qty, o.leaves, Int64(o.account), Int64(o.broker), Int64(o.instrument),
+                      Int64(o.cidRecord), Int64(o.side.rawValue), o.frozen, Int64(o.position), Int64(o.kind.rawValue),
+                      Int64(bitPattern: entry.ref0), Int64(bitPattern: entry.ref1), Int64(entry.counterBroker)] {
+                w.i64(v)
+            }
+        }
+        w.u32(UInt32(quotes.count))
+        for n in 0..<quotes.count {
+            w.i64(quotes[n].oid)
+            w.i64(Int64(quotes[n].record))
+        }
+    }
+
+    /// What `writeNegotiated` wrote, each order checked as `readOrders` checks a book's and put
+    /// back on its list, in its table or index.
+    mutating func readNegotiated(_ r: inout SnapshotReader) -> Bool {
+        guard let count = r.u32(), Int(count) <= store.capacity - store.liveCount else { return false }
+        for _ in 0..<count {
+            guard let cid = r.cid(), let v = r.i64s(15), let side = Side(rawValue: UInt8(truncatingIfNeeded: v[8])),
+                  let kind = OrderKind(rawValue: UInt8(truncatingIfNeeded: v[11])), kind != .book else { return false }
+            let account = v[4], instrument = Int32(truncatingIfNeeded: v[6]), record = Int32(truncatingIfNeeded: v[7])
+            guard account >= 0, account < Int64(accountBroker.count), v[5] == Int64(accountBroker[Int(account)]),
+                  v[2] >= 1, v[2] <= Bounds.quantityMax, v[3] >= 1, v[3] <= v[2], v[9] >= 0,
+                  instrument >= 0, Int(instrument) < instruments.count, record >= 0, record < cids.count,
+                  cids[record].slot < 0, v[1] >= instruments[instrument].bandLow, v[1] <= instruments[instrument].bandHigh
+            else { return false }
+            let ref = ClientOrderID(w0: UInt64(bitPattern: v[12]), w1: UInt64(bitPattern: v[13]), w2: 0, w3: 0)
+            let cp = v[14]
+            if kind == .cross {
+                guard !ref.isNone, cp >= 0, cp < Int64(brokerSeq.count), !crosses.isFull,
+                      crosses.find(broker: Int32(truncatingIfNeeded: v[5]), ref: ref) < 0 else { return false }
+            }
+            var order = RestingOrder(
+                cid: cid, oid: v[0], price: v[1], qty: v[2], leaves: v[3], next: -1, prev: negotiatedTail[instrument],
+                account: Int32(truncatingIfNeeded: account), broker: Int32(truncatingIfNeeded: v[5]), instrument: instrument,
+                cidRecord: record, level: -1, side: side, tif: .day, frozen: v[9], position: Int32(truncatingIfNeeded: v[10]))
+            order.kind = kind
+            let slot = store.allocate(order)
+            if order.prev >= 0 { store[order.prev].next = slot } else { negotiatedHead[instrument] = slot }
+            negotiatedTail[instrument] = slot
+            cids[record].slot = slot
+            if kind == .cross {
+                store[slot].level = Int32(crosses.insert(broker: order.broker, ref: ref,
+                                                          counterBroker: Int32(truncatingIfNeeded: cp), slot: slot))
+            }
+        }
+        guard let quoteCount = r.u32(), Int(quoteCount) <= quotes.capacity else { return false }
+        for _ in 0..<quoteCount {
+            guard let oid = r.i64(), let record = r.i64(), record >= 0, record < Int64(cids.count),
+                  cids[Int32(record)].oid == oid, oid > 0, quotes.record(oid: oid) < 0 else { return false }
+            quotes.insert(oid: oid, record: Int32(record))
         }
         return true
     }

@@ -21,6 +21,9 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
     public var level: Int32
     public var side: Side
     public var tif: TimeInForce
+    /// The book, or a negotiated quote or waiting cross (which use `next`/`prev` for their
+    /// instrument's negotiated list and, for a cross, `level` for its place in the cross table).
+    public var kind: OrderKind = .book
     /// A buy's cash still frozen (its value and fee not yet paid by fills); 0 for a sell.
     public var frozen: Int64
     /// The account's line in the shareholder register for this instrument.
@@ -47,6 +50,7 @@ public struct RestingOrder: Sendable, BitwiseCopyable {
         self.tif = tif
         self.frozen = frozen
         self.position = position
+        self.kind = .book
     }
 
     static let empty = RestingOrder(cid: .none, oid: 0, price: 0, qty: 0, leaves: 0, next: -1, prev: -1,

@@ -62,6 +62,8 @@ public enum RejectReason: UInt8, Sendable, BitwiseCopyable, CaseIterable, Error 
     case halted
     case marketClosed
     case orderDone
+    /// A `CROSS` that met a waiting one on different terms, or reused a waiting `ref`.
+    case crossMismatch
 }
 
 /// Why an order ended without filling completely.
@@ -89,6 +91,16 @@ public enum Liquidity: UInt8, Sendable, BitwiseCopyable {
     case taker = 1
     /// Both sides of a call auction's uncross: no order took liquidity from another.
     case auction = 2
+}
+
+/// Where a resting order rests: the anonymous book, or one of the negotiated-transfer kinds,
+/// which never meet the book.
+public enum OrderKind: UInt8, Sendable, BitwiseCopyable {
+    case book = 0
+    /// On the instrument's public quote board, until accepted in full, canceled or expired.
+    case quote = 1
+    /// One side of a cross, waiting (seen by nobody else) for its counterparty's side.
+    case cross = 2
 }
 
 /// How a trade came about (the public `TRADE`'s `kind=`).

@@ -20,6 +20,14 @@ public struct CommandFormatter: Sendable {
             if c.price != Command.absent { f.append("px=\(price(c.price))") }
             if c.type == .market { f.append("type=MARKET") }
             f.append("tif=\(Spelling.tif(c.tif))")
+        case .quote, .cross:
+            f += ["cid=\(c.cid.text)", "acct=\(name(directory.accounts, c.account))",
+                  "sym=\(name(directory.symbols, c.instrument))", "side=\(Spelling.side(c.side))", "qty=\(number(c.qty))",
+                  "px=\(price(c.price))"]
+            if c.kind == .cross { f += ["ref=\(c.ref.text)", "cp=\(name(directory.brokers, c.counterBroker))"] }
+        case .accept:
+            f += ["cid=\(c.cid.text)", "acct=\(name(directory.accounts, c.account))", "quote=\(number(c.quoteOid))",
+                  "qty=\(number(c.qty))"]
         case .cancel, .status:
             f.append("cid=\(c.cid.text)")
         case .replace:

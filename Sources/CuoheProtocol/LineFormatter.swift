@@ -31,6 +31,7 @@ public enum Spelling {
         case .halted: "HALTED"
         case .marketClosed: "MARKET_CLOSED"
         case .orderDone: "ORDER_DONE"
+        case .crossMismatch: "CROSS_MISMATCH"
         }
     }
 
@@ -62,6 +63,10 @@ public enum Spelling {
         case .rebuy: "REBUY"
         case .openOpposite: "OPEN_OPPOSITE"
         case .negotiatedOnly: "NEGOTIATED_ONLY"
+        case .aboveQuote: "ABOVE_QUOTE"
+        case .refInUse: "REF_IN_USE"
+        case .selfTrade: "SELF_TRADE"
+        case .unknownBroker: "UNKNOWN_BROKER"
         }
     }
 
@@ -117,6 +122,9 @@ public enum Spelling {
         case .deposit: "DEPOSIT"
         case .withdraw: "WITHDRAW"
         case .cancelOnDisconnect: "CANCEL_ON_DISCONNECT"
+        case .quote: "QUOTE"
+        case .accept: "ACCEPT"
+        case .cross: "CROSS"
         }
     }
 }
@@ -162,6 +170,16 @@ public struct LineFormatter: Sendable {
             w.text("sym", name(directory.symbols, e.instrument))
             if e.price > 0 { w.px("iop", e.price) } else { w.text("iop", "") }
             if e.price > 0 { w.int("iov", e.qty) } else { w.text("iov", "") }
+        case .quote:
+            // The quote board: public, and naming its broker (negotiated transfer is not anonymous).
+            w.word("QUOTE")
+            w.text("sym", name(directory.symbols, e.instrument))
+            w.int("mdseq", e.mdseq)
+            w.int("qid", e.oid)
+            w.text("side", Spelling.side(e.side))
+            w.int("qty", e.qty)
+            w.px("px", e.price)
+            w.text("broker", name(directory.brokers, e.broker))
         case .ok: ok(e, &w)
         case .stats:
             w.word("STATS")
@@ -188,6 +206,7 @@ public struct LineFormatter: Sendable {
         w.px("px", e.price)
         w.text("tif", Spelling.tif(e.tif))
         if e.type == .market { w.text("type", "MARKET") }
+        if e.verb.isNegotiated { w.text("type", Spelling.verb(e.verb)) }
     }
 
     func fill(_ e: Event, _ w: inout FieldWriter) {

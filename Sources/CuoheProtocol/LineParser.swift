@@ -30,7 +30,8 @@ public enum ParsedLine: Sendable {
 
 /// The keys the protocol knows, in the order `MISSING_…` names them.
 enum FieldKey: Int, CaseIterable {
-    case cid, acct, sym, side, qty, px, type, tif, newcid, phase, date, amount, broker, token, resume, hb, t, depth
+    case cid, acct, sym, side, qty, px, type, tif, newcid, phase, date, amount, broker, token, resume, hb, t, depth,
+         quote, ref, cp
 
     static let names: [String] = allCases.map { "\($0)" }
     /// Each name packed little-endian into a word (every name is at most 8 bytes).
@@ -52,14 +53,14 @@ public struct LineParser: Sendable {
 
     enum Verb {
         case new, cancel, status, replace, halt, resume, unsub, phase, roll, deposit, withdraw, stats, logout, login,
-             ping, sub
+             ping, sub, quote, accept, cross
     }
 
     static let verbs: [(UInt64, Verb)] = ([
         ("NEW", .new), ("CANCEL", .cancel), ("STATUS", .status), ("REPLACE", .replace), ("HALT", .halt),
         ("RESUME", .resume), ("UNSUB", .unsub), ("PHASE", .phase), ("ROLL", .roll), ("DEPOSIT", .deposit),
         ("WITHDRAW", .withdraw), ("STATS", .stats), ("LOGOUT", .logout), ("LOGIN", .login), ("PING", .ping),
-        ("SUB", .sub),
+        ("SUB", .sub), ("QUOTE", .quote), ("ACCEPT", .accept), ("CROSS", .cross),
     ] as [(String, Verb)]).map { (LineParser.pack(Array($0.0.utf8)[...]), $0.1) }
 
     /// Up to 8 bytes as a little-endian word; 0 (no verb or key packs to it) if longer or empty.
@@ -90,12 +91,15 @@ public struct LineParser: Sendable {
         case .login: return (mask([.broker, .token]), mask([.resume, .hb]))
         case .ping: return (0, FieldKey.t.bit)
         case .sub: return (mask([.sym, .depth]), 0)
+        case .quote: return (mask([.cid, .acct, .sym, .side, .qty, .px]), 0)
+        case .accept: return (mask([.cid, .acct, .quote, .qty]), 0)
+        case .cross: return (mask([.cid, .acct, .sym, .side, .qty, .px, .ref, .cp]), 0)
         }
     }
 
     static let specs: [(required: UInt32, optional: UInt32)] = [
         Verb.new, .cancel, .status, .replace, .halt, .resume, .unsub, .phase, .roll, .deposit, .withdraw, .stats,
-        .logout, .login, .ping, .sub,
+        .logout, .login, .ping, .sub, .quote, .accept, .cross,
     ].map { spec($0) }
 
     /// One `key=value` field: byte offsets into the line, and its key (-1: not a protocol key).
@@ -233,6 +237,17 @@ public struct LineParser: Sendable {
             guard let v = field(key) else { return nil }
             return ClientOrderID(bytes: v)
         }
+        func sideField() -> Side? {
+            let side = field(.side)!
+            return equals(side, "BUY") ? .buy : equals(side, "SELL") ? .sell : nil
+        }
+        /// A `CROSS`'s agreement number: 1 to 16 of `[A-Za-z0-9]`.
+        func refField() -> ClientOrderID? {
+            let v = field(.ref)!
+            guard v.count <= 16, v.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) })
+            else { return nil }
+            return ClientOrderID(bytes: v)
+        }
         func quantity(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
             guard let q = Decimal4.parseInteger(v), q <= Bounds.quantityMax else { return Command.invalid }
@@ -250,14 +265,8 @@ public struct LineParser: Sendable {
             c.cid = orderCid
             c.account = directory.account(field(.acct)!)
             c.instrument = directory.symbol(field(.sym)!)
-            let side = field(.side)!
-            if equals(side, "BUY") {
-                c.side = .buy
-            } else if equals(side, "SELL") {
-                c.side = .sell
-            } else {
-                return reject("BAD_SIDE")
-            }
+            guard let side = sideField() else { return reject("BAD_SIDE") }
+            c.side = side
             if let type = field(.type) {
                 if equals(type, "LIMIT") {
                     c.type = .limit
@@ -282,6 +291,32 @@ public struct LineParser: Sendable {
             }
             c.qty = quantity(field(.qty))
             c.price = price(field(.px))
+            return .command(c)
+        case .quote, .cross:
+            guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
+            var c = Command(kind: verb == .quote ? .quote : .cross, broker: broker, ts: 0)
+            c.cid = orderCid
+            c.account = directory.account(field(.acct)!)
+            c.instrument = directory.symbol(field(.sym)!)
+            guard let side = sideField() else { return reject("BAD_SIDE") }
+            c.side = side
+            c.qty = quantity(field(.qty))
+            c.price = price(field(.px))
+            if verb == .cross {
+                guard let ref = refField() else { return reject("BAD_REF") }
+                c.ref = ref
+                // An unknown counterparty reaches the core, which refuses it with a seq.
+                c.counterBroker = directory.broker(field(.cp)!) ?? -1
+            }
+            return .command(c)
+        case .accept:
+            guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
+            guard let quoteOid = Decimal4.parseInteger(field(.quote)!), quoteOid > 0 else { return reject("BAD_QUOTE") }
+            var c = Command(kind: .accept, broker: broker, ts: 0)
+            c.cid = orderCid
+            c.account = directory.account(field(.acct)!)
+            c.quoteOid = quoteOid
+            c.qty = quantity(field(.qty))
             return .command(c)
         case .cancel, .status:
             guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }

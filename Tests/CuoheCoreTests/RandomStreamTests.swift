@@ -418,7 +418,7 @@ final class RandomStreamTests: XCTestCase {
     static func documentedFields(_ e: Event) -> Set<String> {
         var names: Set<String> = ["kind", "broker", "seq", "ts"]
         switch e.kind {
-        case .ack: names.formUnion(["cid", "oid", "account", "instrument", "side", "qty", "price", "tif", "type"])
+        case .ack: names.formUnion(["cid", "oid", "account", "instrument", "side", "qty", "price", "tif", "type", "verb"])
         case .reject: names.formUnion(["cid", "reason", "detail"])
         case .fill: names.formUnion(["cid", "oid", "tid", "price", "qty", "leaves", "cum", "liquidity"])
         // The contract writes `leaves=0` on every CANCELED.
@@ -429,6 +429,7 @@ final class RandomStreamTests: XCTestCase {
             names.formUnion(["instrument", "mdseq", "tid", "price", "qty", "account", "counterAccount",
                              "counterBroker", "tradeKind"])
         case .indicative: names.formUnion(["instrument", "price", "qty"])
+        case .quote: names.formUnion(["instrument", "mdseq", "oid", "side", "qty", "price"])
         case .ok:
             names.insert("verb")
             switch e.verb {
@@ -993,6 +994,10 @@ enum RandomStreamText {
     case .roll: s += " date=\(c.date.iso)"
     case .deposit, .withdraw: s += " acct=\(c.account) amount=\(c.price)"
     case .stats, .cancelOnDisconnect: break
+    case .quote, .cross:
+        s += " cid=\(c.cid.text) acct=\(c.account) inst=\(c.instrument) side=\(c.side) qty=\(c.qty) px=\(c.price)"
+        if c.kind == .cross { s += " ref=\(c.ref.text) cp=\(c.counterBroker)" }
+    case .accept: s += " cid=\(c.cid.text) acct=\(c.account) quote=\(c.quoteOid) qty=\(c.qty)"
     }
     return s
 }
@@ -1025,6 +1030,7 @@ enum RandomStreamText {
     case .ok: s += " verb=\(e.verb) inst=\(e.instrument) phase=\(e.phase) date=\(e.date.iso)"
     case .stats: s += " commands=\(e.qty)"
     case .indicative: s += " inst=\(e.instrument) iop=\(e.price) iov=\(e.qty)"
+    case .quote: s += " inst=\(e.instrument) mdseq=\(e.mdseq) qid=\(e.oid) side=\(e.side) qty=\(e.qty) px=\(e.price)"
     }
     return s
 }

@@ -151,6 +151,7 @@ struct ReferenceModel {
         case .status: status(c)
         case .halt, .resume, .phase, .roll, .stats, .deposit, .withdraw: operatorVerb(c)
         case .cancelOnDisconnect: cancelOnDisconnect(c)
+        case .quote, .accept, .cross: preconditionFailure("the reference model has no negotiated transfer")
         }
         publishIndicatives(ts: c.ts)
         return out

@@ -8,6 +8,9 @@ import CuoheCore
 ///     body: u64 seq, u8 kind, u8 side, u8 type, u8 tif, u8 phase, 3 × u8 zero,
 ///           i32 broker, i32 account, i32 instrument, i32 date, i64 ts, i64 qty, i64 price,
 ///           4 × u64 cid, 4 × u64 newCid
+///
+/// The negotiated verbs' fields use the slots of fields they lack (`Command.ref` is `newCid`,
+/// `counterBroker` is `date`, `quoteOid` is `price`), so the layout is the same for every verb.
 public enum JournalRecord {
     public static let headerBytes = 8
     public static let bodyBytes = 8 + 8 + 16 + 24 + 32 + 32
@@ -109,7 +112,9 @@ public enum JournalRecord {
     /// quantities and prices in range or `Command.absent`/`invalid`.
     static func isSequenceable(_ c: Command) -> Bool {
         (c.broker >= 0 || (c.broker == Command.scheduleBroker && c.kind == .phase)) && c.account >= -1 && c.instrument >= -1
-            && c.date.daysSinceEpoch >= 0 && c.date <= CivilDate.lastTradingDate
+            // A CROSS keeps its counterparty broker (-1: not configured) where a ROLL keeps its date.
+            && (c.kind == .cross ? c.counterBroker >= -1
+                : c.date.daysSinceEpoch >= 0 && c.date <= CivilDate.lastTradingDate)
             && c.ts >= 0 && c.ts <= CivilDate.lastTimestamp
             && c.qty >= Command.invalid && c.qty <= Bounds.quantityMax && c.price >= Command.invalid
     }

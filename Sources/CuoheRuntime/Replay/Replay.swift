@@ -138,7 +138,7 @@ public struct ReplayText: Sendable {
     }
 
     public func append(_ e: Event, to out: inout [UInt8]) {
-        if e.kind == .trade || e.kind == .indicative {
+        if e.kind == .trade || e.kind == .indicative || e.kind == .quote {
             append(e, as: "*", to: &out)
         } else if e.broker < 0 {
             // The schedule's own PHASE: its answer goes to every operator broker.
