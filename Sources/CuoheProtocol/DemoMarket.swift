@@ -1,13 +1,17 @@
 import CuoheCore
 
-/// The built-in demo market the engine opens with when no configuration file is given: three
-/// instruments, three brokers and an operator, five accounts. It is written as configuration JSON
+/// The built-in demo market the engine opens with when no configuration file is given: four
+/// instruments, three brokers and an operator, six accounts. It is written as configuration JSON
 /// and loaded through `ConfigLoader`, so it is also a worked example of the file format.
 ///
 /// It is set up so that every market rule can be tried at once from netcat: every instrument has
 /// holders who can sell; ZJ100518 is T+1 with a holder cap of 5 (3 taken); ZJ200077 has a 5-day
 /// holding period and a lot of 1; A2002's qualification has expired (it may sell but not buy);
 /// A3001 has only 100,000.00 CNY left under its annual buy cap.
+///
+/// ZJ300155 is traded by negotiated transfer only (`mode: NEGOTIATED`: `QUOTE`, `ACCEPT`, `CROSS`)
+/// under the regional five-day rule both ways (`holdingDays: 5, rebuyDays: 5`); A1001 and A2001
+/// hold it, and T3001 is a trust account standing for 3 actual holders (`beneficialOwners: 3`).
 ///
 /// The market keeps China's time (`+08:00`). ZJ100231 and ZJ100518 trade continuously all day
 /// (phase `OPEN`, no schedule). ZJ200077, the illiquid one, trades the way a thin market does: it
@@ -30,7 +34,9 @@ public enum DemoMarket {
               "schedule": [
                 { "at": "09:15", "phase": "AUCTION" }, { "at": "09:25", "phase": "OPEN" },
                 { "at": "14:57", "phase": "AUCTION" }, { "at": "15:00", "phase": "CLOSED" }
-              ] }
+              ] },
+            { "symbol": "ZJ300155", "name": "Lishui Bamboo Crafts", "tick": "0.01", "lot": 100,
+              "referencePrice": "5.00", "bandPercent": 10, "holdingDays": 5, "rebuyDays": 5, "mode": "NEGOTIATED" }
           ],
           "brokers": [
             { "id": "B01", "token": "secret1", "operator": false },
@@ -40,16 +46,18 @@ public enum DemoMarket {
           ],
           "accounts": [
             { "id": "A1001", "broker": "B01", "qualifiedUntil": "2027-12-31", "cash": "1000000.00",
-              "holdings": { "ZJ100231": 5000, "ZJ200077": 2000 }, "annualBuyCap": "1000000.00" },
+              "holdings": { "ZJ100231": 5000, "ZJ200077": 2000, "ZJ300155": 3000 }, "annualBuyCap": "1000000.00" },
             { "id": "A1002", "broker": "B01", "qualifiedUntil": "2027-12-31", "cash": "800000.00",
               "holdings": { "ZJ100518": 3000 } },
             { "id": "A2001", "broker": "B02", "qualifiedUntil": "2027-12-31", "cash": "1200000.00",
-              "holdings": { "ZJ100231": 2000, "ZJ100518": 1000 } },
+              "holdings": { "ZJ100231": 2000, "ZJ100518": 1000, "ZJ300155": 2000 } },
             { "id": "A2002", "broker": "B02", "qualifiedUntil": "2026-06-30", "cash": "500000.00",
               "holdings": { "ZJ100231": 3000, "ZJ200077": 5000 } },
             { "id": "A3001", "broker": "B03", "qualifiedUntil": "2027-12-31", "cash": "1000000.00",
               "holdings": { "ZJ100518": 2000, "ZJ200077": 1500 },
-              "annualBuyCap": "1000000.00", "boughtThisYear": "900000.00" }
+              "annualBuyCap": "1000000.00", "boughtThisYear": "900000.00" },
+            { "id": "T3001", "broker": "B03", "qualifiedUntil": "2027-12-31", "cash": "600000.00",
+              "beneficialOwners": 3 }
           ]
         }
         """
@@ -88,6 +96,10 @@ public enum DemoMarket {
                          + pad("lot \(i.lot)", 9) + pad("ref \(Decimal4.format(i.referencePrice))", 11)
                          + pad("band \(Decimal4.format(band.low))-\(Decimal4.format(band.high))", 18)
                          + pad(hold, 5) + "holders max \(i.holderCap)")
+            var rules: [String] = []
+            if i.mode == .negotiated { rules.append("negotiated transfer only (QUOTE, ACCEPT, CROSS)") }
+            if i.rebuyDays > 0 { rules.append("no buy within \(i.rebuyDays) days of a sell") }
+            if !rules.isEmpty { lines.append(String(repeating: " ", count: 11) + rules.joined(separator: "; ")) }
             if let day = describeDay(i, timeZoneOffsetSeconds: market.timeZoneOffsetSeconds) { lines.append(day) }
         }
         lines.append("Brokers (LOGIN broker=<id> token=<token>):")
@@ -105,6 +117,9 @@ public enum DemoMarket {
                 line += pad("not qualified (sell only)", 32)
             }
             line += a.holdings.map { "\($0.symbol):\($0.shares)" }.joined(separator: " ")
+            if a.beneficialOwners > 1 {
+                line += "trust for \(a.beneficialOwners) actual holders" + (a.holdings.isEmpty ? "" : "; ")
+            }
             if let cap = a.annualBuyCap {
                 line += "  annual cap \(Decimal4.format(cap)), bought \(Decimal4.format(a.boughtThisYear))"
             }

@@ -195,27 +195,33 @@ final class ConfigLoaderTests: XCTestCase {
                                  ScheduleEntry(secondOfDay: 53_820, phase: .auction),  // 14:57
                                  ScheduleEntry(secondOfDay: 54_000, phase: .closed),  // 15:00
                              ]),
+            // Negotiated transfer only, under the regional five-day rule both ways.
+            InstrumentConfig(symbol: "ZJ300155", name: "Lishui Bamboo Crafts", tick: 100, lot: 100,
+                             referencePrice: 50_000, bandPercent: 10, holderCap: 200, holdingDays: 5,
+                             mode: .negotiated, rebuyDays: 5),
         ])
         let bands = demo.instruments.map {
             InstrumentConfig.band(referencePrice: $0.referencePrice, tick: $0.tick, bandPercent: $0.bandPercent)
         }
-        XCTAssertEqual(bands.map(\.low), [108_000, 76_500, 26_000])
-        XCTAssertEqual(bands.map(\.high), [132_000, 93_500, 38_000])
+        XCTAssertEqual(bands.map(\.low), [108_000, 76_500, 26_000, 45_000])
+        XCTAssertEqual(bands.map(\.high), [132_000, 93_500, 38_000, 55_000])
 
         XCTAssertEqual(demo.brokers, [
             BrokerConfig(id: "B01", token: "secret1"), BrokerConfig(id: "B02", token: "secret2"),
             BrokerConfig(id: "B03", token: "secret3"), BrokerConfig(id: "OPS", token: "opsecret", isOperator: true),
         ])
 
-        XCTAssertEqual(demo.accounts.map(\.id), ["A1001", "A1002", "A2001", "A2002", "A3001"])
-        XCTAssertEqual(demo.accounts.map(\.broker), ["B01", "B01", "B02", "B02", "B03"])
+        XCTAssertEqual(demo.accounts.map(\.id), ["A1001", "A1002", "A2001", "A2002", "A3001", "T3001"])
+        XCTAssertEqual(demo.accounts.map(\.broker), ["B01", "B01", "B02", "B02", "B03", "B03"])
         let until2027 = try XCTUnwrap(CivilDate(iso: "2027-12-31"))
         XCTAssertEqual(demo.accounts.map(\.qualifiedUntil),
-                       [until2027, until2027, until2027, CivilDate(iso: "2026-06-30"), until2027])
+                       [until2027, until2027, until2027, CivilDate(iso: "2026-06-30"), until2027, until2027])
+        // A trust account standing for three actual holders.
+        XCTAssertEqual(demo.accounts.map(\.beneficialOwners), [1, 1, 1, 1, 1, 3])
         let a2002 = demo.accounts[3]
         XCTAssertLessThan(try XCTUnwrap(a2002.qualifiedUntil), demo.tradingDate, "A2002 is expired: sell only")
         for account in demo.accounts {
-            XCTAssertTrue((5_000_000_000...15_000_000_000).contains(account.cash), "\(account.id) has about 1,000,000.00")
+            XCTAssertTrue((5_000_000_000...15_000_000_000).contains(account.cash), "\(account.id) has 500,000.00 to 1,500,000.00")
         }
         XCTAssertEqual(demo.accounts.filter { $0.annualBuyCap == 10_000_000_000 }.map(\.id), ["A1001", "A3001"])
         for instrument in demo.instruments {
@@ -231,10 +237,12 @@ final class ConfigLoaderTests: XCTestCase {
                        "ZJ200077", "2.60-3.80", "T+1", "T+5", "token=secret1", "token=secret2", "token=secret3",
                        "token=opsecret  (operator)", "A1001", "A2002", "expired 2026-06-30 (sell only)",
                        "LOGIN broker=B01 token=secret1", "NEW cid=c1 acct=A1001 sym=ZJ100231 side=BUY qty=100 px=12.00",
-                       "starts CLOSED; daily (+08:00): 09:15 AUCTION, 09:25 OPEN, 14:57 AUCTION, 15:00 CLOSED"] {
+                       "starts CLOSED; daily (+08:00): 09:15 AUCTION, 09:25 OPEN, 14:57 AUCTION, 15:00 CLOSED",
+                       "ZJ300155", "4.50-5.50", "negotiated transfer only (QUOTE, ACCEPT, CROSS); no buy within 5 days of a sell",
+                       "T3001", "trust for 3 actual holders"] {
             XCTAssertTrue(summary.contains(needle), "summary lacks \(needle):\n\(summary)")
         }
-        XCTAssertLessThan(summary.split(separator: "\n").count, 25, "short enough to read at start-up")
+        XCTAssertLessThan(summary.split(separator: "\n").count, 30, "short enough to read at start-up")
     }
 
     /// The summary says how an instrument's day runs only when it is not open all day, and a long

@@ -85,6 +85,74 @@ final class LineParserTests: XCTestCase {
         XCTAssertEqual(c.type, .limit)
     }
 
+    /// `QUOTE`, `ACCEPT` and `CROSS` (PROTOCOL.md, "Negotiated transfer"): every field required,
+    /// none optional; `ref` is 1 to 16 of `[A-Za-z0-9]`; an unknown `cp` reaches the core as -1.
+    func testNegotiatedVerbs() throws {
+        let q = try XCTUnwrap(command("QUOTE cid=q1 acct=A1001 sym=ZJ300155 side=SELL qty=300 px=5.10"))
+        XCTAssertEqual([q.kind.rawValue, q.side.rawValue], [CommandKind.quote.rawValue, Side.sell.rawValue])
+        XCTAssertEqual([Int64(q.account), Int64(q.instrument), q.qty, q.price], [0, 3, 300, 51_000])
+        let a = try XCTUnwrap(command("ACCEPT cid=a1 acct=T3001 quote=42 qty=100"))
+        XCTAssertEqual(a.kind, .accept)
+        XCTAssertEqual([Int64(a.account), a.quoteOid, a.qty, Int64(a.instrument)], [5, 42, 100, -1])
+        let x = try XCTUnwrap(command("CROSS cid=x1 acct=A2001 sym=ZJ300155 side=BUY qty=500 px=5.05 ref=AG20261201 cp=B03"))
+        XCTAssertEqual(x.kind, .cross)
+        XCTAssertEqual(x.ref, ClientOrderID("AG20261201"))
+        XCTAssertEqual(x.counterBroker, 2)
+        XCTAssertEqual(try XCTUnwrap(command("CROSS cid=x acct=A2001 sym=ZJ300155 side=BUY qty=5 px=5 ref=R cp=NOPE")).counterBroker, -1)
+        XCTAssertEqual(rejection("QUOTE cid=q acct=A1001 sym=ZJ300155 side=SELL qty=300")?.1, "MISSING_PX")
+        XCTAssertEqual(rejection("QUOTE cid=q acct=A1001 sym=ZJ300155 side=SELL qty=300 px=5 tif=GTC")?.1, "UNKNOWN_KEY_TIF")
+        XCTAssertEqual(rejection("ACCEPT cid=a acct=A1001 quote=0 qty=100")?.1, "BAD_QUOTE")
+        XCTAssertEqual(rejection("ACCEPT cid=a acct=A1001 quote=12 qty=100 px=5")?.1, "UNKNOWN_KEY_PX")
+        XCTAssertEqual(rejection("CROSS cid=x acct=A sym=S side=BUY qty=1 px=1 ref=a_b cp=B01")?.1, "BAD_REF")
+        XCTAssertEqual(rejection("CROSS cid=x acct=A sym=S side=BUY qty=1 px=1 ref=\(String(repeating: "r", count: 17)) cp=B01")?.1,
+                       "BAD_REF")
+        XCTAssertNotNil(command("CROSS cid=x acct=A sym=S side=BUY qty=1 px=1 ref=\(String(repeating: "r", count: 16)) cp=B01"))
+        XCTAssertEqual(rejection("CROSS cid=x acct=A sym=S side=BUY qty=1 px=1 ref=R")?.1, "MISSING_CP")
+    }
+
+    /// The negotiated verbs' answers and the quote board's line, as the contract spells them.
+    func testNegotiatedLinesAreFormatted() {
+        let formatter = LineFormatter(directory: Directory(config: DemoMarket.config))
+        var ack = Event(kind: .ack, broker: 0, ts: 7)
+        ack.seq = 3
+        ack.cid = ClientOrderID("q1")!
+        ack.oid = 9
+        ack.account = 0
+        ack.instrument = 3
+        ack.side = .sell
+        ack.qty = 300
+        ack.price = 51_000
+        ack.verb = .quote
+        XCTAssertEqual(formatter.line(ack), "ACK seq=3 cid=q1 oid=9 acct=A1001 sym=ZJ300155 side=SELL qty=300 px=5.10 tif=DAY type=QUOTE ts=7")
+        var board = Event(kind: .quote, broker: 0, ts: 7)
+        board.instrument = 3
+        board.mdseq = 12
+        board.oid = 9
+        board.side = .sell
+        board.qty = 0
+        board.price = 51_000
+        XCTAssertEqual(formatter.line(board), "QUOTE sym=ZJ300155 mdseq=12 qid=9 side=SELL qty=0 px=5.10 broker=B01 ts=7")
+        var trade = Event(kind: .trade, broker: 0, ts: 7)
+        trade.instrument = 3
+        trade.mdseq = 13
+        trade.tid = 4
+        trade.price = 50_500
+        trade.qty = 500
+        trade.tradeKind = .cross
+        XCTAssertEqual(formatter.line(trade), "TRADE sym=ZJ300155 mdseq=13 tid=4 px=5.05 qty=500 kind=CROSS ts=7")
+        for (reason, detail, text) in [(RejectReason.crossMismatch, RejectDetail.refInUse, "CROSS_MISMATCH detail=REF_IN_USE"),
+                                       (.badQty, .aboveQuote, "BAD_QTY detail=ABOVE_QUOTE"),
+                                       (.notPermitted, .selfTrade, "NOT_PERMITTED detail=SELF_TRADE"),
+                                       (.notPermitted, .unknownBroker, "NOT_PERMITTED detail=UNKNOWN_BROKER")] {
+            var rej = Event(kind: .reject, broker: 1, ts: 7)
+            rej.seq = 1
+            rej.cid = ClientOrderID("x")!
+            rej.reason = reason.rawValue
+            rej.detail = detail
+            XCTAssertEqual(formatter.line(rej), "REJ seq=1 cid=x reason=\(text) ts=7")
+        }
+    }
+
     func testFieldOrderIsFreeAndCarriageReturnIsAccepted() throws {
         let a = try XCTUnwrap(command("NEW px=12 qty=100 side=BUY sym=ZJ100231 acct=A1001 cid=x\r"))
         XCTAssertEqual(a.price, 120_000)

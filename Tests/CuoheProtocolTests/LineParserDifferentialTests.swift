@@ -28,11 +28,17 @@ final class LineParserDifferentialTests: XCTestCase {
             "ROLL date=2026-12-02", "DEPOSIT acct=A1001 amount=1000.25", "WITHDRAW acct=A2001 amount=5",
             "STATS", "LOGOUT", "LOGIN broker=B01 token=secret1", "LOGIN broker=B01 token=t resume=17 hb=30",
             "PING", "PING t=abc", "SUB sym=ZJ100231 depth=5", "UNSUB sym=ZJ100231",
+            "QUOTE cid=q1 acct=A1001 sym=ZJ100231 side=SELL qty=100 px=12.10",
+            "ACCEPT cid=a1 acct=A2001 quote=17 qty=100",
+            "CROSS cid=x1 acct=A1001 sym=ZJ100231 side=BUY qty=300 px=12.00 ref=AG2026x1 cp=B02",
+            "CROSS cid=x2 acct=A2001 sym=ZJ100231 side=SELL qty=300 px=12.00 ref=7 cp=NOPE",
         ]
         let tokens = ["cid=x", "qty=", "=5", "px=1=2", "foo=bar", "Cid=c", "qty=-1", "px=12.345678", "acct=NOPE",
                       "sym=XX", "side=buy", "type=STOP", "tif=GTD", "phase=LUNCH", "date=2026-13-01", "amount=0",
                       "depth=21", "hb=0", "resume=x", "newcid=" + String(repeating: "z", count: 33), "cid=bad!",
-                      "t=", "qty=99999999999999999999", "px=.5", "cid=c1", "broker=B02", "token=x", "nokey", "a=b"]
+                      "t=", "qty=99999999999999999999", "px=.5", "cid=c1", "broker=B02", "token=x", "nokey", "a=b",
+                      "ref=" + String(repeating: "r", count: 17), "ref=a_b", "ref=Z9", "cp=B01", "cp=", "quote=0",
+                      "quote=-3", "quote=1.5", "quote=99999999999999999999"]
         var compared = 0
         var kinds: [String: Int] = [:]
         for _ in 0..<40_000 {

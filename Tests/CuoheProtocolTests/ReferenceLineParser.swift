@@ -91,6 +91,9 @@ struct ReferenceLineParser {
         case "LOGIN": spec = (["broker", "token"], ["resume", "hb"])
         case "PING": spec = ([], ["t"])
         case "SUB": spec = (["sym", "depth"], [])
+        case "QUOTE": spec = (["cid", "acct", "sym", "side", "qty", "px"], [])
+        case "ACCEPT": spec = (["cid", "acct", "quote", "qty"], [])
+        case "CROSS": spec = (["cid", "acct", "sym", "side", "qty", "px", "ref", "cp"], [])
         default:
             return .reject(.unknownVerb, cid: cid, detail: nil)
         }
@@ -137,6 +140,39 @@ struct ReferenceLineParser {
             }
             c.qty = quantity(field("qty"))
             c.price = price(field("px"))
+            return .command(c)
+        case "QUOTE", "CROSS":
+            guard let orderCid = cidField("cid") else { return reject("BAD_CID") }
+            var c = Command(kind: verb == "QUOTE" ? .quote : .cross, broker: broker, ts: 0)
+            c.cid = orderCid
+            c.account = directory.account(field("acct")!)
+            c.instrument = directory.symbol(field("sym")!)
+            switch String(decoding: field("side")!, as: UTF8.self) {
+            case "BUY": c.side = .buy
+            case "SELL": c.side = .sell
+            default: return reject("BAD_SIDE")
+            }
+            c.qty = quantity(field("qty"))
+            c.price = price(field("px"))
+            if verb == "CROSS" {
+                let ref = String(decoding: field("ref")!, as: UTF8.self)
+                guard (1...16).contains(ref.utf8.count),
+                      ref.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || ("A"..."Z").contains($0) || ("a"..."z").contains($0) })
+                else { return reject("BAD_REF") }
+                c.newCid = ClientOrderID(ref)!
+                let cp = String(decoding: field("cp")!, as: UTF8.self)
+                c.date = CivilDate(daysSinceEpoch: directory.brokers.firstIndex(of: cp).map(Int32.init) ?? -1)
+            }
+            return .command(c)
+        case "ACCEPT":
+            guard let orderCid = cidField("cid") else { return reject("BAD_CID") }
+            guard let quote = Int64(String(decoding: field("quote")!, as: UTF8.self)), quote > 0,
+                  field("quote")!.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return reject("BAD_QUOTE") }
+            var c = Command(kind: .accept, broker: broker, ts: 0)
+            c.cid = orderCid
+            c.account = directory.account(field("acct")!)
+            c.price = quote
+            c.qty = quantity(field("qty"))
             return .command(c)
         case "CANCEL", "STATUS":
             guard let orderCid = cidField("cid") else { return reject("BAD_CID") }

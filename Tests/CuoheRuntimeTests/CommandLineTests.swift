@@ -287,6 +287,7 @@ final class CommandLineTests: XCTestCase {
             ZJ100231,2026-12-01,12.00,12.10,1,200,2420.00,3
             ZJ100518,2026-12-01,8.50,8.50,0,0,0.00,3
             ZJ200077,2026-12-01,3.20,3.20,0,0,0.00,3
+            ZJ300155,2026-12-01,5.00,5.00,0,0,0.00,2
 
             """)
         let accounts = try String(contentsOfFile: dir + "/accounts.csv", encoding: .utf8)

@@ -15,38 +15,63 @@ final class CrashTests: XCTestCase {
     /// Well-formed order flow on the demo market (every line reaches the matcher); with `days` > 1,
     /// an operator's ROLL every `lines / days` lines and now and then a DEPOSIT or WITHDRAW.
     static func stream(lines: Int, seed: UInt64, days: Int = 1) -> String {
+        /// Negotiated transfer in ZJ300155 now and then: A1001 posts quotes that A2001 accepts
+        /// (one of the last three, so some are already taken), and the two cross by agreement;
+        /// every other agreement's second side never comes, so its first side waits until it
+        /// expires. Snapshots and crashes so fall while quotes and crosses are open. The quotes'
+        /// oids come from running the stream as it is written.
+        var engine = Replay(config: DemoMarket.config, limits: EngineLimits(ordersLiveMax: 1 << 15, cidsPerDayMax: 1 << 16),
+                            recordsTrades: false)
+        var quoteOids: [String] = []
+        func negotiated(_ i: Int, _ pick: Int) -> String? {
+            let k = i / 53
+            switch i % 53 {
+            case 7: return "B01 QUOTE cid=q\(i) acct=A1001 sym=ZJ300155 side=SELL qty=100 px=5.0\(k % 10)\n"
+            case 19 where !quoteOids.isEmpty:
+                return "B02 ACCEPT cid=a\(i) acct=A2001 quote=\(quoteOids[max(0, quoteOids.count - 1 - pick)]) qty=100\n"
+            case 23: return "B02 CROSS cid=x\(i) acct=A2001 sym=ZJ300155 side=BUY qty=100 px=5.10 ref=K\(k) cp=B01\n"
+            case 41 where k % 2 == 0:
+                return "B01 CROSS cid=x\(i) acct=A1001 sym=ZJ300155 side=SELL qty=100 px=5.10 ref=K\(k) cp=B02\n"
+            case 47: return "B01 CANCEL cid=q\(i - 40 - 53 * (k % 3))\n"
+            default: return nil
+            }
+        }
         var x = seed
         func next(_ n: Int) -> Int {
             x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((x >> 33) % UInt64(n))
         }
         let accounts = [("B01", "A1001"), ("B02", "A2001"), ("B02", "A2002"), ("B03", "A3001")]
-        var out = ""
-        for i in 0..<lines {
+        func line(_ i: Int) -> String {
             if days > 1 && i > 0 && i % (lines / days) == 0 {
                 let start = CivilDate(year: 2026, month: 12, day: 1)!.daysSinceEpoch
-                out += "OPS ROLL date=\(CivilDate(daysSinceEpoch: start + Int32(i / (lines / days))).iso)\n"
-                continue
+                return "OPS ROLL date=\(CivilDate(daysSinceEpoch: start + Int32(i / (lines / days))).iso)\n"
             }
             if days > 1 && i % 997 == 500 {
-                out += "OPS \(next(2) == 0 ? "DEPOSIT" : "WITHDRAW") acct=\(accounts[next(accounts.count)].1) amount=\(1 + next(900)).25\n"
-                continue
+                return "OPS \(next(2) == 0 ? "DEPOSIT" : "WITHDRAW") acct=\(accounts[next(accounts.count)].1) amount=\(1 + next(900)).25\n"
             }
             if i % 211 == 100 || i % 211 == 160 {
                 // A call auction now and then: orders collect, then uncross at one price.
-                out += "OPS PHASE sym=ZJ100231 phase=\(i % 211 == 100 ? "AUCTION" : "OPEN")\n"
-                continue
+                return "OPS PHASE sym=ZJ100231 phase=\(i % 211 == 100 ? "AUCTION" : "OPEN")\n"
             }
+            if let line = negotiated(i, next(3)) { return line }
             let (broker, acct) = accounts[next(accounts.count)]
             switch next(10) {
             case 0..<6:
                 let px = 1150 + next(100)
-                out += "\(broker) NEW cid=c\(i) acct=\(acct) sym=ZJ100231 side=\(next(2) == 0 ? "BUY" : "SELL") "
+                return "\(broker) NEW cid=c\(i) acct=\(acct) sym=ZJ100231 side=\(next(2) == 0 ? "BUY" : "SELL") "
                     + "qty=\((1 + next(3)) * 100) px=\(px / 100).\(px % 100 < 10 ? "0" : "")\(px % 100)\n"
-            case 6..<8: out += "\(broker) CANCEL cid=c\(next(i + 1))\n"
-            case 8: out += "\(broker) REPLACE cid=c\(next(i + 1)) newcid=r\(i) qty=\((1 + next(3)) * 100)\n"
-            default: out += "\(broker) STATUS cid=c\(next(i + 1))\n"
+            case 6..<8: return "\(broker) CANCEL cid=c\(next(i + 1))\n"
+            case 8: return "\(broker) REPLACE cid=c\(next(i + 1)) newcid=r\(i) qty=\((1 + next(3)) * 100)\n"
+            default: return "\(broker) STATUS cid=c\(next(i + 1))\n"
             }
+        }
+        var out = ""
+        for i in 0..<lines {
+            let text = line(i)
+            out += text
+            let answer = engine.run(text)
+            if text.contains(" QUOTE "), let oid = answer.firstMatch(of: /ACK .* oid=(\d+)/)?.1 { quoteOids.append(String(oid)) }
         }
         return out
     }

@@ -73,13 +73,15 @@ final class EndOfDayTests: XCTestCase {
         let matcher = Matcher(config: DemoMarket.config, limits: EngineLimits(ordersLiveMax: 64, cidsPerDayMax: 64,
                                                                               positionsMax: 64, lockLotsMax: 64))
         let open = DayPrices(openDayOf: matcher)
-        XCTAssertEqual(open, DayPrices(date: date, reference: [120_000, 85_000, 32_000], next: [120_000, 85_000, 32_000]))
-        let prices = DayPrices(date: date, reference: open.reference, next: [121_000, 85_000, 32_500])
+        XCTAssertEqual(open, DayPrices(date: date, reference: [120_000, 85_000, 32_000, 50_000],
+                                             next: [120_000, 85_000, 32_000, 50_000]))
+        let prices = DayPrices(date: date, reference: open.reference, next: [121_000, 85_000, 32_500, 50_000])
         XCTAssertEqual(EndOfDay.instrumentsCSV(trades, prices: prices, ledger: matcher.ledger, directory: market), """
             sym,date,referencePrice,nextReferencePrice,trades,volume,value,holders
             ZJ100231,2026-12-01,12.00,12.10,3,2000000000003,2000000000000000000000.0003,3
             ZJ100518,2026-12-01,8.50,8.50,0,0,0.00,3
             ZJ200077,2026-12-01,3.20,3.25,1,7,22.75,3
+            ZJ300155,2026-12-01,5.00,5.00,0,0,0.00,2
 
             """)
     }
@@ -101,6 +103,7 @@ final class EndOfDayTests: XCTestCase {
             ZJ100231,2026-12-01,12.00,12.10,2,300,3630.00,4
             ZJ100518,2026-12-01,8.50,8.50,0,0,0.00,3
             ZJ200077,2026-12-01,3.20,3.20,0,0,0.00,3
+            ZJ300155,2026-12-01,5.00,5.00,0,0,0.00,2
 
             """
         let dayOnly = try input("day.txt", day)
@@ -123,6 +126,7 @@ final class EndOfDayTests: XCTestCase {
             ZJ100231,2026-12-02,12.10,12.10,0,0,0.00,4
             ZJ100518,2026-12-02,8.50,8.50,0,0,0.00,3
             ZJ200077,2026-12-02,3.20,3.20,0,0,0.00,3
+            ZJ300155,2026-12-02,5.00,5.00,0,0,0.00,2
 
             """)
         XCTAssertTrue(try cuohe(["journal", "verify", data]).stdout.contains("eod_days=1"))

@@ -343,6 +343,40 @@ final class JournalTests: XCTestCase {
     /// A record that checks out but holds values the edge never sequences (a writer other than
     /// the engine, or a forged checksum) is refused where it lies, "record does not decode":
     /// a ROLL past 2262, a time of `Int64.max`, a negative broker, a quantity past 10^12.
+    /// The negotiated verbs keep their own fields in the record's unused slots (`ref` in newcid's,
+    /// `cp` in the date's, the quote's oid in the price's) and read back the same; a `CROSS`
+    /// whose `cp` is not configured (-1) is a command the edge writes, one below -1 is not.
+    func testNegotiatedCommandsRoundTrip() throws {
+        let quote = Command.quote(broker: 1, ts: 10, cid: ClientOrderID("q1")!, account: 2, instrument: 3, side: .sell,
+                                  qty: 300, price: 101_000)
+        let accept = Command.accept(broker: 2, ts: 11, cid: ClientOrderID("a1")!, account: 4, quoteOid: 1_234_567, qty: 100)
+        let cross = Command.cross(broker: 0, ts: 12, cid: ClientOrderID("x1")!, account: 1, instrument: 0, side: .buy,
+                                  qty: 200, price: 99_500, ref: ClientOrderID("AG2026x0001")!, counterBroker: 3)
+        var unknown = cross
+        unknown.counterBroker = -1
+        var bytes: [UInt8] = []
+        for (i, c) in [quote, accept, cross, unknown].enumerated() { JournalRecord.append(c, seq: UInt64(i + 1), to: &bytes) }
+        var decoded: [Command] = []
+        for i in 0..<4 {
+            guard case .success(let (_, c)) = bytes.withUnsafeBytes({ JournalRecord.read($0, at: i * JournalRecord.recordBytes) })
+            else { return XCTFail("record \(i) does not decode") }
+            decoded.append(c)
+        }
+        for (a, b) in zip(decoded, [quote, accept, cross, unknown]) { assertSame(a, b) }
+        XCTAssertEqual(decoded.map(\.kind), [.quote, .accept, .cross, .cross])
+        XCTAssertEqual(decoded[1].quoteOid, 1_234_567)
+        XCTAssertEqual(decoded[2].ref.text, "AG2026x0001")
+        XCTAssertEqual(decoded[2].counterBroker, 3)
+        XCTAssertEqual(decoded[3].counterBroker, -1)
+        var forged = cross
+        forged.counterBroker = -2
+        var bad: [UInt8] = []
+        JournalRecord.append(forged, seq: 1, to: &bad)
+        guard case .failure(.badContent) = bad.withUnsafeBytes({ JournalRecord.read($0, at: 0) }) else {
+            return XCTFail("a cp below -1 decoded")
+        }
+    }
+
     func testARecordTheEdgeCouldNotHaveWrittenIsRefused() throws {
         var forged: [Command] = []
         var roll = Command(kind: .roll, broker: 0, ts: 5)

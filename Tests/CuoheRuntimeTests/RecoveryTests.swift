@@ -36,7 +36,9 @@ final class RecoveryTests: XCTestCase {
         let lines = CrashTests.stream(lines: 3_000, seed: 9, days: 3)
         try journal(lines, into: data, snapshotEvery: 700)
         var clean = Replay(config: DemoMarket.config, limits: limits, recordsTrades: false)
-        _ = clean.run(lines)
+        let output = clean.run(lines)
+        // The stream reaches negotiated transfer both ways, and leaves sides waiting.
+        for seen in ["kind=QUOTE", "kind=CROSS", "type=CROSS", "reason=EXPIRED"] { XCTAssertTrue(output.contains(seen), seen) }
         do {
             let logs = LogLines()
             let engine = try open(data, logs: logs)

@@ -257,13 +257,19 @@ final class SettlementStageTests: XCTestCase {
         let written = try String(contentsOfFile: eod + "/instruments.csv", encoding: .utf8)
         XCTAssertEqual(written, try String(contentsOfFile: export + "/instruments.csv", encoding: .utf8), "\(day) instruments.csv")
         let rows = written.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        XCTAssertEqual(rows.count, 4, written)
+        XCTAssertEqual(rows.count, 5, written)
         XCTAssertEqual(rows[0].joined(separator: ","), EndOfDay.instrumentsHeader)
         XCTAssertEqual(rows[1][0], "ZJ100231")
         XCTAssertEqual(rows[1][1], Substring(day))
-        // The stream trades ZJ100231 only: its line counts every trade of the day's trades.csv.
-        XCTAssertEqual(Int(rows[1][4]), trades.count, "\(day): the day's trades counted")
-        XCTAssertEqual(Int64(rows[1][5]), trades.map { Int64($0.split(separator: ",")[5])! }.reduce(0, +), "\(day) volume")
+        // The stream trades ZJ100231 in the book and ZJ300155 by negotiated transfer: each line
+        // counts that instrument's trades of the day's trades.csv.
+        for (row, sym) in [(1, "ZJ100231"), (4, "ZJ300155")] {
+            let mine = trades.filter { $0.split(separator: ",")[3] == Substring(sym) }
+            XCTAssertEqual(rows[row][0], Substring(sym))
+            XCTAssertEqual(Int(rows[row][4]), mine.count, "\(day): the day's \(sym) trades counted")
+            XCTAssertEqual(Int64(rows[row][5]), mine.map { Int64($0.split(separator: ",")[5])! }.reduce(0, +), "\(day) \(sym) volume")
+        }
+        XCTAssertEqual(Int(rows[1][4])! + Int(rows[4][4])!, trades.count, "\(day): no other instrument trades")
         XCTAssertEqual(rows[2][4...6], ["0", "0", "0.00"], "\(day): no trades in ZJ100518")
         let next = try String(contentsOfFile: exportAfter + "/instruments.csv", encoding: .utf8)
             .split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
