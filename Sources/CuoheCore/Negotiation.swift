@@ -228,6 +228,26 @@ extension Matcher {
         if maker.leaves == 0 { removeNegotiated(slot) }
     }
 
+    /// Ends a quote or waiting cross (`CANCEL`, expiry, a disconnect): what it froze goes back,
+    /// its broker is told, then (a quote) the board.
+    mutating func cancelNegotiated(record: Int32, slot: Int32, reason: CancelReason, ts: Int64,
+                                   _ out: inout EventBuffer) {
+        let order = store[slot]
+        release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
+                limit: order.price, leaves: order.leaves)
+        cids[record].state = .canceled
+        cids[record].cum = order.qty - order.leaves
+        cids[record].qty = order.qty
+        cids[record].price = order.price
+        cids[record].slot = -1
+        emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
+        if order.kind == .quote {
+            store[slot].leaves = 0
+            publishQuote(slot, ts: ts, &out)
+        }
+        removeNegotiated(slot)
+    }
+
     /// Takes a quote or waiting cross off its list (and a cross out of the table) and frees its slot.
     mutating func removeNegotiated(_ slot: Int32) {
         let o = store[slot]
