@@ -87,7 +87,9 @@ extension Gateway {
         e.counter("cuohe_bytes_in_total", "Bytes read from broker and metrics connections.", m.bytesIn)
         e.counter("cuohe_bytes_out_total", "Bytes written to broker connections.", m.bytesOut)
         e.family("cuohe_commands_total", "counter", "Commands handed to the engine, by verb.")
-        for kind in (1...11).compactMap({ CommandKind(rawValue: UInt8($0)) }) {
+        // Every verb a session may send (CANCEL_ON_DISCONNECT is the gateway's own, counted apart).
+        let verbs = (1...11).compactMap { CommandKind(rawValue: UInt8($0)) } + [.quote, .accept, .cross]
+        for kind in verbs {
             e.sample("cuohe_commands_total", [("verb", Spelling.verb(kind))], "\(m.commands[Int(kind.rawValue)] ?? 0)")
         }
         e.family("cuohe_rejects_total", "counter", "REJ lines sent, by reason (the gateway's and the engine's).")

@@ -55,6 +55,8 @@ final class GatewayMetricsTests: XCTestCase {
         for sample in ["cuohe_sessions_connected 2", "cuohe_logins_refused_total 1", "cuohe_commands_total{verb=\"NEW\"} 3",
                        "cuohe_rejects_total{reason=\"NOT_YOUR_ACCOUNT\"} 1", "cuohe_rejects_total{reason=\"UNKNOWN_VERB\"} 1",
                        "cuohe_rejects_total{reason=\"AUTH\"} 1", "cuohe_trades_total 2", "cuohe_quote_updates_total 2",
+                       "cuohe_commands_total{verb=\"QUOTE\"} 1", "cuohe_commands_total{verb=\"ACCEPT\"} 1",
+                       "cuohe_commands_total{verb=\"CROSS\"} 0",
                        // The three NEWs, QUOTE, ACCEPT, and the demo's four scheduled PHASEs (its date is past:
                        // all due at start).
                        "cuohe_commands_sequenced_total 9", "cuohe_scheduled_phases_total 4",
