@@ -1,8 +1,9 @@
 import CuoheCore
 
 /// The books' price levels as the events tell them, for `BOOK` lines: every order an `ACK`
-/// opened, less its fills, gone when canceled, moved when replaced. Built from the journal's
-/// events at start, then kept on the egress thread; the matcher is never asked.
+/// opened, less its fills, gone when canceled, moved when replaced. Beside them each instrument's
+/// quote board, from its `quote` events. Built from the journal's events at start, then kept on
+/// the egress thread; the matcher is never asked.
 struct BookMirror: Sendable {
     struct Order: Sendable {
         var instrument: Int32
@@ -20,6 +21,8 @@ struct BookMirror: Sendable {
     private var inAuction: [Bool]
     private var indicative: [(price: Int64, volume: Int64)]
     private var changed: Set<Int32> = []
+    /// Per instrument: the live quotes (negotiated transfer), which never enter the book.
+    private(set) var boards: [QuoteBoard]
 
     /// Every instrument starts changed, so the first pictures show each book. `auction` names
     /// those that start in `AUCTION`.
@@ -32,6 +35,7 @@ struct BookMirror: Sendable {
         mdseq = Array(repeating: 0, count: instruments)
         inAuction = Array(repeating: false, count: instruments)
         indicative = Array(repeating: (0, 0), count: instruments)
+        boards = Array(repeating: QuoteBoard(), count: instruments)
         changed = Set((0..<instruments).map(Int32.init))
         for (i, collecting) in auction.enumerated() where i < instruments { inAuction[i] = collecting }
     }
@@ -39,6 +43,9 @@ struct BookMirror: Sendable {
     mutating func apply(_ e: Event) {
         switch e.kind {
         case .ack:
+            // A QUOTE, ACCEPT or CROSS never rests in the anonymous book; its FILLs and CANCELED
+            // then find no order here and are passed over.
+            if e.verb.isNegotiated { return }
             let o = Order(instrument: e.instrument, side: e.side, price: e.price, leaves: e.qty)
             orders[e.oid] = o
             move(o, by: o.leaves)
@@ -61,6 +68,11 @@ struct BookMirror: Sendable {
             guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
             mdseq[Int(e.instrument)] = e.mdseq
             changed.insert(e.instrument)
+        case .quote:
+            guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
+            // It takes an mdseq the next BOOK carries, but leaves the book as it was.
+            mdseq[Int(e.instrument)] = e.mdseq
+            boards[Int(e.instrument)].apply(BoardQuote(e))
         case .indicative:
             guard e.instrument >= 0 && Int(e.instrument) < mdseq.count else { return }
             indicative[Int(e.instrument)] = (e.price, e.qty)

@@ -35,6 +35,9 @@ final class Connection {
     /// Subscriptions: instrument → depth; instruments whose newest `BOOK` is still to be sent.
     var subscriptions: [Int32: Int] = [:]
     var booksDue: Set<Int32> = []
+    /// Instruments whose quote board is still being sent after a `SUB`: the last qid sent (0
+    /// before the first), so a large board goes out over several rounds as the socket drains.
+    var boardsDue: [Int32: Int64] = [:]
 
     init(socket: Socket, kind: Kind, token: UInt64, now: Int64) {
         self.socket = socket

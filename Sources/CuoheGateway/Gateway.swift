@@ -36,10 +36,12 @@ final class Gateway {
     var buckets: [TokenBucket?]
     var pendingLogins = 0
     var books: [BookPicture?]
+    /// Each instrument's live quotes, kept from the changes egress hands over.
+    var boards: [QuoteBoard]
     /// Each instrument's subscribed sessions, so market data reaches only them.
     var subscribers: [[Connection]]
     var touched: [Connection] = []
-    /// Sessions still being told their history: touched every round until caught up.
+    /// Sessions still being told their history or a quote board: touched every round until done.
     var catchingUp: [Connection] = []
     var stopping = false
     /// The pipeline's ingress while the loop runs (nil during shutdown).
@@ -48,7 +50,8 @@ final class Gateway {
     var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
 
     init(settings: GatewaySettings, directory: Directory, listener: Socket, metricsListener: Socket?,
-         signalFD: Int32, outbox: Outbox, history: ResumeHistory, books pictures: [BookPicture], pipelineMetrics: PipelineMetrics,
+         signalFD: Int32, outbox: Outbox, history: ResumeHistory, books pictures: [BookPicture], boards: [QuoteBoard],
+         pipelineMetrics: PipelineMetrics,
          rebuild: @escaping (Int32, Int64, Int64) -> [UInt8]) throws(SocketError) {
         self.settings = settings
         self.directory = directory
@@ -67,6 +70,7 @@ final class Gateway {
         buckets = Array(repeating: nil, count: directory.brokers.count)
         books = Array(repeating: nil, count: directory.symbols.count)
         for p in pictures { books[Int(p.instrument)] = p }
+        self.boards = boards
         subscribers = Array(repeating: [], count: directory.symbols.count)
         poller.add(self.listener.fd, token: Gateway.listenerToken)
         if let m = self.metricsListener { poller.add(m.fd, token: Gateway.metricsToken) }

@@ -14,6 +14,8 @@ struct GatewayMetrics {
     var bytesIn: UInt64 = 0
     var bytesOut: UInt64 = 0
     var trades: UInt64 = 0
+    /// Quote board changes published (each `QUOTE` line once, however many subscribers get it).
+    var quoteUpdates: UInt64 = 0
     var slowConsumers: UInt64 = 0
     var timeouts: UInt64 = 0
     var resumesFromJournal: UInt64 = 0
@@ -85,7 +87,9 @@ extension Gateway {
         e.counter("cuohe_bytes_in_total", "Bytes read from broker and metrics connections.", m.bytesIn)
         e.counter("cuohe_bytes_out_total", "Bytes written to broker connections.", m.bytesOut)
         e.family("cuohe_commands_total", "counter", "Commands handed to the engine, by verb.")
-        for kind in (1...11).compactMap({ CommandKind(rawValue: UInt8($0)) }) {
+        // Every verb a session may send (CANCEL_ON_DISCONNECT is the gateway's own, counted apart).
+        let verbs = (1...11).compactMap { CommandKind(rawValue: UInt8($0)) } + [.quote, .accept, .cross]
+        for kind in verbs {
             e.sample("cuohe_commands_total", [("verb", Spelling.verb(kind))], "\(m.commands[Int(kind.rawValue)] ?? 0)")
         }
         e.family("cuohe_rejects_total", "counter", "REJ lines sent, by reason (the gateway's and the engine's).")
@@ -93,6 +97,7 @@ extension Gateway {
             e.sample("cuohe_rejects_total", [("reason", Spelling.reason(reason))], "\(m.rejects[Int(reason.rawValue)])")
         }
         e.counter("cuohe_trades_total", "Trades, as published.", m.trades)
+        e.counter("cuohe_quote_updates_total", "Quote board changes (QUOTE lines), as published.", m.quoteUpdates)
         e.counter("cuohe_slow_consumer_disconnects_total", "Sessions ended with BYE reason=SLOW_CONSUMER.", m.slowConsumers)
         e.counter("cuohe_timeout_disconnects_total", "Sessions ended with BYE reason=TIMEOUT.", m.timeouts)
         e.counter("cuohe_resumes_from_journal_total", "Resumes older than the memory history, told again from the journal.", m.resumesFromJournal)

@@ -85,10 +85,14 @@ extension Gateway {
             if c.subscriptions[instrument] == nil { subscribers[Int(instrument)].append(c) }
             c.subscriptions[instrument] = depth
             c.booksDue.insert(instrument)
+            // After the BOOK, the quote board from its start: a late subscriber sees every live quote.
+            c.boardsDue[instrument] = 0
+            if !catchingUp.contains(where: { $0 === c }) { catchingUp.append(c) }
         case .unsubscribe(let instrument):
             guard instrument >= 0 else { return inOrder(c, .reject(.unknownSymbol, cid: .none, detail: nil), ingress) }
             if c.subscriptions.removeValue(forKey: instrument) != nil { subscribers[Int(instrument)].removeAll { $0 === c } }
             c.booksDue.remove(instrument)
+            c.boardsDue[instrument] = nil
         }
     }
 
@@ -139,7 +143,8 @@ extension Gateway {
 
 extension Gateway {
     /// Takes what egress handed over: order messages into the history (and so to their
-    /// sessions), operator replies to their session, trades to subscribers, new book pictures.
+    /// sessions), operator replies to their session, trades and quote lines to subscribers, new
+    /// book pictures, the quote boards' changes.
     func takeOutbox(now: Int64) {
         outbox.take(into: &inbox)
         if inbox.isEmpty { return }
@@ -170,12 +175,7 @@ extension Gateway {
                         touch(s)
                     }
                 case .marketData:
-                    metrics.trades += 1
-                    guard line.instrument >= 0 && Int(line.instrument) < subscribers.count else { continue }
-                    for s in subscribers[Int(line.instrument)] where s.closingSince == nil {
-                        s.append(text)
-                        touch(s)
-                    }
+                    marketData(line, text)
                 }
             }
         }
@@ -186,7 +186,26 @@ extension Gateway {
                 touch(s)
             }
         }
+        for q in inbox.quotes where q.instrument >= 0 && Int(q.instrument) < boards.count {
+            boards[Int(q.instrument)].apply(q)
+            // The book did not change, but a BOOK sent from now on carries the instrument's last mdseq.
+            if let p = books[Int(q.instrument)], p.mdseq < q.mdseq { books[Int(q.instrument)]!.mdseq = q.mdseq }
+        }
         inbox.removeAll()
+    }
+
+    /// A `TRADE` or `QUOTE` line, to the instrument's subscribers. A session still being sent the
+    /// board skips the line of a quote the board has not reached yet: the board, kept up to date
+    /// before it is sent on, will show that quote as it then is.
+    func marketData(_ line: OutLine, _ text: UnsafeRawBufferPointer) {
+        if line.kind == .trade { metrics.trades += 1 }
+        if line.kind == .quote { metrics.quoteUpdates += 1 }
+        guard line.instrument >= 0 && Int(line.instrument) < subscribers.count else { return }
+        for s in subscribers[Int(line.instrument)] where s.closingSince == nil {
+            if line.kind == .quote, let sent = s.boardsDue[line.instrument], line.qid > sent { continue }
+            s.append(text)
+            touch(s)
+        }
     }
 
     /// Fills a session's output from its backlog and history while it has room, adds the books
@@ -215,6 +234,7 @@ extension Gateway {
                 c.append(bookLine(picture, depth: depth, now: now))
             }
             c.booksDue.removeAll(keepingCapacity: true)
+            sendBoards(c, room: room)
         }
         let waiting = c.unsentBytes + (c.caughtUp ? history.bytes(c.broker, from: c.nextSeq, limit: settings.outputBytesMax) : 0)
         if waiting > settings.outputBytesMax {
@@ -222,6 +242,22 @@ extension Gateway {
             c.out.removeAll()
             c.sent = 0
             c.bye("SLOW_CONSUMER", now: now)
+        }
+    }
+
+    /// The quote boards due to `c` after its `SUB`s, each in qid order from where it got to, while
+    /// the session has room: a large board goes out over several rounds, never past the output bound.
+    func sendBoards(_ c: Connection, room: Int) {
+        for (i, after) in c.boardsDue {
+            var last = after
+            let done = boards[Int(i)].forEach(after: after) { q in
+                guard c.unsentBytes < room else { return false }
+                formatter.append(q.event, to: &c.out)
+                c.out.append(UInt8(ascii: "\n"))
+                last = q.qid
+                return true
+            }
+            c.boardsDue[i] = done ? nil : last
         }
     }
 
@@ -240,7 +276,9 @@ extension Gateway {
     /// One write per touched connection; those with output left wait for the socket.
     func writeTouched(now: Int64) {
         // Sessions with history to catch up on are touched every round until they have.
-        catchingUp.removeAll { $0.caughtUp || $0.closingSince != nil || connection($0.token) !== $0 }
+        catchingUp.removeAll {
+            ($0.caughtUp && $0.boardsDue.isEmpty) || $0.closingSince != nil || connection($0.token) !== $0
+        }
         touched.append(contentsOf: catchingUp)
         var seen = Set<UInt64>()
         let list = touched

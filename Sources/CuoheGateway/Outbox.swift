@@ -7,8 +7,8 @@ import CuoheProtocol
 import CuoheRuntime
 
 /// One formatted outbound line in an `OutboxBatch`: for one broker (an order message with its
-/// `seq`, or an operator reply with none), or public market data (`TRADE`) for an instrument's
-/// subscribers.
+/// `seq`, or an operator reply with none), or public market data (`TRADE`, `QUOTE`) for an
+/// instrument's subscribers.
 struct OutLine: BitwiseCopyable {
     /// `operators`: the answer to a scheduled `PHASE`, for every operator broker's session.
     enum Audience: UInt8 { case broker, marketData, operators }
@@ -16,6 +16,9 @@ struct OutLine: BitwiseCopyable {
     var broker: Int32
     var instrument: Int32
     var seq: Int64
+    /// A `QUOTE` line's quote id: a session still being sent the board after its `SUB` takes the
+    /// line only once the board has passed that quote.
+    var qid: Int64 = 0
     /// The event's kind and, for a `REJ`, its reason (the gateway's metrics count them).
     var kind: EventKind
     var reason: UInt8
@@ -41,13 +44,16 @@ struct OutboxBatch: Sendable {
     var bytes: [UInt8] = []
     var lines: [OutLine] = []
     var books: [BookPicture] = []
+    /// Every quote board change, in order (one per `QUOTE` line), for the gateway thread's boards.
+    var quotes: [BoardQuote] = []
 
-    var isEmpty: Bool { lines.isEmpty && books.isEmpty }
+    var isEmpty: Bool { lines.isEmpty && books.isEmpty && quotes.isEmpty }
 
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         lines.removeAll(keepingCapacity: true)
         books.removeAll(keepingCapacity: true)
+        quotes.removeAll(keepingCapacity: true)
     }
 
     mutating func append(contentsOf other: OutboxBatch) {
@@ -58,6 +64,7 @@ struct OutboxBatch: Sendable {
             lines.append(line)
         }
         books.append(contentsOf: other.books)
+        quotes.append(contentsOf: other.quotes)
     }
 }
 
@@ -92,8 +99,9 @@ final class Outbox: Sendable {
 }
 
 /// The gateway's end of the pipeline, on the egress thread: formats every durable event once
-/// (the codec's cost stays off the gateway thread), keeps the book pictures up to date, and
-/// hands each batch to the gateway through the `Outbox` when the pipeline runs dry.
+/// (the codec's cost stays off the gateway thread), keeps the book pictures up to date, passes on
+/// each quote board change, and hands each batch to the gateway through the `Outbox` when the
+/// pipeline runs dry.
 public struct GatewaySink: EgressSink {
     let formatter: LineFormatter
     let outbox: Outbox
@@ -113,10 +121,13 @@ public struct GatewaySink: EgressSink {
         let start = batch.bytes.count
         formatter.append(event, to: &batch.bytes)
         batch.bytes.append(UInt8(ascii: "\n"))
-        let trade = event.kind == .trade
-        let audience: OutLine.Audience = trade ? .marketData : event.broker < 0 ? .operators : .broker
+        // A quote line names its broker, but it is public: it goes to subscribers as a trade does.
+        let isPublic = event.kind == .trade || event.kind == .quote
+        let audience: OutLine.Audience = isPublic ? .marketData : event.broker < 0 ? .operators : .broker
+        if event.kind == .quote { batch.quotes.append(BoardQuote(event)) }
         batch.lines.append(OutLine(audience: audience, broker: event.broker,
-                                   instrument: event.instrument, seq: trade ? 0 : event.seq,
+                                   instrument: event.instrument, seq: isPublic ? 0 : event.seq,
+                                   qid: event.kind == .quote ? event.oid : 0,
                                    kind: event.kind, reason: event.reason, start: Int32(start), count: Int32(batch.bytes.count - start)))
     }
 

@@ -103,7 +103,7 @@ public enum Server {
             let limits = o.limits
             gateway = try Gateway(settings: o.settings, directory: directory, listener: listener,
                                   metricsListener: metricsListener, signalFD: signals, outbox: outbox, history: history,
-                                  books: pictures, pipelineMetrics: pipelineMetrics) { b, from, to in
+                                  books: pictures, boards: mirror.boards, pipelineMetrics: pipelineMetrics) { b, from, to in
                 Server.regenerate(journalDirectory: journalDirectory, config: config, limits: limits, broker: b,
                                   from: from, to: to, log: log)
             }

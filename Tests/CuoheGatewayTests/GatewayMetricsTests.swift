@@ -39,6 +39,13 @@ final class GatewayMetricsTests: XCTestCase {
         b2.expect("FILL")
         b2.expect("REJ seq=3 cid=c reason=NOT_YOUR_ACCOUNT")
         b2.expect("REJ reason=UNKNOWN_VERB")
+        // Negotiated transfer: a quote posted, then partly taken. Two quote board changes, one more trade.
+        b1.send("QUOTE cid=q acct=A1001 sym=ZJ100231 side=SELL qty=300 px=12.10\n")
+        b1.expect("FILL seq=2 cid=a ")
+        let quote = try XCTUnwrap(field(b1.expect("ACK seq=3 cid=q "), "oid"))
+        b2.send("ACCEPT cid=t acct=A2001 quote=\(quote) qty=100\n")
+        b2.expect("ACK seq=4 cid=t ")
+        b2.expect("FILL seq=5 cid=t ")
         let bad = Client(port: server.port)
         bad.send("LOGIN broker=B01 token=no\n")
         _ = bad.waitClosed()
@@ -47,9 +54,12 @@ final class GatewayMetricsTests: XCTestCase {
         let body = page.body
         for sample in ["cuohe_sessions_connected 2", "cuohe_logins_refused_total 1", "cuohe_commands_total{verb=\"NEW\"} 3",
                        "cuohe_rejects_total{reason=\"NOT_YOUR_ACCOUNT\"} 1", "cuohe_rejects_total{reason=\"UNKNOWN_VERB\"} 1",
-                       "cuohe_rejects_total{reason=\"AUTH\"} 1", "cuohe_trades_total 1",
-                       // The three NEWs, and the demo's four scheduled PHASEs (its date is past: all due at start).
-                       "cuohe_commands_sequenced_total 7", "cuohe_scheduled_phases_total 4",
+                       "cuohe_rejects_total{reason=\"AUTH\"} 1", "cuohe_trades_total 2", "cuohe_quote_updates_total 2",
+                       "cuohe_commands_total{verb=\"QUOTE\"} 1", "cuohe_commands_total{verb=\"ACCEPT\"} 1",
+                       "cuohe_commands_total{verb=\"CROSS\"} 0",
+                       // The three NEWs, QUOTE, ACCEPT, and the demo's four scheduled PHASEs (its date is past:
+                       // all due at start).
+                       "cuohe_commands_sequenced_total 9", "cuohe_scheduled_phases_total 4",
                        "cuohe_journal_batch_commands_count ", "cuohe_journal_append_seconds_bucket{le=\"+Inf\"} ",
                        "cuohe_ring_occupancy{ring=\"ingress\"} 0"] {
             XCTAssertTrue(body.contains(sample), "missing \(sample)")
