@@ -487,4 +487,80 @@ final class ReplayNegotiatedTests: XCTestCase {
         XCTAssertEqual(demo.matcher.ledger.register.holders[3].holders, 2 + 3, "A1001, A2001 and the trust's 3")
         XCTAssertNil(demo.matcher.verify())
     }
+
+    /// The bounds: with room for two quotes a day and one waiting cross, the third quote and the
+    /// second waiting side are refused `THROTTLED detail=CAPACITY` (with `seq`: the cid is used),
+    /// after every other check; a side that completes the waiting one needs no room; a finished
+    /// quote still counts for the day, and a `ROLL` makes room again.
+    func testFullQuoteAndCrossStorageRefusesWithCapacity() {
+        var limits = Self.limits
+        limits.quotesPerDayMax = 2
+        limits.crossesWaitingMax = 1
+        replay = Replay(config: Self.config, limits: limits)
+        check("""
+            B01 QUOTE cid=q1 acct=A sym=N1 side=SELL qty=100 px=10.00
+            B02 ACCEPT cid=a1 acct=B quote=1 qty=100
+            B01 QUOTE cid=q2 acct=A sym=N1 side=SELL qty=100 px=10.00
+            B01 QUOTE cid=q3 acct=A sym=N1 side=SELL qty=100 px=10.00
+            B01 QUOTE cid=q4 acct=A sym=N1 side=SELL qty=100 px=11.50
+            B01 CROSS cid=x1 acct=A sym=C1 side=SELL qty=100 px=10.00 ref=R1 cp=B02
+            B01 CROSS cid=x2 acct=A sym=C1 side=SELL qty=100 px=10.00 ref=R2 cp=B02
+            B02 CROSS cid=y1 acct=B sym=C1 side=BUY qty=100 px=10.00 ref=R1 cp=B01
+            OPS ROLL date=2026-12-02
+            B01 QUOTE cid=q5 acct=A sym=N1 side=SELL qty=100 px=10.00
+            """, """
+            B01 ACK seq=1 cid=q1 oid=1 acct=A sym=N1 side=SELL qty=100 px=10.00 tif=DAY type=QUOTE
+            * QUOTE sym=N1 mdseq=1 qid=1 side=SELL qty=100 px=10.00 broker=B01
+            B02 ACK seq=1 cid=a1 oid=2 acct=B sym=N1 side=BUY qty=100 px=10.00 tif=DAY type=ACCEPT
+            B02 FILL seq=2 cid=a1 oid=2 tid=1 px=10.00 qty=100 leaves=0 cum=100 liq=TAKER
+            B01 FILL seq=2 cid=q1 oid=1 tid=1 px=10.00 qty=100 leaves=0 cum=100 liq=MAKER
+            * TRADE sym=N1 mdseq=2 tid=1 px=10.00 qty=100 kind=QUOTE
+            * QUOTE sym=N1 mdseq=3 qid=1 side=SELL qty=0 px=10.00 broker=B01
+            B01 ACK seq=3 cid=q2 oid=3 acct=A sym=N1 side=SELL qty=100 px=10.00 tif=DAY type=QUOTE
+            * QUOTE sym=N1 mdseq=4 qid=3 side=SELL qty=100 px=10.00 broker=B01
+            B01 REJ seq=4 cid=q3 reason=THROTTLED detail=CAPACITY
+            B01 REJ seq=5 cid=q4 reason=PRICE_BAND
+            B01 ACK seq=6 cid=x1 oid=4 acct=A sym=C1 side=SELL qty=100 px=10.00 tif=DAY type=CROSS
+            B01 REJ seq=7 cid=x2 reason=THROTTLED detail=CAPACITY
+            B02 ACK seq=3 cid=y1 oid=5 acct=B sym=C1 side=BUY qty=100 px=10.00 tif=DAY type=CROSS
+            B02 FILL seq=4 cid=y1 oid=5 tid=2 px=10.00 qty=100 leaves=0 cum=100 liq=TAKER
+            B01 FILL seq=8 cid=x1 oid=4 tid=2 px=10.00 qty=100 leaves=0 cum=100 liq=MAKER
+            * TRADE sym=C1 mdseq=1 tid=2 px=10.00 qty=100 kind=CROSS
+            OPS OK verb=ROLL date=2026-12-02
+            B01 CANCELED seq=9 cid=q2 oid=3 leaves=0 reason=EXPIRED
+            * QUOTE sym=N1 mdseq=5 qid=3 side=SELL qty=0 px=10.00 broker=B01
+            B01 ACK seq=10 cid=q5 oid=6 acct=A sym=N1 side=SELL qty=100 px=10.00 tif=DAY type=QUOTE
+            * QUOTE sym=N1 mdseq=6 qid=6 side=SELL qty=100 px=10.00 broker=B01
+            """)
+    }
+
+    /// A broker's session ending with `cancelOnDisconnect` (journaled by the gateway) cancels its
+    /// quotes and waiting crosses with its book orders, `reason=ADMIN`: instrument by instrument
+    /// in configuration order (N1's cross, then C1's book order and quote), the quote's board line
+    /// going to 0; another broker's stay.
+    func testADisconnectCancelsTheBrokersQuotesAndCrosses() {
+        _ = replay.run("""
+            B01 NEW cid=n1 acct=A sym=C1 side=SELL qty=100 px=10.50
+            B01 QUOTE cid=q1 acct=A sym=C1 side=SELL qty=100 px=10.40
+            B01 CROSS cid=x1 acct=D sym=N1 side=BUY qty=100 px=10.00 ref=R cp=B02
+            B02 QUOTE cid=q2 acct=B sym=N1 side=SELL qty=100 px=10.20
+            """)
+        guard var matcher = Matcher.restore(replay.matcher.snapshot(), config: Self.config, limits: Self.limits) else {
+            return XCTFail("the snapshot does not restore")
+        }
+        var out = EventBuffer()
+        matcher.process(Command(kind: .cancelOnDisconnect, broker: 0, ts: replay.clock + 1), into: &out)
+        let text = ReplayText(directory: replay.directory)
+        var bytes: [UInt8] = []
+        for e in out.array { text.append(e, to: &bytes) }
+        ReplayChecks.assertLines(ReplayChecks.untimed(String(decoding: bytes, as: UTF8.self)), """
+            B01 CANCELED seq=4 cid=x1 oid=3 leaves=0 reason=ADMIN
+            B01 CANCELED seq=5 cid=n1 oid=1 leaves=0 reason=ADMIN
+            B01 CANCELED seq=6 cid=q1 oid=2 leaves=0 reason=ADMIN
+            * QUOTE sym=C1 mdseq=2 qid=2 side=SELL qty=0 px=10.40 broker=B01
+            """, file: #filePath, line: #line)
+        XCTAssertEqual(matcher.negotiatedOrders(instrument: 0).map(\.oid), [4])
+        XCTAssertEqual(matcher.ledger.accounts[Int(replay.directory.account("D"))].frozenCash, 0)
+        XCTAssertNil(matcher.verify())
+    }
 }
