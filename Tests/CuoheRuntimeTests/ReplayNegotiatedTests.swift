@@ -563,4 +563,39 @@ final class ReplayNegotiatedTests: XCTestCase {
         XCTAssertEqual(matcher.ledger.accounts[Int(replay.directory.account("D"))].frozenCash, 0)
         XCTAssertNil(matcher.verify())
     }
+
+    /// The example day through a data directory, as an operator runs it: the output is the
+    /// in-memory replay's; the journal dumps the three verbs back as they were sent; the `ROLL`
+    /// writes trades.csv with each trade's kind and instruments.csv counting the trust as 3
+    /// holders and 5.05 as the next reference price; `journal verify` agrees.
+    func testTheExampleDayThroughADataDirectory() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let example = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/examples/negotiated-day.txt").path
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("cuohe-negotiated-\(getpid())-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let run = try CrashTests.runCuohe(["replay", "--data", data, "--no-prefault", example])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        var memory = Replay(config: DemoMarket.config, limits: Self.limits)
+        XCTAssertEqual(run.stdout, memory.run(try String(contentsOfFile: example, encoding: .utf8)))
+        let dump = try CrashTests.runCuohe(["journal", "dump", data])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        for line in ["B03 ACCEPT cid=a1 acct=T3001 quote=1 qty=400",
+                     "B02 CROSS cid=x1 acct=A2001 sym=ZJ300155 side=SELL qty=500 px=5.05 ref=AG20261201 cp=B03",
+                     "B01 QUOTE cid=q1 acct=A1001 sym=ZJ300155 side=SELL qty=1000 px=5.10"] {
+            XCTAssertTrue(dump.stdout.contains(line), "journal dump lacks \(line):\n\(dump.stdout)")
+        }
+        let day = data + "/eod/2026-12-01/"
+        XCTAssertEqual(try String(contentsOfFile: day + "trades.csv", encoding: .utf8), """
+            tid,date,ts,sym,px,qty,buyer,buyerBroker,seller,sellerBroker,buyerFee,sellerFee,stampDuty,kind
+            1,2026-12-01,1796054400000000002,ZJ300155,5.10,400,T3001,B03,A1001,B01,0.61,0.61,2.04,QUOTE
+            2,2026-12-01,1796054400000000006,ZJ300155,5.05,500,T3001,B03,A2001,B02,0.75,0.75,2.52,CROSS
+
+            """)
+        let instruments = try String(contentsOfFile: day + "instruments.csv", encoding: .utf8)
+        XCTAssertTrue(instruments.hasSuffix("\nZJ300155,2026-12-01,5.00,5.05,2,900,4565.00,5\n"), instruments)
+        let verify = try CrashTests.runCuohe(["journal", "verify", data])
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("eod_days=1"), verify.stdout)
+    }
 }
