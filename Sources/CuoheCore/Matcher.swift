@@ -743,13 +743,19 @@ public struct Matcher: ~Copyable, Sendable {
         noteAuctionChange(order.instrument)
         release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
                 limit: order.price, leaves: order.leaves)
-        cids[record].state = .canceled
+        recordEnded(record, order, .canceled)
+        store.free(slot)
+        emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
+    }
+
+    /// An order's cid record once it is done: its final quantities, and no slot.
+    @inline(__always)
+    mutating func recordEnded(_ record: Int32, _ order: RestingOrder, _ state: CidState) {
+        cids[record].state = state
         cids[record].cum = order.qty - order.leaves
         cids[record].qty = order.qty
         cids[record].price = order.price
         cids[record].slot = -1
-        store.free(slot)
-        emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
     }
 
     mutating func replace(_ c: Command, hash: UInt64, newHash: UInt64, _ out: inout EventBuffer) {

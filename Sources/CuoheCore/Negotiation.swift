@@ -218,11 +218,7 @@ extension Matcher {
         if maker.leaves == 0 {
             release(side: maker.side, account: maker.account, position: maker.position, frozen: maker.frozen,
                     limit: maker.price, leaves: 0)
-            cids[maker.cidRecord].state = .filled
-            cids[maker.cidRecord].cum = maker.qty
-            cids[maker.cidRecord].qty = maker.qty
-            cids[maker.cidRecord].price = maker.price
-            cids[maker.cidRecord].slot = -1
+            recordEnded(maker.cidRecord, maker, .filled)
         }
         if kind == .quote { publishQuote(slot, ts: ts, &out) }
         if maker.leaves == 0 { removeNegotiated(slot) }
@@ -235,11 +231,7 @@ extension Matcher {
         let order = store[slot]
         release(side: order.side, account: order.account, position: order.position, frozen: order.frozen,
                 limit: order.price, leaves: order.leaves)
-        cids[record].state = .canceled
-        cids[record].cum = order.qty - order.leaves
-        cids[record].qty = order.qty
-        cids[record].price = order.price
-        cids[record].slot = -1
+        recordEnded(record, order, .canceled)
         emitCanceled(broker: order.broker, cid: order.cid, oid: order.oid, reason: reason, ts: ts, &out)
         if order.kind == .quote {
             store[slot].leaves = 0
