@@ -580,12 +580,15 @@ final class LedgerChecker {
         initialCash = config.accounts.reduce(0) { $0 + $1.cash }
     }
 
+    /// Every open order: the books' (instrument by instrument, bids then asks), then the quotes
+    /// and waiting crosses (instrument by instrument, in entry order).
     func liveOrders() -> [RestingOrder] {
         var out: [RestingOrder] = []
         for i in 0..<Int32(instrumentCount) {
             out += matcher.restingOrders(instrument: i, side: .buy)
             out += matcher.restingOrders(instrument: i, side: .sell)
         }
+        for i in 0..<Int32(instrumentCount) { out += matcher.negotiatedOrders(instrument: i) }
         return out
     }
 
@@ -614,20 +617,21 @@ final class LedgerChecker {
             .reduce(0) { $0 + config.accounts[Int($1.account)].beneficialOwners }
     }
 
-    /// The two-way rule's verdict for a new order that passed every other rule: a buy within
-    /// `rebuyDays` rolls of the account's last sell fill, or either side beside an open order of
-    /// the other side, is HOLDING_PERIOD.
-    func twoWayVerdict(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict? {
-        let days = Int32(config.instruments[Int(c.instrument)].rebuyDays)
+    /// The two-way rule's refusal of a new order (any verb) that passed every other rule: a buy
+    /// within `rebuyDays` rolls of the account's last sell fill (`REBUY`), or either side beside an
+    /// open order of the other side (`OPEN_OPPOSITE`; quotes and waiting crosses are open orders).
+    func twoWayRefusal(account: Int32, instrument: Int32, side: Side, _ before: LedgerSnapshot,
+                       _ live: [RestingOrder]) -> (RejectReason, RejectDetail)? {
+        let days = Int32(config.instruments[Int(instrument)].rebuyDays)
         guard days > 0 else { return nil }
-        if c.side == .buy, let last = lastSellRoll[LedgerChecker.key(c.account, c.instrument)],
+        if side == .buy, let last = lastSellRoll[LedgerChecker.key(account, instrument)],
            before.rollCount - last < days {
             saw("REBUY refused")
-            return .rejected(.holdingPeriod)
+            return (.holdingPeriod, .rebuy)
         }
-        if live.contains(where: { $0.account == c.account && $0.instrument == c.instrument && $0.side != c.side }) {
+        if live.contains(where: { $0.account == account && $0.instrument == instrument && $0.side != side }) {
             saw("OPEN_OPPOSITE refused")
-            return .rejected(.holdingPeriod)
+            return (.holdingPeriod, .openOpposite)
         }
         return nil
     }
@@ -636,45 +640,55 @@ final class LedgerChecker {
     func expectedNew(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict {
         guard c.account >= 0, Int(c.account) < accountCount, c.instrument >= 0, Int(c.instrument) < instrumentCount,
               c.qty > 0 else { return .accepted }
-        let s = matcher.instruments[c.instrument]
-        let a = before.accounts[Int(c.account)]
-        let position = before.position(account: c.account, instrument: c.instrument)
-        if c.side == .buy {
-            let limit = c.type == .market ? s.bandHigh : c.price
-            let cost = LedgerMath.cost(limit, c.qty, bps: fees.feeBps)
+        let limit = c.side == .buy && c.type == .market ? matcher.instruments[c.instrument].bandHigh : c.price
+        guard let (reason, _) = expectedRules(account: c.account, instrument: c.instrument, side: c.side, limit: limit,
+                                              qty: c.qty, before, live) else { return .accepted }
+        return .rejected(reason)
+    }
+
+    /// The market's rules, in the contract's order, for an order of `qty` on `side` (a buy at most
+    /// at `limit`) by `account`, as the ledger stood before: money and holders, the two-way rule,
+    /// then capacity (a new line in the register, today's lock lot). Shared by `NEW`, `QUOTE`,
+    /// `ACCEPT` (the quote's opposite side at its price) and `CROSS`.
+    func expectedRules(account: Int32, instrument: Int32, side: Side, limit: Int64, qty: Int64,
+                       _ before: LedgerSnapshot, _ live: [RestingOrder]) -> (RejectReason, RejectDetail)? {
+        let a = before.accounts[Int(account)]
+        let position = before.position(account: account, instrument: instrument)
+        if side == .buy {
+            let cost = LedgerMath.cost(limit, qty, bps: fees.feeBps)
             if cost == nil && LedgerStreamTests.tolerated.contains(.overflowBeforeQualification) {
-                return .rejected(.insufficientCash)
+                return (.insufficientCash, .none)
             }
-            if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return .rejected(.notQualified) }
-            guard let cost, cost.frozen <= a.cash - a.frozenCash else { return .rejected(.insufficientCash) }
-            let weight = config.accounts[Int(c.account)].beneficialOwners
+            if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return (.notQualified, .none) }
+            guard let cost, cost.frozen <= a.cash - a.frozenCash else { return (.insufficientCash, .none) }
+            let weight = config.accounts[Int(account)].beneficialOwners
             if (position?.status ?? HolderStatus.none) == HolderStatus.none
-                && holdersAndSlots(before, c.instrument) + weight > config.instruments[Int(c.instrument)].holderCap {
+                && holdersAndSlots(before, instrument) + weight > config.instruments[Int(instrument)].holderCap {
                 if weight > 1 { saw("a trust's places do not fit") }
-                return .rejected(.holderLimit)
+                return (.holderLimit, .none)
             }
             let yearTotal = a.boughtThisYear + a.openBuyValue + cost.value
-            if (a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap) || yearTotal > Bounds.annualBuyMax {
-                return .rejected(.annualLimit)
+            if a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap { return (.annualLimit, .none) }
+            if yearTotal > Bounds.annualBuyMax { return (.annualLimit, .cashLimit) }
+            if let twoWay = twoWayRefusal(account: account, instrument: instrument, side: side, before, live) {
+                return twoWay
             }
-            if let twoWay = twoWayVerdict(c, before, live) { return twoWay }
             // Then capacity: a new line in the register, today's lock lot.
-            let p = before.positionIndex(account: c.account, instrument: c.instrument)
+            let p = before.positionIndex(account: account, instrument: instrument)
             if p == nil && before.positions.count >= positionCapacity {
                 saw("THROTTLED expected: register full")
-                return .rejected(.throttled)
+                return (.throttled, .capacity)
             }
-            let days = Int32(config.instruments[Int(c.instrument)].holdingDays)
+            let days = Int32(config.instruments[Int(instrument)].holdingDays)
             if days > 0 && lots.count >= limits.lockLotsMax
                 && (p.map { lotIndex($0, before.rollCount + days) == nil } ?? true) {
                 saw("THROTTLED expected: no lock lot")
-                return .rejected(.throttled)
+                return (.throttled, .capacity)
             }
-            return .accepted
+            return nil
         }
-        let sell = expectedSell(position, c.qty)
-        if sell == .accepted, let twoWay = twoWayVerdict(c, before, live) { return twoWay }
-        return sell
+        if case .rejected(let reason) = expectedSell(position, qty) { return (reason, .none) }
+        return twoWayRefusal(account: account, instrument: instrument, side: side, before, live)
     }
 
     func expectedSell(_ p: Position?, _ qty: Int64) -> Verdict {
@@ -734,13 +748,14 @@ final class LedgerChecker {
         var expected: Verdict?
         switch c.kind {
         case .new: expected = expectedNew(c, before, live)
-        case .replace: if let target { expected = expectedReplace(c, target, before) }
+        case .replace: if let target, target.kind == .book { expected = expectedReplace(c, target, before) }
         default: break
         }
         // HALTED and MARKET_CLOSED come before the market's rules.
         var closed = false
         let instrument = c.kind == .replace ? target?.instrument ?? -1 : c.instrument
-        if (c.kind == .new || c.kind == .replace) && instrument >= 0 && Int(instrument) < instrumentCount {
+        if (c.kind == .new || (c.kind == .replace && (target?.kind ?? .book) == .book)) && instrument >= 0
+            && Int(instrument) < instrumentCount {
             let s = matcher.instruments[instrument]
             // A call auction refuses only what cannot wait for its uncross.
             let waits = c.kind == .replace || (c.type == .limit && (c.tif == .day || c.tif == .gtc))
