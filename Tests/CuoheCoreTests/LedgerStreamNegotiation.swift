@@ -12,6 +12,10 @@ struct LedgerNegotiationSetup: Sendable {
     var perMille = 400
     /// ZL000003 traded by negotiated transfer only.
     var negotiatedOnly = false
+    /// Snapshots restored beside the live matcher, each then run beside it for `restoreWindow`
+    /// commands.
+    var restores = 5
+    var restoreWindow = 300
 }
 
 struct CidKey: Hashable {
@@ -78,6 +82,8 @@ struct NegotiationModel {
     }
 
     var waitingCount: Int { open.values.reduce(0) { $0 + ($1.kind == .cross ? 1 : 0) } }
+    var hasQuote: Bool { open.values.contains { $0.kind == .quote } }
+    var hasCross: Bool { open.values.contains { $0.kind == .cross } }
 
     /// The open quotes and crosses (of one instrument, or all), in the order they expire: by
     /// instrument, then entry.
@@ -555,6 +561,81 @@ extension LedgerChecker {
         if open != negotiation.open.count {
             return "\(open) quotes and crosses open, expected \(negotiation.open.count)"
         }
+        return nil
+    }
+}
+
+// MARK: - Snapshots restored beside the live matcher
+
+/// At a few random steps with quotes and waiting crosses open, restores the live matcher's
+/// snapshot (the same state digest, the same bytes), then feeds the restored matcher the same
+/// commands for a while: every event equal field by field, the digests equal after each, and the
+/// snapshots equal at the end.
+final class SnapshotRestorer {
+    final class Shadow {
+        var matcher: Matcher
+        let from: Int
+        var remaining: Int
+
+        init(_ matcher: consuming Matcher, from: Int, remaining: Int) {
+            self.matcher = matcher
+            self.from = from
+            self.remaining = remaining
+        }
+    }
+
+    var rng: RandomStreamRNG
+    let setup: LedgerNegotiationSetup
+    let limits: EngineLimits
+    let steps: Int
+    var nextAt: Int
+    var restores = 0
+    var shadow: Shadow?
+    var buffer = EventBuffer()
+
+    init(seed: UInt64, steps: Int, setup: LedgerNegotiationSetup, limits: EngineLimits) {
+        rng = RandomStreamRNG(seed: seed ^ 0x5A45_A000_0000_0000)
+        self.setup = setup
+        self.limits = limits
+        self.steps = steps
+        nextAt = 500 + rng.int(max(1, steps / (2 * max(1, setup.restores))))
+    }
+
+    func after(step: Int, _ c: Command, checker: LedgerChecker) -> String? {
+        if let shadow {
+            buffer.removeAll()
+            shadow.matcher.process(c, into: &buffer)
+            if let problem = RandomStreamTests.compare(expected: checker.lastEvents, actual: buffer.array) {
+                return "restored at step \(shadow.from), the matcher answers differently: \(problem)\n  command: "
+                    + "\(RandomStreamText.describe(c))\n  live:\n\(RandomStreamText.list(checker.lastEvents))\n"
+                    + "  restored:\n\(RandomStreamText.list(buffer.array))"
+            }
+            if shadow.matcher.stateDigest() != checker.matcher.stateDigest() {
+                return "restored at step \(shadow.from), the state digests differ after \(RandomStreamText.describe(c))"
+            }
+            shadow.remaining -= 1
+            if shadow.remaining == 0 {
+                if shadow.matcher.snapshot() != checker.matcher.snapshot() {
+                    return "restored at step \(shadow.from), the snapshots differ \(setup.restoreWindow) commands on"
+                }
+                self.shadow = nil
+                checker.saw("a restored matcher ran beside the live one")
+            }
+            return nil
+        }
+        guard restores < setup.restores, step >= nextAt, checker.negotiation.hasQuote, checker.negotiation.hasCross
+        else { return nil }
+        let bytes = checker.matcher.snapshot()
+        guard let restored = Matcher.restore(bytes, config: checker.config, limits: limits) else {
+            return "the snapshot with quotes and crosses open does not restore"
+        }
+        if restored.stateDigest() != checker.matcher.stateDigest() { return "the restored state digest differs" }
+        if restored.snapshot() != bytes { return "the restored matcher's snapshot differs" }
+        if let problem = restored.verify() { return "the restored matcher: \(problem)" }
+        shadow = Shadow(restored, from: step, remaining: setup.restoreWindow)
+        restores += 1
+        nextAt = step + setup.restoreWindow + 200 + rng.int(max(1, steps / (2 * max(1, setup.restores))))
+        checker.saw("snapshot restored with quotes and crosses open")
         return nil
     }
 }

@@ -25,7 +25,8 @@ import XCTest
 ///   the checker's own record of quotes, waiting crosses and their cids gives; quotes and crosses
 ///   freeze like open orders, expire at `PHASE CLOSED` and `ROLL`, and count for the two-way rule;
 ///   no sell takes shares still in their holding period; `mdseq` has no gaps; the next reference
-///   price comes from the trades the instrument's mode says.
+///   price comes from the trades the instrument's mode says; snapshots restore beside the live
+///   matcher and run on in step with it.
 ///
 /// A failure names the seed, the step, the command, its events and what broke, so it reproduces.
 final class LedgerStreamTests: XCTestCase {
@@ -53,7 +54,8 @@ final class LedgerStreamTests: XCTestCase {
     /// in full and refused; crosses agreed between brokers (some on other terms, under refs in use,
     /// one account on both sides, with an unknown broker), completed or left to expire; cancels,
     /// statuses and replaces of both. Each negotiated verb's answer is predicted from the checker's
-    /// own model, and the two-way rule and the weighted caps hold after every step.
+    /// own model, the two-way rule and the weighted caps hold after every step, and now and then a
+    /// snapshot taken with quotes and crosses open is restored and run beside the live matcher.
     ///
     /// Room for few waiting crosses and quotes a day, so the cross table and the quote index run
     /// crowded (collisions, entries moved back on removal) and fill up (THROTTLED).
@@ -125,9 +127,11 @@ final class LedgerStreamTests: XCTestCase {
                                                negotiatedOnly: negotiation?.negotiatedOnly ?? false)
         let checker = LedgerChecker(config: config, limits: limits)
         var generator = LedgerStreamGenerator(seed: seed, steps: steps, config: config)
-        // With the negotiated verbs: checked.
+        // With the negotiated verbs: checked, and now and then a snapshot restored beside the
+        // live matcher, the two then run side by side.
         checker.checksNegotiation = negotiation != nil
         generator.negotiation = negotiation.map { NegotiationTraffic(perMille: $0.perMille) }
+        let restorer = negotiation.map { SnapshotRestorer(seed: seed, steps: steps, setup: $0, limits: limits) }
         var buffer = EventBuffer()
         // The books of record follow the matcher's events alone; halfway they restart from the
         // matcher's ledger, as after a snapshot restore.
@@ -138,6 +142,10 @@ final class LedgerStreamTests: XCTestCase {
             let (command, target) = generator.next(checker.matcher, live: live, ledger: before,
                                                    model: checker.negotiation)
             if let failure = checker.apply(command, target: target, live: live, before: before, buffer: &buffer) {
+                return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
+                                           tally: checker.tally)
+            }
+            if let restorer, let failure = restorer.after(step: step, command, checker: checker) {
                 return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
                                            tally: checker.tally)
             }
@@ -1249,7 +1257,8 @@ enum LedgerStreamTally {
         "REBUY refused", "OPEN_OPPOSITE refused", "REBUY refused QUOTE", "REBUY refused ACCEPT", "REBUY refused CROSS",
         "OPEN_OPPOSITE refused QUOTE", "OPEN_OPPOSITE refused ACCEPT", "OPEN_OPPOSITE refused CROSS",
         "HOLDER_LIMIT for a trust via ACCEPT", "a trust accepts", "a buy after the rebuy interval",
-        "a negotiated trade leaves the reference price", "partial fill", "uncross settles",
+        "a negotiated trade leaves the reference price", "snapshot restored with quotes and crosses open",
+        "a restored matcher ran beside the live one", "partial fill", "uncross settles",
     ]
 
     /// And with room for few waiting crosses and quotes a day.
