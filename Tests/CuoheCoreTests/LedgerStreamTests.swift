@@ -20,6 +20,13 @@ import XCTest
 ///   pool modelled lot by lot), and a ROLL cancels ADMIN exactly the open buys that are no longer
 ///   lawful (account no longer qualified, or no lock lot for the new day); no open buy ever belongs
 ///   to an unqualified account.
+/// - with negotiated transfer (`LedgerStreamNegotiation.swift`): every `QUOTE`, `ACCEPT` and
+///   `CROSS`, and every `CANCEL`, `STATUS` or `REPLACE` of a quote or cross, gets exactly the events
+///   the checker's own record of quotes, waiting crosses and their cids gives; quotes and crosses
+///   freeze like open orders, expire at `PHASE CLOSED` and `ROLL`, and count for the two-way rule;
+///   no sell takes shares still in their holding period; `mdseq` has no gaps; the next reference
+///   price comes from the trades the instrument's mode says; snapshots restore beside the live
+///   matcher and run on in step with it.
 ///
 /// A failure names the seed, the step, the command, its events and what broke, so it reproduces.
 final class LedgerStreamTests: XCTestCase {
@@ -27,7 +34,7 @@ final class LedgerStreamTests: XCTestCase {
     static let ledgerReasons: Set<UInt8> = Set([RejectReason.notQualified, .insufficientCash, .insufficientShares,
                                                 .holdingPeriod, .holderLimit, .annualLimit].map(\.rawValue))
 
-    // MARK: - Streams (8 seeds, two at a time)
+    // MARK: - Streams (12 seeds, two at a time)
 
     /// The fees of `CONFIG.md`'s example: 3 bps each side, 10 bps stamp duty.
     func testStreamsWithStandardFees() {
@@ -41,6 +48,35 @@ final class LedgerStreamTests: XCTestCase {
     func testStreamsWithTheTwoWayRuleAndTrusts() {
         runStreams(seeds: [0x1ED6_E007, 0x1ED6_E008], stepsPerSeed: 30_000, fees: Fees(feeBps: 3, stampDutyBps: 10),
                    twoWay: true, required: LedgerStreamTally.requiredTwoWay, minimumTrades: 30_000 / 30)
+    }
+
+    /// The two-way market with negotiated transfer among the rest: quotes posted, accepted in part,
+    /// in full and refused; crosses agreed between brokers (some on other terms, under refs in use,
+    /// one account on both sides, with an unknown broker), completed or left to expire; cancels,
+    /// statuses and replaces of both. Each negotiated verb's answer is predicted from the checker's
+    /// own model, the two-way rule and the weighted caps hold after every step, and now and then a
+    /// snapshot taken with quotes and crosses open is restored and run beside the live matcher.
+    ///
+    /// Room for few waiting crosses and quotes a day, so the cross table and the quote index run
+    /// crowded (collisions, entries moved back on removal) and fill up (THROTTLED).
+    func testStreamsWithNegotiatedTransfer() {
+        var limits = LedgerChecker.limits
+        limits.crossesWaitingMax = 12
+        limits.quotesPerDayMax = 40
+        runStreams(seeds: [0x1ED6_E021, 0x1ED6_E022], stepsPerSeed: 24_000, fees: Fees(feeBps: 3, stampDutyBps: 10),
+                   limits: limits, twoWay: true, negotiation: LedgerNegotiationSetup(),
+                   required: LedgerStreamTally.requiredNegotiated + LedgerStreamTally.requiredNegotiatedCrowded,
+                   minimumTrades: 24_000 / 30)
+    }
+
+    /// The same with ZL000003 (the two-way instrument) traded by negotiated transfer only: the
+    /// book's verbs and PHASE AUCTION are refused there, and its negotiated trades set its next
+    /// reference price.
+    func testStreamsWithANegotiatedOnlyInstrument() {
+        runStreams(seeds: [0x1ED6_E023, 0x1ED6_E024], stepsPerSeed: 24_000, fees: Fees(feeBps: 3, stampDutyBps: 10),
+                   twoWay: true, negotiation: LedgerNegotiationSetup(negotiatedOnly: true),
+                   required: LedgerStreamTally.requiredNegotiated + LedgerStreamTally.requiredNegotiatedOnly,
+                   minimumTrades: 24_000 / 30)
     }
 
     /// Prime fees, so that rounding down to the fen bites on almost every fill. (The second seed
@@ -60,12 +96,13 @@ final class LedgerStreamTests: XCTestCase {
     }
 
     func runStreams(seeds: [UInt64], stepsPerSeed: Int, fees: Fees, limits: EngineLimits = LedgerChecker.limits,
-                    twoWay: Bool = false, required: [String] = LedgerStreamTally.required, minimumTrades: Int? = nil,
+                    twoWay: Bool = false, negotiation: LedgerNegotiationSetup? = nil,
+                    required: [String] = LedgerStreamTally.required, minimumTrades: Int? = nil,
                     file: StaticString = #filePath, line: UInt = #line) {
         let outcomes = Mutex<[LedgerStreamOutcome?]>(Array(repeating: nil, count: seeds.count))
         DispatchQueue.concurrentPerform(iterations: seeds.count) { k in
             let outcome = LedgerStreamTests.runStream(seed: seeds[k], steps: stepsPerSeed, fees: fees, limits: limits,
-                                                      twoWay: twoWay)
+                                                      twoWay: twoWay, negotiation: negotiation)
             outcomes.withLock { $0[k] = outcome }
         }
         for (k, slot) in outcomes.withLock({ $0 }).enumerated() {
@@ -85,10 +122,16 @@ final class LedgerStreamTests: XCTestCase {
     }
 
     static func runStream(seed: UInt64, steps: Int, fees: Fees, limits: EngineLimits,
-                          twoWay: Bool = false) -> LedgerStreamOutcome {
-        let config = LedgerStreamMarket.config(fees: fees, twoWay: twoWay)
+                          twoWay: Bool = false, negotiation: LedgerNegotiationSetup? = nil) -> LedgerStreamOutcome {
+        let config = LedgerStreamMarket.config(fees: fees, twoWay: twoWay,
+                                               negotiatedOnly: negotiation?.negotiatedOnly ?? false)
         let checker = LedgerChecker(config: config, limits: limits)
         var generator = LedgerStreamGenerator(seed: seed, steps: steps, config: config)
+        // With the negotiated verbs: checked, and now and then a snapshot restored beside the
+        // live matcher, the two then run side by side.
+        checker.checksNegotiation = negotiation != nil
+        generator.negotiation = negotiation.map { NegotiationTraffic(perMille: $0.perMille) }
+        let restorer = negotiation.map { SnapshotRestorer(seed: seed, steps: steps, setup: $0, limits: limits) }
         var buffer = EventBuffer()
         // The books of record follow the matcher's events alone; halfway they restart from the
         // matcher's ledger, as after a snapshot restore.
@@ -96,8 +139,13 @@ final class LedgerStreamTests: XCTestCase {
         for step in 1...steps {
             let live = checker.liveOrders()
             let before = LedgerSnapshot(checker.matcher.ledger)
-            let (command, target) = generator.next(checker.matcher, live: live, ledger: before)
+            let (command, target) = generator.next(checker.matcher, live: live, ledger: before,
+                                                   model: checker.negotiation)
             if let failure = checker.apply(command, target: target, live: live, before: before, buffer: &buffer) {
+                return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
+                                           tally: checker.tally)
+            }
+            if let restorer, let failure = restorer.after(step: step, command, checker: checker) {
                 return LedgerStreamOutcome(failure: "seed \(RandomStreamTests.hex(seed)) step \(step): \(failure)",
                                            tally: checker.tally)
             }
@@ -565,6 +613,12 @@ final class LedgerChecker {
     let limits: EngineLimits
     /// Lines the register has room for: at least the configured holdings and one more.
     let positionCapacity: Int
+    /// Each account's broker (by index), from the configuration.
+    let accountBrokers: [Int32]
+    /// Negotiated transfer, checked command by command (`LedgerStreamNegotiation.swift`): off
+    /// unless a stream sends the negotiated verbs, so the other streams check what they did.
+    var checksNegotiation = false
+    var negotiation: NegotiationModel
 
     init(config: MarketConfig, limits: EngineLimits = LedgerChecker.limits) {
         self.config = config
@@ -578,14 +632,19 @@ final class LedgerChecker {
             config.accounts.reduce(0) { $0 + $1.holdings.filter { $0.symbol == i.symbol }.reduce(0) { $0 + $1.shares } }
         }
         initialCash = config.accounts.reduce(0) { $0 + $1.cash }
+        accountBrokers = config.accounts.map { a in Int32(config.brokers.firstIndex { $0.id == a.broker } ?? -1) }
+        negotiation = NegotiationModel(instruments: config.instruments.count)
     }
 
+    /// Every open order: the books' (instrument by instrument, bids then asks), then the quotes
+    /// and waiting crosses (instrument by instrument, in entry order).
     func liveOrders() -> [RestingOrder] {
         var out: [RestingOrder] = []
         for i in 0..<Int32(instrumentCount) {
             out += matcher.restingOrders(instrument: i, side: .buy)
             out += matcher.restingOrders(instrument: i, side: .sell)
         }
+        for i in 0..<Int32(instrumentCount) { out += matcher.negotiatedOrders(instrument: i) }
         return out
     }
 
@@ -614,20 +673,21 @@ final class LedgerChecker {
             .reduce(0) { $0 + config.accounts[Int($1.account)].beneficialOwners }
     }
 
-    /// The two-way rule's verdict for a new order that passed every other rule: a buy within
-    /// `rebuyDays` rolls of the account's last sell fill, or either side beside an open order of
-    /// the other side, is HOLDING_PERIOD.
-    func twoWayVerdict(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict? {
-        let days = Int32(config.instruments[Int(c.instrument)].rebuyDays)
+    /// The two-way rule's refusal of a new order (any verb) that passed every other rule: a buy
+    /// within `rebuyDays` rolls of the account's last sell fill (`REBUY`), or either side beside an
+    /// open order of the other side (`OPEN_OPPOSITE`; quotes and waiting crosses are open orders).
+    func twoWayRefusal(account: Int32, instrument: Int32, side: Side, _ before: LedgerSnapshot,
+                       _ live: [RestingOrder]) -> (RejectReason, RejectDetail)? {
+        let days = Int32(config.instruments[Int(instrument)].rebuyDays)
         guard days > 0 else { return nil }
-        if c.side == .buy, let last = lastSellRoll[LedgerChecker.key(c.account, c.instrument)],
+        if side == .buy, let last = lastSellRoll[LedgerChecker.key(account, instrument)],
            before.rollCount - last < days {
             saw("REBUY refused")
-            return .rejected(.holdingPeriod)
+            return (.holdingPeriod, .rebuy)
         }
-        if live.contains(where: { $0.account == c.account && $0.instrument == c.instrument && $0.side != c.side }) {
+        if live.contains(where: { $0.account == account && $0.instrument == instrument && $0.side != side }) {
             saw("OPEN_OPPOSITE refused")
-            return .rejected(.holdingPeriod)
+            return (.holdingPeriod, .openOpposite)
         }
         return nil
     }
@@ -636,45 +696,57 @@ final class LedgerChecker {
     func expectedNew(_ c: Command, _ before: LedgerSnapshot, _ live: [RestingOrder]) -> Verdict {
         guard c.account >= 0, Int(c.account) < accountCount, c.instrument >= 0, Int(c.instrument) < instrumentCount,
               c.qty > 0 else { return .accepted }
-        let s = matcher.instruments[c.instrument]
-        let a = before.accounts[Int(c.account)]
-        let position = before.position(account: c.account, instrument: c.instrument)
-        if c.side == .buy {
-            let limit = c.type == .market ? s.bandHigh : c.price
-            let cost = LedgerMath.cost(limit, c.qty, bps: fees.feeBps)
+        // Where only the negotiated verbs trade, no market rule is reached (NEGOTIATED_ONLY first).
+        if config.instruments[Int(c.instrument)].mode == .negotiated { return .accepted }
+        let limit = c.side == .buy && c.type == .market ? matcher.instruments[c.instrument].bandHigh : c.price
+        guard let (reason, _) = expectedRules(account: c.account, instrument: c.instrument, side: c.side, limit: limit,
+                                              qty: c.qty, before, live) else { return .accepted }
+        return .rejected(reason)
+    }
+
+    /// The market's rules, in the contract's order, for an order of `qty` on `side` (a buy at most
+    /// at `limit`) by `account`, as the ledger stood before: money and holders, the two-way rule,
+    /// then capacity (a new line in the register, today's lock lot). Shared by `NEW`, `QUOTE`,
+    /// `ACCEPT` (the quote's opposite side at its price) and `CROSS`.
+    func expectedRules(account: Int32, instrument: Int32, side: Side, limit: Int64, qty: Int64,
+                       _ before: LedgerSnapshot, _ live: [RestingOrder]) -> (RejectReason, RejectDetail)? {
+        let a = before.accounts[Int(account)]
+        let position = before.position(account: account, instrument: instrument)
+        if side == .buy {
+            let cost = LedgerMath.cost(limit, qty, bps: fees.feeBps)
             if cost == nil && LedgerStreamTests.tolerated.contains(.overflowBeforeQualification) {
-                return .rejected(.insufficientCash)
+                return (.insufficientCash, .none)
             }
-            if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return .rejected(.notQualified) }
-            guard let cost, cost.frozen <= a.cash - a.frozenCash else { return .rejected(.insufficientCash) }
-            let weight = config.accounts[Int(c.account)].beneficialOwners
+            if a.qualifiedUntil < matcher.tradingDate.daysSinceEpoch { return (.notQualified, .none) }
+            guard let cost, cost.frozen <= a.cash - a.frozenCash else { return (.insufficientCash, .none) }
+            let weight = config.accounts[Int(account)].beneficialOwners
             if (position?.status ?? HolderStatus.none) == HolderStatus.none
-                && holdersAndSlots(before, c.instrument) + weight > config.instruments[Int(c.instrument)].holderCap {
+                && holdersAndSlots(before, instrument) + weight > config.instruments[Int(instrument)].holderCap {
                 if weight > 1 { saw("a trust's places do not fit") }
-                return .rejected(.holderLimit)
+                return (.holderLimit, .none)
             }
             let yearTotal = a.boughtThisYear + a.openBuyValue + cost.value
-            if (a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap) || yearTotal > Bounds.annualBuyMax {
-                return .rejected(.annualLimit)
+            if a.annualBuyCap >= 0 && yearTotal > a.annualBuyCap { return (.annualLimit, .none) }
+            if yearTotal > Bounds.annualBuyMax { return (.annualLimit, .cashLimit) }
+            if let twoWay = twoWayRefusal(account: account, instrument: instrument, side: side, before, live) {
+                return twoWay
             }
-            if let twoWay = twoWayVerdict(c, before, live) { return twoWay }
             // Then capacity: a new line in the register, today's lock lot.
-            let p = before.positionIndex(account: c.account, instrument: c.instrument)
+            let p = before.positionIndex(account: account, instrument: instrument)
             if p == nil && before.positions.count >= positionCapacity {
                 saw("THROTTLED expected: register full")
-                return .rejected(.throttled)
+                return (.throttled, .capacity)
             }
-            let days = Int32(config.instruments[Int(c.instrument)].holdingDays)
+            let days = Int32(config.instruments[Int(instrument)].holdingDays)
             if days > 0 && lots.count >= limits.lockLotsMax
                 && (p.map { lotIndex($0, before.rollCount + days) == nil } ?? true) {
                 saw("THROTTLED expected: no lock lot")
-                return .rejected(.throttled)
+                return (.throttled, .capacity)
             }
-            return .accepted
+            return nil
         }
-        let sell = expectedSell(position, c.qty)
-        if sell == .accepted, let twoWay = twoWayVerdict(c, before, live) { return twoWay }
-        return sell
+        if case .rejected(let reason) = expectedSell(position, qty) { return (reason, .none) }
+        return twoWayRefusal(account: account, instrument: instrument, side: side, before, live)
     }
 
     func expectedSell(_ p: Position?, _ qty: Int64) -> Verdict {
@@ -734,13 +806,18 @@ final class LedgerChecker {
         var expected: Verdict?
         switch c.kind {
         case .new: expected = expectedNew(c, before, live)
-        case .replace: if let target { expected = expectedReplace(c, target, before) }
+        case .replace: if let target, target.kind == .book { expected = expectedReplace(c, target, before) }
         default: break
         }
+        // What a negotiated verb (or a command reaching quotes and waiting crosses) should do.
+        let negotiated = checksNegotiation ? expectNegotiated(c, before, live) : nil
+        let referencesBefore = checksNegotiation
+            ? (0..<Int32(instrumentCount)).map { matcher.instruments[$0].referencePrice } : []
         // HALTED and MARKET_CLOSED come before the market's rules.
         var closed = false
         let instrument = c.kind == .replace ? target?.instrument ?? -1 : c.instrument
-        if (c.kind == .new || c.kind == .replace) && instrument >= 0 && Int(instrument) < instrumentCount {
+        if (c.kind == .new || (c.kind == .replace && (target?.kind ?? .book) == .book)) && instrument >= 0
+            && Int(instrument) < instrumentCount {
             let s = matcher.instruments[instrument]
             // A call auction refuses only what cannot wait for its uncross.
             let waits = c.kind == .replace || (c.type == .limit && (c.tif == .day || c.tif == .gtc))
@@ -757,6 +834,7 @@ final class LedgerChecker {
             "\(what)\n  command: \(RandomStreamText.describe(c))\n  events:\n\(RandomStreamText.list(events))"
         }
 
+        if let negotiated, let problem = checkNegotiated(c, negotiated, events) { return fail(problem) }
         if events.contains(where: { $0.kind == .trade && $0.tradeKind == .auction }) { saw("uncross settles") }
         if events.contains(where: { $0.kind == .replaced && $0.reason == CancelReason.selfTrade.rawValue }) {
             saw("uncross self-match releases part of an order")
@@ -985,6 +1063,9 @@ final class LedgerChecker {
         // 4. Everything the ledger keeps agrees with the orders, the lots and the totals.
         if let problem = invariants(after, liveAfter) { return fail(problem) }
         if let problem = matcher.verify() { return fail("verify(): \(problem)") }
+        if let negotiated, let problem = absorbNegotiated(c, negotiated, events, before, referencesBefore) {
+            return fail(problem)
+        }
 
         // 5. What this command exercised.
         count(c, events, before, after)
@@ -1160,6 +1241,35 @@ enum LedgerStreamTally {
         "sell frees a holder place", "slot becomes holder", "partial fill", "uncross settles",
     ]
 
+    /// What the streams with negotiated transfer must reach.
+    static let requiredNegotiated = [
+        "QUOTE posted buy", "QUOTE posted sell", "ACCEPT takes part of a quote", "ACCEPT takes the rest of a quote",
+        "ACCEPT takes the last lot of a quote", "ACCEPT takes a whole quote", "ACCEPT buys", "ACCEPT sells",
+        "ACCEPT refused badQty aboveQuote", "ACCEPT refused orderDone", "ACCEPT refused unknownOrder",
+        "ACCEPT refused notPermitted selfTrade", "CROSS refused notPermitted selfTrade",
+        "CROSS refused notPermitted unknownBroker", "CROSS waits", "CROSS completed",
+        "CROSS completed between two accounts of one broker", "CROSS refused crossMismatch",
+        "CROSS_MISMATCH on price", "CROSS_MISMATCH on qty", "CROSS_MISMATCH on side",
+        "CROSS refused crossMismatch refInUse", "CROSS waits beside another broker's cross under the same ref",
+        "CANCEL of a quote", "CANCEL of a waiting cross", "STATUS of a negotiated cid",
+        "REPLACE of a negotiated cid refused notPermitted", "CANCEL of a negotiated cid refused orderDone",
+        "quote expired at CLOSED", "quote expired at ROLL", "cross expired at CLOSED", "cross expired at ROLL",
+        "REBUY refused", "OPEN_OPPOSITE refused", "REBUY refused QUOTE", "REBUY refused ACCEPT", "REBUY refused CROSS",
+        "OPEN_OPPOSITE refused QUOTE", "OPEN_OPPOSITE refused ACCEPT", "OPEN_OPPOSITE refused CROSS",
+        "HOLDER_LIMIT for a trust via ACCEPT", "a trust accepts", "a buy after the rebuy interval",
+        "a negotiated trade leaves the reference price", "snapshot restored with quotes and crosses open",
+        "a restored matcher ran beside the live one", "partial fill", "uncross settles",
+    ]
+
+    /// And with room for few waiting crosses and quotes a day.
+    static let requiredNegotiatedCrowded = ["QUOTE refused throttled capacity", "CROSS refused throttled capacity"]
+
+    /// And with an instrument traded by negotiated transfer only.
+    static let requiredNegotiatedOnly = [
+        "NEW refused notPermitted negotiatedOnly", "PHASE refused notPermitted negotiatedOnly",
+        "a negotiated trade sets the next reference price",
+    ]
+
     static let requiredWhenTight = [
         "NEW REJ insufficientCash", "NEW REJ holderLimit", "NEW REJ holdingPeriod", "NEW REJ throttled",
         "THROTTLED expected: register full", "THROTTLED expected: no lock lot", "slot becomes holder", "holding period of 1 ended", "holding period of 3 ended", "partial fill",
@@ -1178,7 +1288,8 @@ enum LedgerStreamMarket {
     /// some have annual purchase caps (one already nearly used, one of zero).
     /// `twoWay`: the same market with the two-way rule on ZL000003 and two trusts (L2 holds from
     /// the start, L4 must find two places), ZL000002's cap one higher to make room for L2's two.
-    static func config(fees: Fees, twoWay: Bool = false) -> MarketConfig {
+    /// `negotiatedOnly`: ZL000003 is traded by negotiated transfer only (`mode: NEGOTIATED`).
+    static func config(fees: Fees, twoWay: Bool = false, negotiatedOnly: Bool = false) -> MarketConfig {
         func date(_ y: Int, _ m: Int, _ d: Int) -> CivilDate { CivilDate(year: y, month: m, day: d)! }
         let holdings: [Int: [Holding]] = [
             0: [Holding(symbol: "ZL000001", shares: 20_000)],
@@ -1229,7 +1340,8 @@ enum LedgerStreamMarket {
                 // 0.7704 ... 0.7854 in 0.0003, lots of 10; up to 3 holders; 3 days (with the two-way
                 // rule, both ways: a buy 3 rolls after a sell at the earliest, never both open).
                 InstrumentConfig(symbol: "ZL000003", name: "Penny", tick: 3, lot: 10, referencePrice: 7_779,
-                                 bandPercent: 1, holderCap: 3, holdingDays: 3, rebuyDays: twoWay ? 3 : 0),
+                                 bandPercent: 1, holderCap: 3, holdingDays: 3,
+                                 mode: negotiatedOnly ? .negotiated : .continuous, rebuyDays: twoWay ? 3 : 0),
             ],
             brokers: [
                 BrokerConfig(id: "OPS", token: "t0", isOperator: true),
@@ -1274,13 +1386,21 @@ struct LedgerStreamGenerator {
 
     /// Commands planned to follow one another (a cash adjustment, then the buy it was made for).
     var pending: [Command] = []
+    /// The negotiated verbs among the rest (`LedgerStreamNegotiation.swift`); nil: none, the
+    /// streams exactly as before.
+    var negotiation: NegotiationTraffic?
 
-    mutating func next(_ m: borrowing Matcher, live: [RestingOrder], ledger: LedgerSnapshot) -> (Command, RestingOrder?) {
+    /// The next command; `model` is what the checker knows of quotes, crosses and their cids.
+    mutating func next(_ m: borrowing Matcher, live: [RestingOrder], ledger: LedgerSnapshot,
+                       model: NegotiationModel? = nil) -> (Command, RestingOrder?) {
         step += 1
         let ts = LedgerStreamGenerator.tsBase + Int64(step) * 1_000
         if !pending.isEmpty {
             var c = pending.removeFirst()
             c.ts = ts
+            return (c, nil)
+        }
+        if negotiation != nil, let model, let c = negotiatedCommand(m, live: live, ledger: ledger, model: model, ts) {
             return (c, nil)
         }
         if rng.oneIn(80), let c = exactCashBuy(m, ledger, ts) { return (c, nil) }
