@@ -84,6 +84,16 @@ extension Matcher {
         var waiting = 0
         for i in 0..<Int32(instruments.count) { waiting += negotiatedOrders(instrument: i).filter { $0.kind == .cross }.count }
         if waiting != crosses.count { return "cross table holds \(crosses.count), \(waiting) crosses wait" }
+        // The day's quotes: each a cid record of its oid, and a live one a quote (an ACCEPT of a
+        // listed oid must never reach a book order).
+        for n in 0..<quotes.count {
+            let e = quotes[n]
+            guard e.record >= 0 && e.record < cids.count, cids[e.record].oid == e.oid else { return "quote \(e.oid): no cid record" }
+            let record = cids[e.record]
+            if record.state == .live && (store[record.slot].kind != .quote || store[record.slot].oid != e.oid) {
+                return "quote \(e.oid): its record names an order that is not the quote"
+            }
+        }
         return verifyLedger()
     }
 

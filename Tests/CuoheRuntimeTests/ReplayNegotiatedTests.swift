@@ -598,4 +598,30 @@ final class ReplayNegotiatedTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.stderr)
         XCTAssertTrue(verify.stdout.contains("eod_days=1"), verify.stdout)
     }
+
+    /// A snapshot is checked, not trusted: one whose day's quotes list a resting book order's oid
+    /// (so an `ACCEPT` of it would trade against the book) is refused, though every other byte is
+    /// what the engine wrote.
+    func testASnapshotWhoseQuotesNameABookOrderIsRefused() throws {
+        _ = replay.run("""
+            B01 NEW cid=n1 acct=A sym=C1 side=SELL qty=100 px=10.50
+            B01 QUOTE cid=q1 acct=A sym=C1 side=SELL qty=100 px=10.40
+            """)
+        let bytes = replay.matcher.snapshot()
+        func restores(_ bytes: [UInt8]) -> Bool {
+            guard let m = Matcher.restore(bytes, config: Self.config, limits: Self.limits) else { return false }
+            return m.verify() == nil
+        }
+        XCTAssertTrue(restores(bytes))
+        func section(oid: Int64, record: Int64) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(1).littleEndian) { Array($0) } + withUnsafeBytes(of: oid.littleEndian) { Array($0) }
+                + withUnsafeBytes(of: record.littleEndian) { Array($0) }
+        }
+        // The quote is oid 2 with cid record 1; the book order oid 1, record 0.
+        let genuine = section(oid: 2, record: 1)
+        let at = try XCTUnwrap((0...(bytes.count - genuine.count)).first { Array(bytes[$0..<($0 + genuine.count)]) == genuine })
+        var forged = bytes
+        forged.replaceSubrange(at..<(at + genuine.count), with: section(oid: 1, record: 0))
+        XCTAssertFalse(restores(forged))
+    }
 }
