@@ -613,15 +613,19 @@ final class ReplayNegotiatedTests: XCTestCase {
             return m.verify() == nil
         }
         XCTAssertTrue(restores(bytes))
-        func section(oid: Int64, record: Int64) -> [UInt8] {
-            withUnsafeBytes(of: UInt32(1).littleEndian) { Array($0) } + withUnsafeBytes(of: oid.littleEndian) { Array($0) }
-                + withUnsafeBytes(of: record.littleEndian) { Array($0) }
+        func section(_ entries: [(oid: Int64, record: Int64)]) -> [UInt8] {
+            var out = withUnsafeBytes(of: UInt32(entries.count).littleEndian) { Array($0) }
+            for e in entries {
+                out += withUnsafeBytes(of: e.oid.littleEndian) { Array($0) } + withUnsafeBytes(of: e.record.littleEndian) { Array($0) }
+            }
+            return out
         }
-        // The quote is oid 2 with cid record 1; the book order oid 1, record 0.
-        let genuine = section(oid: 2, record: 1)
+        // The quote is oid 2 with cid record 1; the book order oid 1, record 0. The forged list
+        // keeps the quote and adds the book order.
+        let genuine = section([(2, 1)])
         let at = try XCTUnwrap((0...(bytes.count - genuine.count)).first { Array(bytes[$0..<($0 + genuine.count)]) == genuine })
         var forged = bytes
-        forged.replaceSubrange(at..<(at + genuine.count), with: section(oid: 1, record: 0))
+        forged.replaceSubrange(at..<(at + genuine.count), with: section([(2, 1), (1, 0)]))
         XCTAssertFalse(restores(forged))
     }
 }
