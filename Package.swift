@@ -32,6 +32,8 @@ let package = Package(
                           path: "Benchmarks/CoreBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-auction-bench", dependencies: ["CuoheCore", "BenchSupport"],
                           path: "Benchmarks/AuctionBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-negotiation-bench", dependencies: ["CuoheCore", "BenchSupport"],
+                          path: "Benchmarks/NegotiationBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime", "BenchSupport"],
                           path: "Benchmarks/RingBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-pipeline-bench",
