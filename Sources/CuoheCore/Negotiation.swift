@@ -82,7 +82,7 @@ extension Matcher {
     /// `NOT_YOUR_ACCOUNT`), the quote (`UNKNOWN_ORDER`, `ORDER_DONE`), the quantity (`BAD_QTY`,
     /// `LOT_SIZE`, `BAD_QTY detail=ABOVE_QUOTE`), the instrument (`HALTED`, `MARKET_CLOSED`), and
     /// the same account on both sides (`NOT_PERMITTED detail=SELF_TRADE`).
-    func findQuote(_ c: Command) -> ((RejectReason, RejectDetail)?, Int32) {
+    mutating func findQuote(_ c: Command) -> ((RejectReason, RejectDetail)?, Int32) {
         if c.account < 0 || Int(c.account) >= accountBroker.count { return ((.unknownAccount, .none), -1) }
         if accountBroker[c.account] != c.broker { return ((.notYourAccount, .none), -1) }
         let found = c.quoteOid > 0 ? quotes.record(oid: c.quoteOid) : -1
@@ -140,7 +140,7 @@ extension Matcher {
     /// account on both sides (`NOT_PERMITTED detail=SELF_TRADE`); other terms than the waiting
     /// side's (`CROSS_MISMATCH`); a ref of the sender's already waiting (`CROSS_MISMATCH
     /// detail=REF_IN_USE`); no room to wait (`THROTTLED detail=CAPACITY`).
-    func pairCross(_ c: Command) -> ((RejectReason, RejectDetail)?, Int32) {
+    mutating func pairCross(_ c: Command) -> ((RejectReason, RejectDetail)?, Int32) {
         if c.counterBroker < 0 || Int(c.counterBroker) >= brokerSeq.count { return ((.notPermitted, .unknownBroker), -1) }
         let found = crosses.find(broker: c.counterBroker, ref: c.ref)
         if found >= 0 && crosses[found].counterBroker == c.broker {
