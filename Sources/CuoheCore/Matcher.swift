@@ -559,7 +559,7 @@ public struct Matcher: ~Copyable, Sendable {
 
     /// How much a FOK could fill now: the opposite side within its limit, up to the first resting
     /// order of its own account (self-trade prevention stops there).
-    func fillable(_ instrument: Int32, _ taker: Taker) -> (Int64, Bool) {
+    mutating func fillable(_ instrument: Int32, _ taker: Taker) -> (Int64, Bool) {
         let book = books[instrument]
         let opposite = taker.side.opposite
         var available: Int64 = 0
