@@ -34,6 +34,8 @@ let package = Package(
                           path: "Benchmarks/AuctionBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-negotiation-bench", dependencies: ["CuoheCore", "BenchSupport"],
                           path: "Benchmarks/NegotiationBench", swiftSettings: strict),
+        .executableTarget(name: "cuohe-text-bench", dependencies: ["CuoheRuntime", "CuoheProtocol", "CuoheCore", "BenchSupport"],
+                          path: "Benchmarks/TextBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-ring-bench", dependencies: ["CuoheRuntime", "BenchSupport"],
                           path: "Benchmarks/RingBench", swiftSettings: strict),
         .executableTarget(name: "cuohe-pipeline-bench",

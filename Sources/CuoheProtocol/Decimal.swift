@@ -55,51 +55,22 @@ public enum Decimal4 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the formatted value to a byte buffer (the outbound path builds lines in bytes).
+    /// Appends the formatted value to a byte buffer (the outbound path builds lines in bytes),
+    /// written as the line formatter writes it.
     public static func append(_ value: Int64, minFraction: Int = 2, to out: inout [UInt8]) {
-        var v = value
-        if v < 0 {
-            out.append(UInt8(ascii: "-"))
-            v = -v
-        }
-        appendInteger(v / Fixed.scale, to: &out)
-        var fraction = v % Fixed.scale
-        var digits = 4
-        var frac: [UInt8] = [48, 48, 48, 48]
-        for i in stride(from: 3, through: 0, by: -1) {
-            frac[i] = UInt8(48 + fraction % 10)
-            fraction /= 10
-        }
-        while digits > minFraction && frac[digits - 1] == 48 { digits -= 1 }
-        if digits > 0 {
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: frac[0..<digits])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var w = FieldWriter(base: buffer.baseAddress!, capacity: 32)
+            w.decimal(value, minFraction: minFraction)
+            out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: w.count))
         }
     }
 
     /// Appends a decimal integer.
     public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            appendInteger(0 &- value, to: &out)
-            return
-        }
-        if value < 10 {
-            out.append(UInt8(48 + value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        var v = UInt64(value)
-        withUnsafeMutableBytes(of: &digits) { buf in
-            while v > 0 {
-                buf[n] = UInt8(48 + v % 10)
-                v /= 10
-                n += 1
-            }
-            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var w = FieldWriter(base: buffer.baseAddress!, capacity: 32)
+            w.integer(value)
+            out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: w.count))
         }
     }
 

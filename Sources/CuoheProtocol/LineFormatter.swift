@@ -3,6 +3,11 @@ import CuoheCore
 /// Protocol spellings of the core's enums.
 public enum Spelling {
     public static func reason(_ r: RejectReason) -> String {
+        reasonLiteral(r).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func reasonLiteral(_ r: RejectReason) -> StaticString {
         switch r {
         case .malformed: "MALFORMED"
         case .lineTooLong: "LINE_TOO_LONG"
@@ -36,6 +41,11 @@ public enum Spelling {
     }
 
     public static func cancelReason(_ r: CancelReason) -> String {
+        cancelReasonLiteral(r).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func cancelReasonLiteral(_ r: CancelReason) -> StaticString {
         switch r {
         case .user: "USER"
         case .ioc: "IOC"
@@ -48,6 +58,11 @@ public enum Spelling {
     }
 
     public static func detail(_ d: RejectDetail) -> String? {
+        detailLiteral(d).map { $0.description }
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func detailLiteral(_ d: RejectDetail) -> StaticString? {
         switch d {
         case .none: nil
         case .auction: "AUCTION"
@@ -70,10 +85,20 @@ public enum Spelling {
         }
     }
 
-    public static func side(_ s: Side) -> String { s == .buy ? "BUY" : "SELL" }
+    public static func side(_ s: Side) -> String {
+        sideLiteral(s).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func sideLiteral(_ s: Side) -> StaticString { s == .buy ? "BUY" : "SELL" }
 
     /// The public `TRADE`'s `kind=`, and the `kind` column of `trades.csv`.
     public static func tradeKind(_ k: TradeKind) -> String {
+        tradeKindLiteral(k).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func tradeKindLiteral(_ k: TradeKind) -> StaticString {
         switch k {
         case .book: "BOOK"
         case .auction: "AUCTION"
@@ -83,6 +108,11 @@ public enum Spelling {
     }
 
     public static func tif(_ t: TimeInForce) -> String {
+        tifLiteral(t).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func tifLiteral(_ t: TimeInForce) -> StaticString {
         switch t {
         case .day: "DAY"
         case .gtc: "GTC"
@@ -92,6 +122,11 @@ public enum Spelling {
     }
 
     public static func phase(_ p: TradingPhase) -> String {
+        phaseLiteral(p).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func phaseLiteral(_ p: TradingPhase) -> StaticString {
         switch p {
         case .auction: "AUCTION"
         case .open: "OPEN"
@@ -100,6 +135,11 @@ public enum Spelling {
     }
 
     public static func state(_ s: OrderState) -> String {
+        stateLiteral(s).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func stateLiteral(_ s: OrderState) -> StaticString {
         switch s {
         case .new: "NEW"
         case .partial: "PARTIAL"
@@ -109,6 +149,11 @@ public enum Spelling {
     }
 
     public static func verb(_ k: CommandKind) -> String {
+        verbLiteral(k).description
+    }
+
+    /// The spelling as a static string (the line formatter copies its bytes).
+    static func verbLiteral(_ k: CommandKind) -> StaticString {
         switch k {
         case .new: "NEW"
         case .cancel: "CANCEL"
@@ -133,53 +178,86 @@ public enum Spelling {
 public struct LineFormatter: Sendable {
     public let directory: Directory
 
-    public init(directory: Directory) { self.directory = directory }
+    /// Names by id, packed like cids (every configured name is one), for copying by words.
+    let symbols: NameTable
+    let accounts: NameTable
+    let brokers: NameTable
 
-    /// Appends `event` as one line, without a terminator. Keys are static strings and names and
-    /// spellings are copied as whole byte runs: nothing is allocated per line.
+    /// Room a line is written into: more than any event's line needs (the longest, a `REPLACED`
+    /// with two 32-byte cids, is about 300 bytes), with a second, larger try should one not fit.
+    static let windowBytes = 512
+    static let wideWindowBytes = 8 * LineLimits.lineBytesMax
+
+    public init(directory: Directory) {
+        self.directory = directory
+        symbols = NameTable(directory.symbols)
+        accounts = NameTable(directory.accounts)
+        brokers = NameTable(directory.brokers)
+    }
+
+    /// Appends `event` as one line, without a terminator. The line is written through a pointer
+    /// into a window on the stack (keys are static strings, names and spellings copied as byte
+    /// runs, numbers two digits at a time), then appended to `out` in one copy. Nothing is
+    /// allocated.
     public func append(_ e: Event, to out: inout [UInt8]) {
-        var w = FieldWriter(out: out)
-        out = []  // the writer holds the buffer while it writes (no copy)
+        if write(e, capacity: LineFormatter.windowBytes, to: &out) { return }
+        // Not seen: a line longer than the window. Written again with room for any line.
+        _ = write(e, capacity: LineFormatter.wideWindowBytes, to: &out)
+    }
+
+    /// Writes the line into a window of `capacity` bytes and appends it; false (nothing appended)
+    /// if it did not fit.
+    func write(_ e: Event, capacity: Int, to out: inout [UInt8]) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { window in
+            var w = FieldWriter(base: window.baseAddress!, capacity: capacity)
+            fields(e, &w)
+            if w.overflowed { return false }
+            out.append(contentsOf: UnsafeBufferPointer(start: window.baseAddress!, count: w.count))
+            return true
+        }
+    }
+
+    func fields(_ e: Event, _ w: inout FieldWriter) {
         switch e.kind {
         case .ack: ack(e, &w)
         case .reject:
             w.word("REJ")
             w.seqAndCid(e)
-            w.text("reason", Spelling.reason(RejectReason(rawValue: e.reason) ?? .malformed))
-            if let d = Spelling.detail(e.detail) { w.text("detail", d) }
+            w.spelled("reason", Spelling.reasonLiteral(RejectReason(rawValue: e.reason) ?? .malformed))
+            if let d = Spelling.detailLiteral(e.detail) { w.spelled("detail", d) }
         case .fill: fill(e, &w)
         case .canceled:
             w.word("CANCELED")
             w.seqAndCid(e)
             w.int("oid", e.oid)
             w.int("leaves", 0)
-            w.text("reason", Spelling.cancelReason(CancelReason(rawValue: e.reason) ?? .admin))
+            w.spelled("reason", Spelling.cancelReasonLiteral(CancelReason(rawValue: e.reason) ?? .admin))
         case .replaced: replaced(e, &w)
         case .status: status(e, &w)
         case .trade:
             w.word("TRADE")
-            w.text("sym", name(directory.symbols, e.instrument))
+            w.name("sym", symbols, e.instrument)
             w.int("mdseq", e.mdseq)
             w.int("tid", e.tid)
             w.px("px", e.price)
             w.int("qty", e.qty)
-            w.text("kind", Spelling.tradeKind(e.tradeKind))
+            w.spelled("kind", Spelling.tradeKindLiteral(e.tradeKind))
         case .indicative:
             // Replay's view of what a `BOOK` would carry as `iop`/`iov` (empty: nothing would trade).
             w.word("IOP")
-            w.text("sym", name(directory.symbols, e.instrument))
-            if e.price > 0 { w.px("iop", e.price) } else { w.text("iop", "") }
-            if e.price > 0 { w.int("iov", e.qty) } else { w.text("iov", "") }
+            w.name("sym", symbols, e.instrument)
+            if e.price > 0 { w.px("iop", e.price) } else { w.spelled("iop", "") }
+            if e.price > 0 { w.int("iov", e.qty) } else { w.spelled("iov", "") }
         case .quote:
             // The quote board: public, and naming its broker (negotiated transfer is not anonymous).
             w.word("QUOTE")
-            w.text("sym", name(directory.symbols, e.instrument))
+            w.name("sym", symbols, e.instrument)
             w.int("mdseq", e.mdseq)
             w.int("qid", e.oid)
-            w.text("side", Spelling.side(e.side))
+            w.spelled("side", Spelling.sideLiteral(e.side))
             w.int("qty", e.qty)
             w.px("px", e.price)
-            w.text("broker", name(directory.brokers, e.broker))
+            w.name("broker", brokers, e.broker)
         case .ok: ok(e, &w)
         case .stats:
             w.word("STATS")
@@ -190,7 +268,6 @@ public struct LineFormatter: Sendable {
             w.int("rejects", e.cum)
         }
         w.int("ts", e.ts)
-        out = w.out
     }
 
     func name(_ names: [String], _ id: Int32) -> String { id >= 0 && Int(id) < names.count ? names[Int(id)] : "?" }
@@ -199,14 +276,14 @@ public struct LineFormatter: Sendable {
         w.word("ACK")
         w.seqAndCid(e)
         w.int("oid", e.oid)
-        w.text("acct", name(directory.accounts, e.account))
-        w.text("sym", name(directory.symbols, e.instrument))
-        w.text("side", Spelling.side(e.side))
+        w.name("acct", accounts, e.account)
+        w.name("sym", symbols, e.instrument)
+        w.spelled("side", Spelling.sideLiteral(e.side))
         w.int("qty", e.qty)
         w.px("px", e.price)
-        w.text("tif", Spelling.tif(e.tif))
-        if e.type == .market { w.text("type", "MARKET") }
-        if e.verb.isNegotiated { w.text("type", Spelling.verb(e.verb)) }
+        w.spelled("tif", Spelling.tifLiteral(e.tif))
+        if e.type == .market { w.spelled("type", "MARKET") }
+        if e.verb.isNegotiated { w.spelled("type", Spelling.verbLiteral(e.verb)) }
     }
 
     func fill(_ e: Event, _ w: inout FieldWriter) {
@@ -218,7 +295,7 @@ public struct LineFormatter: Sendable {
         w.int("qty", e.qty)
         w.int("leaves", e.leaves)
         w.int("cum", e.cum)
-        w.text("liq", e.liquidity == .maker ? "MAKER" : e.liquidity == .taker ? "TAKER" : "AUCTION")
+        w.spelled("liq", e.liquidity == .maker ? "MAKER" : e.liquidity == .taker ? "TAKER" : "AUCTION")
     }
 
     func replaced(_ e: Event, _ w: inout FieldWriter) {
@@ -229,14 +306,14 @@ public struct LineFormatter: Sendable {
         w.int("qty", e.qty)
         w.px("px", e.price)
         w.int("leaves", e.leaves)
-        if e.reason != 0 { w.text("reason", Spelling.cancelReason(CancelReason(rawValue: e.reason) ?? .selfTrade)) }
+        if e.reason != 0 { w.spelled("reason", Spelling.cancelReasonLiteral(CancelReason(rawValue: e.reason) ?? .selfTrade)) }
     }
 
     func status(_ e: Event, _ w: inout FieldWriter) {
         w.word("STATUS")
         w.seqAndCid(e)
         w.int("oid", e.oid)
-        w.text("state", Spelling.state(e.state))
+        w.spelled("state", Spelling.stateLiteral(e.state))
         w.int("qty", e.qty)
         w.px("px", e.price)
         w.int("leaves", e.leaves)
@@ -245,17 +322,17 @@ public struct LineFormatter: Sendable {
 
     func ok(_ e: Event, _ w: inout FieldWriter) {
         w.word("OK")
-        w.text("verb", Spelling.verb(e.verb))
+        w.spelled("verb", Spelling.verbLiteral(e.verb))
         if e.verb == .roll {
             w.text("date", e.date.iso)
         } else if e.verb == .deposit || e.verb == .withdraw {
-            w.text("acct", name(directory.accounts, e.account))
+            w.name("acct", accounts, e.account)
             w.px("amount", e.price)
             w.px("cash", e.qty)
         } else {
-            w.text("sym", name(directory.symbols, e.instrument))
+            w.name("sym", symbols, e.instrument)
         }
-        if e.verb == .phase { w.text("phase", Spelling.phase(e.phase)) }
+        if e.verb == .phase { w.spelled("phase", Spelling.phaseLiteral(e.phase)) }
     }
 
     public func line(_ e: Event) -> String {
@@ -275,31 +352,85 @@ public struct LineFormatter: Sendable {
     }
 }
 
-/// Appends a line's parts: its verb, then ` key=value` fields, written as bytes (static keys and
-/// words copied as byte runs, names copied from their UTF-8, numbers written digit by digit).
+/// Writes a line's parts into raw memory: its verb, then ` key=value` fields (static keys and
+/// words copied as byte runs, names from their UTF-8, numbers digit by digit). It never writes
+/// past `capacity`: a part that would not fit sets `overflowed` instead.
 struct FieldWriter {
-    var out: [UInt8]
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    private(set) var count = 0
+    private(set) var overflowed = false
 
-    mutating func bytes(_ s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil { out.append(contentsOf: s.utf8) }
+    init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
     }
 
-    mutating func word(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+    /// True if `n` more bytes fit (else marks the line as not fitting).
+    @inline(__always)
+    mutating func room(_ n: Int) -> Bool {
+        if count + n <= capacity { return true }
+        overflowed = true
+        return false
+    }
 
+    @inline(__always)
+    mutating func run(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        guard room(n) else { return }
+        (base + count).update(from: p, count: n)
+        count += n
+    }
+
+    mutating func bytes(_ s: String) {
+        var s = s
+        s.withUTF8 { if let p = $0.baseAddress { run(p, $0.count) } }
+    }
+
+    /// Copies a short run byte by byte (a call to memcpy costs more than the few bytes).
+    @inline(__always)
+    mutating func short(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        guard room(n) else { return }
+        for j in 0..<n { base[count + j] = p[j] }
+        count += n
+    }
+
+    mutating func word(_ s: StaticString) { short(s.utf8Start, s.utf8CodeUnitCount) }
+
+    /// ` key=`.
+    @inline(__always)
     mutating func key(_ k: StaticString) {
-        out.append(UInt8(ascii: " "))
-        k.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(UInt8(ascii: "="))
+        let n = k.utf8CodeUnitCount
+        guard room(n + 2) else { return }
+        base[count] = UInt8(ascii: " ")
+        let p = k.utf8Start
+        for j in 0..<n { base[count + 1 + j] = p[j] }
+        base[count + n + 1] = UInt8(ascii: "=")
+        count += n + 2
+    }
+
+    /// ` key=value` with a spelling from the static tables.
+    mutating func spelled(_ k: StaticString, _ v: StaticString) {
+        key(k)
+        short(v.utf8Start, v.utf8CodeUnitCount)
+    }
+
+    /// ` key=name`: the name of `id` in `names`, `?` if there is none.
+    mutating func name(_ k: StaticString, _ names: NameTable, _ id: Int32) {
+        key(k)
+        guard id >= 0 && Int(id) < names.packed.count else { return short("?", 1) }
+        let packed = names.packed[Int(id)]
+        if packed.isNone { return bytes(names.text[Int(id)]) }
+        packedBytes(packed)
     }
 
     mutating func int(_ k: StaticString, _ v: Int64) {
         key(k)
-        Decimal4.appendInteger(v, to: &out)
+        integer(v)
     }
 
     mutating func px(_ k: StaticString, _ v: Int64) {
         key(k)
-        Decimal4.append(v, to: &out)
+        decimal(v)
     }
 
     mutating func text(_ k: StaticString, _ v: String) {
@@ -307,15 +438,87 @@ struct FieldWriter {
         bytes(v)
     }
 
+    /// A decimal integer: two digits at a time from the last, into the end of a 20-byte run, then
+    /// moved to its place.
+    mutating func integer(_ value: Int64) {
+        guard room(21) else { return }
+        var v = UInt64(bitPattern: value)
+        if value < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+            v = 0 &- v
+        }
+        let pairs: StaticString =
+            "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
+        let end = base + count + 20
+        var p = end
+        while v >= 100 {
+            let q = v / 100
+            let r = Int(v &- q &* 100)
+            p -= 2
+            p[0] = table[2 * r]
+            p[1] = table[2 * r + 1]
+            v = q
+        }
+        if v >= 10 {
+            p -= 2
+            p[0] = table[2 * Int(v)]
+            p[1] = table[2 * Int(v) + 1]
+        } else {
+            p -= 1
+            p[0] = UInt8(truncatingIfNeeded: 48 &+ v)
+        }
+        let digits = end - p
+        for j in 0..<digits { base[count + j] = p[j] }
+        count += digits
+    }
+
+    /// A fixed-point amount: at least `minFraction` (0 to 4) fractional digits and no trailing
+    /// zeros beyond them (`12.34`, `0.50`, `1.2345`; `12` with 0).
+    mutating func decimal(_ value: Int64, minFraction: Int = 2) {
+        guard room(27) else { return }
+        var v = UInt64(bitPattern: value)
+        if value < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+            v = 0 &- v
+        }
+        let whole = v / UInt64(Fixed.scale)
+        integer(Int64(bitPattern: whole))
+        var fraction = v % UInt64(Fixed.scale)
+        var digits = 4
+        while digits > minFraction && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        if digits == 0 { return }
+        base[count] = UInt8(ascii: ".")
+        var i = count + digits
+        for _ in 0..<digits {
+            base[i] = UInt8(truncatingIfNeeded: 48 &+ fraction % 10)
+            fraction /= 10
+            i -= 1
+        }
+        count += digits + 1
+    }
+
     /// A cid from its packed words: each word's bytes up to the first zero.
     mutating func cid(_ k: StaticString, _ v: ClientOrderID) {
         key(k)
+        packedBytes(v)
+    }
+
+    /// The bytes of a packed cid or name, up to its first zero.
+    mutating func packedBytes(_ v: ClientOrderID) {
+        guard room(ClientOrderID.lengthMax) else { return }
         for w in 0..<4 {
             var word = w == 0 ? v.w0 : w == 1 ? v.w1 : w == 2 ? v.w2 : v.w3
             for _ in 0..<8 {
                 let b = UInt8(truncatingIfNeeded: word)
                 if b == 0 { return }
-                out.append(b)
+                base[count] = b
+                count += 1
                 word >>= 8
             }
         }
@@ -326,3 +529,16 @@ struct FieldWriter {
         if !e.cid.isNone { cid("cid", e.cid) }
     }
 }
+
+/// Names by id for the line formatter: each packed like a cid (every configured name fits one:
+/// the directory looks names up that way), the text kept for any that does not.
+struct NameTable: Sendable {
+    let packed: [ClientOrderID]
+    let text: [String]
+
+    init(_ names: [String]) {
+        text = names
+        packed = names.map { ClientOrderID($0) ?? .none }
+    }
+}
+

@@ -37,6 +37,44 @@ final class DecimalTests: XCTestCase {
         XCTAssertEqual(Decimal4.format(Int64.max), "922337203685477.5807")
     }
 
+    /// The line formatter writes integers and amounts itself, straight into the line (and
+    /// `Decimal4` through it): checked against the standard library's integer text on the edges
+    /// and a seeded spread of magnitudes, both signs.
+    func testTheLineWriterFormatsNumbersAsTheStandardLibraryDoes() {
+        var values: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1_000, 5_000, 12_345, 120_000, 123_400,
+                               Int64.max, Int64.min, Int64.min + 1, -1, -10, -99_999, Bounds.priceMax, Bounds.quantityMax]
+        var x: UInt64 = 0xD1617
+        for _ in 0..<20_000 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let magnitude = Int64(bitPattern: x >> 1) >> Int64(x % 63)
+            values.append(x & 1 == 0 ? magnitude : -magnitude)
+        }
+        /// `v` as a decimal of 10^-4 units with at least `minFraction` fractional digits.
+        func reference(_ v: Int64, minFraction: Int) -> String {
+            let magnitude = v.magnitude
+            var fraction = String(magnitude % 10_000)
+            fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
+            while fraction.count > minFraction && fraction.hasSuffix("0") { fraction.removeLast() }
+            return (v < 0 ? "-" : "") + String(magnitude / 10_000) + (fraction.isEmpty ? "" : "." + fraction)
+        }
+        for v in values {
+            var integer: [UInt8] = []
+            Decimal4.appendInteger(v, to: &integer)
+            XCTAssertEqual(String(decoding: integer, as: UTF8.self), String(v), "integer \(v)")
+            for minFraction in [0, 2, 4] {
+                XCTAssertEqual(Decimal4.format(v, minFraction: minFraction), reference(v, minFraction: minFraction),
+                               "amount \(v), \(minFraction) digits at least")
+            }
+        }
+        // A window too small is reported, never written past.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { buffer in
+            var w = FieldWriter(base: buffer.baseAddress!, capacity: 8)
+            w.int("ts", 1_796_054_400_000_000_000)
+            XCTAssertTrue(w.overflowed)
+            XCTAssertLessThanOrEqual(w.count, 8)
+        }
+    }
+
     func testRoundTripsEveryValueItFormats() {
         var x: UInt64 = 1
         for _ in 0..<10_000 {

@@ -132,28 +132,31 @@ public struct ReplayText: Sendable {
     public let directory: Directory
     let formatter: LineFormatter
 
+    /// Each broker's name and a space, then market data's `* `: what a line starts with.
+    let prefixes: [[UInt8]]
+
     public init(directory: Directory) {
         self.directory = directory
         formatter = LineFormatter(directory: directory)
+        prefixes = directory.brokers.map { Array($0.utf8) + [UInt8(ascii: " ")] } + [Array("* ".utf8)]
     }
 
     public func append(_ e: Event, to out: inout [UInt8]) {
         if e.kind == .trade || e.kind == .indicative || e.kind == .quote {
-            append(e, as: "*", to: &out)
+            append(e, as: prefixes.count - 1, to: &out)
         } else if e.broker < 0 {
             // The schedule's own PHASE: its answer goes to every operator broker.
             for (b, isOperator) in directory.brokerIsOperator.enumerated() where isOperator {
-                append(e, as: directory.brokers[b], to: &out)
+                append(e, as: b, to: &out)
             }
         } else {
-            append(e, as: directory.brokers[Int(e.broker)], to: &out)
+            append(e, as: Int(e.broker), to: &out)
         }
     }
 
-    /// One line: `who`, a space, the event's protocol line.
-    func append(_ e: Event, as who: String, to out: inout [UInt8]) {
-        out.append(contentsOf: who.utf8)
-        out.append(UInt8(ascii: " "))
+    /// One line: the prefix, the event's protocol line, `\n`.
+    func append(_ e: Event, as prefix: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: prefixes[prefix])
         formatter.append(e, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
