@@ -41,15 +41,22 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
         let n = bytes.count
         guard n >= 1, n <= ClientOrderID.lengthMax else { return nil }
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for i in 0..<n {
+        var word: UInt64 = 0
+        var i = 0
+        // A word is gathered in a register and stored once whole (or at the end).
+        while i < n {
             let b = bytes[i]
             guard ClientOrderID.isValidByte(b) else { return nil }
-            let shift = UInt64((i & 7) * 8)
-            switch i >> 3 {
-            case 0: words.0 |= UInt64(b) << shift
-            case 1: words.1 |= UInt64(b) << shift
-            case 2: words.2 |= UInt64(b) << shift
-            default: words.3 |= UInt64(b) << shift
+            word |= UInt64(b) &<< UInt64((i & 7) &<< 3)
+            i += 1
+            if i & 7 == 0 || i == n {
+                switch (i - 1) >> 3 {
+                case 0: words.0 = word
+                case 1: words.1 = word
+                case 2: words.2 = word
+                default: words.3 = word
+                }
+                word = 0
             }
         }
         return ClientOrderID(w0: words.0, w1: words.1, w2: words.2, w3: words.3)

@@ -48,8 +48,20 @@ enum FieldKey: Int, CaseIterable {
 /// session requests and operator dates build `String`s.
 public struct LineParser: Sendable {
     public let directory: Directory
+    /// The verbs, their keys' masks and the keys as packed words, copied from the static tables
+    /// once: a static read on every line goes through a lazy-initialisation check each time.
+    let verbWords: [UInt64]
+    let verbList: [Verb]
+    let verbSpecs: [(required: UInt32, optional: UInt32)]
+    let keyWords: [UInt64]
 
-    public init(directory: Directory) { self.directory = directory }
+    public init(directory: Directory) {
+        self.directory = directory
+        verbWords = LineParser.verbs.map(\.0)
+        verbList = LineParser.verbs.map(\.1)
+        verbSpecs = LineParser.specs
+        keyWords = FieldKey.packed
+    }
 
     enum Verb {
         case new, cancel, status, replace, halt, resume, unsub, phase, roll, deposit, withdraw, stats, logout, login,
@@ -142,50 +154,82 @@ public struct LineParser: Sendable {
         while end > 0 && line[end - 1] == space { end -= 1 }
         if end == 0 || line[0] == UInt8(ascii: "#") { return .empty }
         // The protocol is ASCII: a control byte, or any byte past it (which could be a C1
-        // control or broken UTF-8 when a value is echoed), is refused.
-        for i in 0..<end where line[i] < 0x20 || line[i] >= 0x7F {
-            return .reject(.malformed, cid: .none, detail: line[i] >= 0x80 ? "NON_ASCII" : "CONTROL_BYTE")
-        }
+        // control or broken UTF-8 when a value is echoed), is refused, before anything else. The
+        // line is read once, left to right: verb, then each field's key and value, every byte
+        // checked as it passes.
+        func refused(_ b: UInt8) -> ParsedLine { .reject(.malformed, cid: .none, detail: b >= 0x80 ? "NON_ASCII" : "CONTROL_BYTE") }
         // Verb.
         var i = 0
-        while i < end && line[i] != space { i += 1 }
-        let verbWord = LineParser.pack(UnsafeBufferPointer(rebasing: line[0..<i]))
+        var verbWord: UInt64 = 0
+        while i < end {
+            let b = line[i]
+            if b == space { break }
+            if b < 0x20 || b >= 0x7F { return refused(b) }
+            if i < 8 { verbWord |= UInt64(b) &<< UInt64(8 &* i) }
+            i += 1
+        }
+        if i > 8 { verbWord = 0 }
         var verb: Verb? = nil
         var spec: (required: UInt32, optional: UInt32) = (0, 0)
-        for (k, (word, v)) in LineParser.verbs.enumerated() where word == verbWord {
-            verb = v
-            spec = LineParser.specs[k]
+        for k in 0..<verbWords.count where verbWords[k] == verbWord {
+            verb = verbList[k]
+            spec = verbSpecs[k]
             break
         }
         // Fields.
         for k in 0..<slots.count { slots[k] = -1 }
         var count = 0
+        var present: UInt32 = 0
         var cid = ClientOrderID.none
         var malformed: String? = nil
         while i < end {
             i += 1  // the single space
             let start = i
-            while i < end && line[i] != space { i += 1 }
-            var eq = start
-            while eq < i && line[eq] != UInt8(ascii: "=") { eq += 1 }
-            if eq == i {
+            // The key: lower-case letters up to `=`, packed as it is read.
+            var eq = -1
+            var keyWord: UInt64 = 0
+            var keyOK = true
+            while i < end {
+                let b = line[i]
+                if b == space { break }
+                if b < 0x20 || b >= 0x7F { return refused(b) }
+                if b == UInt8(ascii: "=") {
+                    eq = i
+                    i += 1
+                    break
+                }
+                if b < 97 || b > 122 { keyOK = false }
+                let k = i - start
+                if k < 8 { keyWord |= UInt64(b) &<< UInt64(8 &* k) }
+                i += 1
+            }
+            // The value, up to the next space.
+            var equalsInValue = false
+            while i < end {
+                let b = line[i]
+                if b == space { break }
+                if b < 0x20 || b >= 0x7F { return refused(b) }
+                if b == UInt8(ascii: "=") { equalsInValue = true }
+                i += 1
+            }
+            if eq < 0 {
                 malformed = malformed ?? "FIELD_WITHOUT_VALUE"
                 continue
             }
-            var keyOK = eq > start
-            for k in start..<eq where line[k] < 97 || line[k] > 122 { keyOK = false }
-            if !keyOK {
+            if !keyOK || eq == start {
                 malformed = malformed ?? "BAD_KEY"
                 continue
             }
             if eq + 1 == i { malformed = malformed ?? "EMPTY_VALUE" }
-            for k in (eq + 1)..<i where line[k] == UInt8(ascii: "=") {
-                malformed = malformed ?? "EQUALS_IN_VALUE"
-                break
-            }
-            let keyWord = LineParser.pack(UnsafeBufferPointer(rebasing: line[start..<eq]))
+            if equalsInValue { malformed = malformed ?? "EQUALS_IN_VALUE" }
+            if eq - start > 8 { keyWord = 0 }
             var key: Int32 = -1
-            if keyWord != 0, let k = FieldKey.packed.firstIndex(of: keyWord) { key = Int32(k) }
+            if keyWord != 0 {
+                for k in 0..<keyWords.count where keyWords[k] == keyWord {
+                    key = Int32(k)
+                    break
+                }
+            }
             if key >= 0 {
                 if slots[Int(key)] >= 0 { malformed = malformed ?? "DUPLICATE_KEY" }
             } else {
@@ -202,8 +246,12 @@ public struct LineParser: Sendable {
             }
             fields[count] = Field(keyStart: Int32(start), keyEnd: Int32(eq), valueStart: Int32(eq + 1), valueEnd: Int32(i),
                                   key: key)
-            if key >= 0 && slots[Int(key)] < 0 { slots[Int(key)] = Int8(count) }
+            if key >= 0 && slots[Int(key)] < 0 {
+                slots[Int(key)] = Int8(count)
+                present |= 1 << UInt32(key)
+            }
             count += 1
+            // Packed once: it answers a malformed line's REJ and is the command's cid.
             if key == Int32(FieldKey.cid.rawValue),
                let c = ClientOrderID(bytes: UnsafeBufferPointer(rebasing: line[(eq + 1)..<i])) {
                 cid = c
@@ -220,8 +268,10 @@ public struct LineParser: Sendable {
                 return reject("UNKNOWN_KEY_\(name.uppercased())")
             }
         }
-        for key in FieldKey.allCases where spec.required & key.bit != 0 && slots[key.rawValue] < 0 {
-            return reject("MISSING_\(FieldKey.names[key.rawValue].uppercased())")
+        let missing = spec.required & ~present
+        if missing != 0 {
+            // The first missing key in the protocol's order.
+            return reject("MISSING_\(FieldKey.names[missing.trailingZeroBitCount].uppercased())")
         }
 
         func field(_ key: FieldKey) -> UnsafeBufferPointer<UInt8>? {
@@ -234,6 +284,8 @@ public struct LineParser: Sendable {
             word.withUTF8Buffer { value.elementsEqual($0) }
         }
         func cidField(_ key: FieldKey) -> ClientOrderID? {
+            // The cid was packed as the fields were read (none: not a valid cid).
+            if key == .cid { return cid.isNone ? nil : cid }
             guard let v = field(key) else { return nil }
             return ClientOrderID(bytes: v)
         }
