@@ -134,15 +134,40 @@ func limits(_ lines: Int) -> EngineLimits {
     return l
 }
 
+/// The market as configuration JSON and the lines as a replay file, for timing `cuohe replay`
+/// itself on them (`--write DIR`).
+func write(_ lines: [[UInt8]], to dir: String) {
+    var json = "{ \"tradingDate\": \"2026-12-01\", \"fees\": { \"feeBps\": 3, \"stampDutyBps\": 10 },\n"
+    json += "  \"instruments\": [ { \"symbol\": \"\(symbol)\", \"name\": \"Bench\", \"tick\": \"0.01\", \"lot\": 100, "
+        + "\"referencePrice\": \"100.00\", \"bandPercent\": 10 } ],\n  \"brokers\": [\n"
+    json += (0..<brokerCount).map { "    { \"id\": \"B\($0)\", \"token\": \"t\($0)\" }," }.joined(separator: "\n")
+    json += "\n    { \"id\": \"OP\", \"token\": \"op\", \"operator\": true } ],\n  \"accounts\": [\n"
+    json += (0..<accountCount).map {
+        "    { \"id\": \"A\($0)\", \"broker\": \"B\($0 % brokerCount)\", \"qualifiedUntil\": \"2027-12-31\", "
+            + "\"cash\": \"10000000000.00\", \"holdings\": { \"\(symbol)\": 1000000000 } }"
+    }.joined(separator: ",\n")
+    json += " ]\n}\n"
+    var text: [UInt8] = []
+    for line in lines { text += line + [UInt8(ascii: "\n")] }
+    for (name, bytes) in [("market.json", Array(json.utf8)), ("lines.txt", text)] {
+        guard let f = fopen(dir + "/" + name, "w"), fwrite(bytes, 1, bytes.count, f) == bytes.count, fclose(f) == 0 else {
+            fail("cannot write \(dir)/\(name)")
+        }
+    }
+    print("wrote \(dir)/market.json and \(dir)/lines.txt (\(lines.count) lines)")
+}
+
 var lineCount = 1_000_000
 var runs = 5
+var writeDir: String? = nil
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--lines": lineCount = Int(args.popFirst() ?? "") ?? lineCount
     case "--runs": runs = Int(args.popFirst() ?? "") ?? runs
+    case "--write": writeDir = args.popFirst()
     default:
-        print("usage: cuohe-text-bench [--lines N] [--runs R]")
+        print("usage: cuohe-text-bench [--lines N] [--runs R] [--write DIR]")
         exit(2)
     }
 }
@@ -155,6 +180,10 @@ let input = lines(lineCount, seed: 0x7E47)
 let offsets = input.map { line in (line.firstIndex(of: UInt8(ascii: " ")) ?? 0) + 1 }
 let brokers = input.map { line in directory.broker(line.prefix { $0 != UInt8(ascii: " ") }) ?? -1 }
 let inputBytes = input.reduce(0) { $0 + $1.count + 1 }
+if let writeDir {
+    write(input, to: writeDir)
+    exit(0)
+}
 
 // The events the commands make, once, for the formatting runs.
 let commands = parseAll(input, parser, brokers, offsets)

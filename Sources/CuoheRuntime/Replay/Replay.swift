@@ -20,6 +20,8 @@ public struct Replay: ~Copyable {
     let text: ReplayText
     public private(set) var matcher: Matcher
     var events = EventBuffer()
+    /// The storage `feed` answers in, kept for the next line.
+    var sequencedScratch: [Command] = []
     /// The timestamp of the last command.
     public var clock: Int64 { sequencing.now }
     /// Every trade replayed, with its trading date, for `trades.csv` (kept only when asked for:
@@ -54,7 +56,12 @@ public struct Replay: ~Copyable {
     @discardableResult
     public mutating func feed(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) -> [Command] {
         let inbound = edge.read(line)
-        var sequenced: [Command] = []
+        // Reused from line to line: a caller that lets go of the answer leaves it unique, so
+        // no line allocates it again.
+        var sequenced = sequencedScratch
+        sequencedScratch = []
+        sequenced.removeAll(keepingCapacity: true)
+        defer { sequencedScratch = sequenced }
         if case .command(var command, let requested) = inbound, let ts = sequencing.stamp(requested: requested) {
             // As the pipeline's sequencer does: the schedule's entries due by the command's stamp
             // first, then the command with that same stamp (and, after a ROLL, the new day's
