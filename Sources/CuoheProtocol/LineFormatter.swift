@@ -200,17 +200,28 @@ public struct LineFormatter: Sendable {
     /// runs, numbers two digits at a time), then appended to `out` in one copy. Nothing is
     /// allocated.
     public func append(_ e: Event, to out: inout [UInt8]) {
-        if write(e, capacity: LineFormatter.windowBytes, to: &out) { return }
+        append(e, who: .none, to: &out)
+    }
+
+    /// Appends `who` (a broker's name, or `*`), a space, the event's line and `\n`: a line of
+    /// replay's output, in the same one copy. With `who` `.none`, the bare line.
+    public func append(_ e: Event, who: ClientOrderID, to out: inout [UInt8]) {
+        if write(e, who: who, capacity: LineFormatter.windowBytes, to: &out) { return }
         // Not seen: a line longer than the window. Written again with room for any line.
-        _ = write(e, capacity: LineFormatter.wideWindowBytes, to: &out)
+        _ = write(e, who: who, capacity: LineFormatter.wideWindowBytes, to: &out)
     }
 
     /// Writes the line into a window of `capacity` bytes and appends it; false (nothing appended)
     /// if it did not fit.
-    func write(_ e: Event, capacity: Int, to out: inout [UInt8]) -> Bool {
+    func write(_ e: Event, who: ClientOrderID, capacity: Int, to out: inout [UInt8]) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { window in
             var w = FieldWriter(base: window.baseAddress!, capacity: capacity)
+            if !who.isNone {
+                w.packedBytes(who)
+                w.short(" ", 1)
+            }
             fields(e, &w)
+            if !who.isNone { w.short("\n", 1) }
             if w.overflowed { return false }
             out.append(contentsOf: UnsafeBufferPointer(start: window.baseAddress!, count: w.count))
             return true
@@ -394,6 +405,7 @@ struct FieldWriter {
         count += n
     }
 
+    @inline(__always)
     mutating func word(_ s: StaticString) { short(s.utf8Start, s.utf8CodeUnitCount) }
 
     /// ` key=`.
@@ -409,6 +421,7 @@ struct FieldWriter {
     }
 
     /// ` key=value` with a spelling from the static tables.
+    @inline(__always)
     mutating func spelled(_ k: StaticString, _ v: StaticString) {
         key(k)
         short(v.utf8Start, v.utf8CodeUnitCount)
@@ -423,11 +436,13 @@ struct FieldWriter {
         packedBytes(packed)
     }
 
+    @inline(__always)
     mutating func int(_ k: StaticString, _ v: Int64) {
         key(k)
         integer(v)
     }
 
+    @inline(__always)
     mutating func px(_ k: StaticString, _ v: Int64) {
         key(k)
         decimal(v)
@@ -440,6 +455,7 @@ struct FieldWriter {
 
     /// A decimal integer: two digits at a time from the last, into the end of a 20-byte run, then
     /// moved to its place.
+    @inline(__always)
     mutating func integer(_ value: Int64) {
         guard room(21) else { return }
         var v = UInt64(bitPattern: value)
@@ -504,12 +520,14 @@ struct FieldWriter {
     }
 
     /// A cid from its packed words: each word's bytes up to the first zero.
+    @inline(__always)
     mutating func cid(_ k: StaticString, _ v: ClientOrderID) {
         key(k)
         packedBytes(v)
     }
 
     /// The bytes of a packed cid or name, up to its first zero.
+    @inline(__always)
     mutating func packedBytes(_ v: ClientOrderID) {
         guard room(ClientOrderID.lengthMax) else { return }
         for w in 0..<4 {

@@ -139,13 +139,18 @@ public struct ReplayText: Sendable {
     public let directory: Directory
     let formatter: LineFormatter
 
-    /// Each broker's name and a space, then market data's `* `: what a line starts with.
-    let prefixes: [[UInt8]]
+    /// What each line starts with: its broker's name (packed like a cid), or `*` for market
+    /// data (the last).
+    let prefixes: [ClientOrderID]
 
     public init(directory: Directory) {
         self.directory = directory
         formatter = LineFormatter(directory: directory)
-        prefixes = directory.brokers.map { Array($0.utf8) + [UInt8(ascii: " ")] } + [Array("* ".utf8)]
+        // Every configured broker id packs (the loader allows only cid bytes in ids); `*` is not
+        // a cid byte, so it is packed by hand (the writer copies bytes up to the first zero).
+        let star = ClientOrderID(w0: UInt64(UInt8(ascii: "*")), w1: 0, w2: 0, w3: 0)
+        prefixes = directory.brokers.map { ClientOrderID($0) ?? ClientOrderID(w0: UInt64(UInt8(ascii: "?")), w1: 0, w2: 0, w3: 0) }
+            + [star]
     }
 
     public func append(_ e: Event, to out: inout [UInt8]) {
@@ -163,9 +168,7 @@ public struct ReplayText: Sendable {
 
     /// One line: the prefix, the event's protocol line, `\n`.
     func append(_ e: Event, as prefix: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: prefixes[prefix])
-        formatter.append(e, to: &out)
-        out.append(UInt8(ascii: "\n"))
+        formatter.append(e, who: prefixes[prefix], to: &out)
     }
 
     public func append(_ answer: EdgeAnswer, nextSeq: (Int32) -> Int64, to out: inout [UInt8]) {
