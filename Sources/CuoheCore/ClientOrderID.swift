@@ -22,6 +22,13 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
             || b == 95 || b == 46 || b == 45
     }
 
+    /// Packs the bytes in `buffer` (no generic collection in between); nil as `init?(bytes:)`.
+    @inlinable
+    public init?(buffer: UnsafeBufferPointer<UInt8>) {
+        guard let packed = ClientOrderID.pack(buffer) else { return nil }
+        self = packed
+    }
+
     /// Packs the bytes; nil if the length or any byte is not allowed. Inlinable, so it is
     /// specialized where the edges call it on their byte slices (a generic call costs ~300
     /// instructions a byte).

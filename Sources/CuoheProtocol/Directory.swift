@@ -37,6 +37,17 @@ public struct Directory: Sendable {
 
     public func broker(_ name: String) -> Int32? { broker(Array(name.utf8)) }
 
+    /// The parser's lookups, on the line's own bytes (no generic collection in between).
+    public func account(_ name: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let key = ClientOrderID(buffer: name) else { return -1 }
+        return accountIndex.id(key)
+    }
+
+    public func symbol(_ name: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let key = ClientOrderID(buffer: name) else { return -1 }
+        return symbolIndex.id(key)
+    }
+
     /// The account's id, or -1 if not configured.
     public func account<C: Collection>(_ name: C) -> Int32 where C.Element == UInt8 {
         guard let key = ClientOrderID(bytes: name) else { return -1 }

@@ -253,7 +253,7 @@ public struct LineParser: Sendable {
             count += 1
             // Packed once: it answers a malformed line's REJ and is the command's cid.
             if key == Int32(FieldKey.cid.rawValue),
-               let c = ClientOrderID(bytes: UnsafeBufferPointer(rebasing: line[(eq + 1)..<i])) {
+               let c = ClientOrderID(buffer: UnsafeBufferPointer(rebasing: line[(eq + 1)..<i])) {
                 cid = c
             }
         }
@@ -287,7 +287,7 @@ public struct LineParser: Sendable {
             // The cid was packed as the fields were read (none: not a valid cid).
             if key == .cid { return cid.isNone ? nil : cid }
             guard let v = field(key) else { return nil }
-            return ClientOrderID(bytes: v)
+            return ClientOrderID(buffer: v)
         }
         func sideField() -> Side? {
             let side = field(.side)!
@@ -298,7 +298,7 @@ public struct LineParser: Sendable {
             let v = field(.ref)!
             guard v.count <= 16, v.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) })
             else { return nil }
-            return ClientOrderID(bytes: v)
+            return ClientOrderID(buffer: v)
         }
         func quantity(_ v: UnsafeBufferPointer<UInt8>?) -> Int64 {
             guard let v else { return Command.absent }
