@@ -136,7 +136,12 @@ public enum Recovery {
                               options: RecoveryOptions, log: @escaping @Sendable (String) -> Void) throws(RecoveryError) -> Start {
         let config = market.config
         let limits = options.limits
-        for seq in snapshots where !options.wholeJournal {
+        // A snapshot restores only its own day's trade log. With the whole end-of-day folder
+        // gone, the closed days' files can only come back from the whole journal (a snapshot
+        // taken early in a day, before its first trade, would otherwise be usable and leave them
+        // missing).
+        let eodGone = !FileSystem.exists(data + "/eod")
+        for seq in snapshots where !options.wholeJournal && !eodGone {
             switch SnapshotFile.load(data: data, seq: seq, config: config, configDigest: market.digest, limits: limits) {
             case .success(let loaded):
                 // Usable only if the day's trade log holds the trades it counts on (the log is
@@ -162,7 +167,10 @@ public enum Recovery {
                 log("trying an older snapshot")
             }
         }
-        if !options.wholeJournal && !snapshots.isEmpty { log("no usable snapshot: replaying the whole journal") }
+        if !options.wholeJournal && !snapshots.isEmpty {
+            log(eodGone ? "\(data)/eod is missing: replaying the whole journal to write every day's files again"
+                        : "no usable snapshot: replaying the whole journal")
+        }
         return Start(replayer: try freshReplayer(data: data, config: config, directory: directory, limits: limits,
                                                  keepsTrades: options.wholeJournal, log: log),
                      seq: 0)
