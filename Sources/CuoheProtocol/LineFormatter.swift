@@ -453,17 +453,22 @@ struct FieldWriter {
         bytes(v)
     }
 
+    /// Writes `-` for a negative `value` and returns its magnitude (`Int64.min`'s too). The caller
+    /// checked there is room.
+    @inline(__always)
+    mutating func signed(_ value: Int64) -> UInt64 {
+        guard value < 0 else { return UInt64(bitPattern: value) }
+        base[count] = UInt8(ascii: "-")
+        count += 1
+        return 0 &- UInt64(bitPattern: value)
+    }
+
     /// A decimal integer: two digits at a time from the last, into the end of a 20-byte run, then
     /// moved to its place.
     @inline(__always)
     mutating func integer(_ value: Int64) {
         guard room(21) else { return }
-        var v = UInt64(bitPattern: value)
-        if value < 0 {
-            base[count] = UInt8(ascii: "-")
-            count += 1
-            v = 0 &- v
-        }
+        var v = signed(value)
         let pairs: StaticString =
             "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
         let table = pairs.utf8Start
@@ -494,12 +499,7 @@ struct FieldWriter {
     /// zeros beyond them (`12.34`, `0.50`, `1.2345`; `12` with 0).
     mutating func decimal(_ value: Int64, minFraction: Int = 2) {
         guard room(27) else { return }
-        var v = UInt64(bitPattern: value)
-        if value < 0 {
-            base[count] = UInt8(ascii: "-")
-            count += 1
-            v = 0 &- v
-        }
+        let v = signed(value)
         let whole = v / UInt64(Fixed.scale)
         integer(Int64(bitPattern: whole))
         var fraction = v % UInt64(Fixed.scale)
