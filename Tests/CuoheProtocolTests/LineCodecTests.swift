@@ -148,6 +148,29 @@ final class LineParserTests: XCTestCase {
         XCTAssertEqual(rejection("CROSS cid=x acct=A sym=S side=BUY qty=1 px=1 ref=R")?.1, "MISSING_CP")
     }
 
+    /// A line longer than the formatter's window (only a name the loader would refuse can make
+    /// one: here a 600-byte symbol, set in code) is written again into a wider one, whole.
+    func testALineLongerThanTheWindowIsWrittenWhole() {
+        let long = String(repeating: "S", count: 600)
+        let config = MarketConfig(tradingDate: CivilDate(iso: "2026-12-01")!,
+                                  instruments: [InstrumentConfig(symbol: long, name: "Long", tick: 100, lot: 100,
+                                                                 referencePrice: 100_000, bandPercent: 10)],
+                                  brokers: [BrokerConfig(id: "B01", token: "t")], accounts: [])
+        let formatter = LineFormatter(directory: Directory(config: config))
+        var trade = Event(kind: .trade, broker: 0, ts: 7)
+        trade.instrument = 0
+        trade.mdseq = 1
+        trade.tid = 1
+        trade.price = 100_000
+        trade.qty = 100
+        var out: [UInt8] = Array("before\n".utf8)
+        formatter.append(trade, to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "before\nTRADE sym=\(long) mdseq=1 tid=1 px=10.00 qty=100 kind=BOOK ts=7")
+        out = []
+        formatter.append(trade, who: ClientOrderID("B01")!, to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "B01 TRADE sym=\(long) mdseq=1 tid=1 px=10.00 qty=100 kind=BOOK ts=7\n")
+    }
+
     /// The negotiated verbs' answers and the quote board's line, as the contract spells them.
     func testNegotiatedLinesAreFormatted() {
         let formatter = LineFormatter(directory: Directory(config: DemoMarket.config))
