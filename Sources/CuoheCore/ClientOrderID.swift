@@ -46,27 +46,13 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
     @inlinable
     static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> ClientOrderID? {
         let n = bytes.count
-        guard n >= 1, n <= ClientOrderID.lengthMax else { return nil }
+        guard n >= 1, n <= ClientOrderID.lengthMax, let start = bytes.baseAddress else { return nil }
+        for i in 0..<n where !ClientOrderID.isValidByte(start[i]) { return nil }
+        // The words are the bytes in order, little-endian, zero past the end: copied as a block.
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var word: UInt64 = 0
-        var i = 0
-        // A word is gathered in a register and stored once whole (or at the end).
-        while i < n {
-            let b = bytes[i]
-            guard ClientOrderID.isValidByte(b) else { return nil }
-            word |= UInt64(b) &<< UInt64((i & 7) &<< 3)
-            i += 1
-            if i & 7 == 0 || i == n {
-                switch (i - 1) >> 3 {
-                case 0: words.0 = word
-                case 1: words.1 = word
-                case 2: words.2 = word
-                default: words.3 = word
-                }
-                word = 0
-            }
-        }
-        return ClientOrderID(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: start, byteCount: n) }
+        return ClientOrderID(w0: UInt64(littleEndian: words.0), w1: UInt64(littleEndian: words.1),
+                             w2: UInt64(littleEndian: words.2), w3: UInt64(littleEndian: words.3))
     }
 
     public init?(_ text: String) { self.init(bytes: text.utf8) }
