@@ -95,12 +95,6 @@ public struct CrossTable: Sendable, BitwiseCopyable {
         entries[hole] = CrossTable.empty
         count -= 1
     }
-
-    /// Forgets every waiting cross (restore only: a day's crosses expire at `ROLL`).
-    mutating func removeAll() {
-        entries.fill(with: CrossTable.empty)
-        count = 0
-    }
 }
 
 /// The day's quotes by oid, for `ACCEPT`: an append-only list of (oid, cid record) and an

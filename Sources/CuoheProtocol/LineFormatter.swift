@@ -281,7 +281,6 @@ public struct LineFormatter: Sendable {
         w.int("ts", e.ts)
     }
 
-    func name(_ names: [String], _ id: Int32) -> String { id >= 0 && Int(id) < names.count ? names[Int(id)] : "?" }
 
     func ack(_ e: Event, _ w: inout FieldWriter) {
         w.word("ACK")
