@@ -85,29 +85,29 @@ public struct FixedArray<Element: BitwiseCopyable>: @unchecked Sendable, Bitwise
 
     @inlinable public subscript(index: Int) -> Element {
         unsafeAddress {
-            precondition(index >= 0 && index < count, "FixedArray index out of range")
+            precondition(UInt(bitPattern: index) < UInt(bitPattern: count), "FixedArray index out of range")
             return UnsafePointer(base + index)
         }
         nonmutating unsafeMutableAddress {
-            precondition(index >= 0 && index < count, "FixedArray index out of range")
+            precondition(UInt(bitPattern: index) < UInt(bitPattern: count), "FixedArray index out of range")
             return base + index
         }
     }
 
     @inlinable public subscript(index: Int32) -> Element {
         unsafeAddress {
-            precondition(index >= 0 && Int(index) < count, "FixedArray index out of range")
+            precondition(UInt(bitPattern: Int(index)) < UInt(bitPattern: count), "FixedArray index out of range")
             return UnsafePointer(base + Int(index))
         }
         nonmutating unsafeMutableAddress {
-            precondition(index >= 0 && Int(index) < count, "FixedArray index out of range")
+            precondition(UInt(bitPattern: Int(index)) < UInt(bitPattern: count), "FixedArray index out of range")
             return base + Int(index)
         }
     }
 
     /// The address of element `index`, for in-place updates of one field.
     @inlinable public func pointer(_ index: Int32) -> UnsafeMutablePointer<Element> {
-        precondition(index >= 0 && Int(index) < count, "FixedArray index out of range")
+        precondition(UInt(bitPattern: Int(index)) < UInt(bitPattern: count), "FixedArray index out of range")
         return base + Int(index)
     }
 
