@@ -82,6 +82,16 @@ public enum RejectDetail: UInt8, Sendable, BitwiseCopyable {
 /// `quote` (instrument, mdseq, oid, side, qty = open quantity or 0, price; broker = the quote's broker);
 /// `ok` (verb, instrument, phase, date; for DEPOSIT/WITHDRAW account, price = amount, qty = new cash); `stats` (counters in qty = commands, oid = orders accepted,
 /// tid = trades, leaves = resting orders, cum = rejects).
+///
+/// Compact: 128 bytes, two cache lines, where one record with a field for everything took 200.
+/// No kind uses every field, so the fields only some kinds carry share storage with fields those
+/// kinds never use, as in a C union with the kind as its tag:
+/// - `newCid` (only `replaced`) lies over `cum`, `tid`, `mdseq`, `account` and `instrument`;
+/// - `buyerFee`, `sellerFee`, `stampDuty`, `counterAccount` and `counterBroker` (only `trade`) lie
+///   over `cid`;
+/// - `date` (only `ok`) lies over `tid`.
+/// So a field outside its kind's list reads whatever its storage holds: read only the fields the
+/// kind lists. Setting an overlaid field changes the fields beneath it.
 public struct Event: Sendable, BitwiseCopyable {
     public var kind: EventKind
     public var side: Side = .buy
@@ -97,28 +107,19 @@ public struct Event: Sendable, BitwiseCopyable {
     public var detail: RejectDetail = .none
     /// The recipient broker (for `trade`, the buyer's broker).
     public var broker: Int32
-    public var counterBroker: Int32 = -1
-    public var account: Int32 = -1
-    public var counterAccount: Int32 = -1
-    public var instrument: Int32 = -1
-    public var date: CivilDate = CivilDate(daysSinceEpoch: 0)
+    public var ts: Int64
     /// The broker's gap-free message sequence; 0 on messages that carry none.
     public var seq: Int64 = 0
-    public var ts: Int64
     public var oid: Int64 = 0
-    public var tid: Int64 = 0
-    public var mdseq: Int64 = 0
     public var qty: Int64 = 0
     public var price: Int64 = 0
     public var leaves: Int64 = 0
     public var cum: Int64 = 0
-    /// Fees on a `trade`, each rounded down to the fen: the exchange fee on each side and the
-    /// seller's stamp duty (settlement records, not public market data).
-    public var buyerFee: Int64 = 0
-    public var sellerFee: Int64 = 0
-    public var stampDuty: Int64 = 0
+    public var tid: Int64 = 0
+    public var mdseq: Int64 = 0
+    public var account: Int32 = -1
+    public var instrument: Int32 = -1
     public var cid: ClientOrderID = .none
-    public var newCid: ClientOrderID = .none
 
     /// Always inlined: the matcher builds several events per command straight into the buffer,
     /// and a call per event costs more than the stores it makes.
@@ -127,6 +128,58 @@ public struct Event: Sendable, BitwiseCopyable {
         self.kind = kind
         self.broker = broker
         self.ts = ts
+    }
+
+    /// `replaced`: the order's cid from now on (over `cum`, `tid`, `mdseq`, `account` and `instrument`).
+    public var newCid: ClientOrderID {
+        @inline(__always) get {
+            ClientOrderID(w0: UInt64(bitPattern: cum), w1: UInt64(bitPattern: tid), w2: UInt64(bitPattern: mdseq),
+                          w3: UInt64(UInt32(bitPattern: account)) | UInt64(UInt32(bitPattern: instrument)) << 32)
+        }
+        @inline(__always) set {
+            cum = Int64(bitPattern: newValue.w0)
+            tid = Int64(bitPattern: newValue.w1)
+            mdseq = Int64(bitPattern: newValue.w2)
+            account = Int32(truncatingIfNeeded: newValue.w3)
+            instrument = Int32(truncatingIfNeeded: newValue.w3 >> 32)
+        }
+    }
+
+    /// `trade`: the exchange fee on the buyer, rounded down to the fen (over `cid`). The fees are
+    /// settlement records, not public market data.
+    public var buyerFee: Int64 {
+        @inline(__always) get { Int64(bitPattern: cid.w0) }
+        @inline(__always) set { cid.w0 = UInt64(bitPattern: newValue) }
+    }
+
+    /// `trade`: the exchange fee on the seller (over `cid`).
+    public var sellerFee: Int64 {
+        @inline(__always) get { Int64(bitPattern: cid.w1) }
+        @inline(__always) set { cid.w1 = UInt64(bitPattern: newValue) }
+    }
+
+    /// `trade`: the seller's stamp duty (over `cid`).
+    public var stampDuty: Int64 {
+        @inline(__always) get { Int64(bitPattern: cid.w2) }
+        @inline(__always) set { cid.w2 = UInt64(bitPattern: newValue) }
+    }
+
+    /// `trade`: the seller (over `cid`).
+    public var counterAccount: Int32 {
+        @inline(__always) get { Int32(truncatingIfNeeded: cid.w3) }
+        @inline(__always) set { cid.w3 = cid.w3 & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(bitPattern: newValue)) }
+    }
+
+    /// `trade`: the seller's broker (over `cid`).
+    public var counterBroker: Int32 {
+        @inline(__always) get { Int32(truncatingIfNeeded: cid.w3 >> 32) }
+        @inline(__always) set { cid.w3 = cid.w3 & 0xFFFF_FFFF | UInt64(UInt32(bitPattern: newValue)) << 32 }
+    }
+
+    /// `ok`: the trading date a `ROLL` moved to (over `tid`).
+    public var date: CivilDate {
+        @inline(__always) get { CivilDate(daysSinceEpoch: Int32(truncatingIfNeeded: tid)) }
+        @inline(__always) set { tid = Int64(newValue.daysSinceEpoch) }
     }
 
     public var rejectReason: RejectReason? { kind == .reject ? RejectReason(rawValue: reason) : nil }

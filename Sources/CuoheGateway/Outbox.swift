@@ -126,7 +126,7 @@ public struct GatewaySink: EgressSink {
         let audience: OutLine.Audience = isPublic ? .marketData : event.broker < 0 ? .operators : .broker
         if event.kind == .quote { batch.quotes.append(BoardQuote(event)) }
         batch.lines.append(OutLine(audience: audience, broker: event.broker,
-                                   instrument: event.instrument, seq: isPublic ? 0 : event.seq,
+                                   instrument: isPublic ? event.instrument : -1, seq: isPublic ? 0 : event.seq,
                                    qid: event.kind == .quote ? event.oid : 0,
                                    kind: event.kind, reason: event.reason, start: Int32(start), count: Int32(batch.bytes.count - start)))
     }
