@@ -629,7 +629,8 @@ public struct Matcher: ~Copyable, Sendable {
                     records[record].qty = resting.qty
                     records[record].price = resting.price
                     records[record].slot = -1
-                    books[instrument].remove(slot, store: &store)
+                    assert(levels[index].head == slot, "a fill not at the head of its level")
+                    books[instrument].removeFilledHead(opposite, level: index, next: next, store: &store)
                     store.free(slot)
                 }
                 slot = next

@@ -107,6 +107,24 @@ public struct OrderBook: Sendable, BitwiseCopyable {
         if levels[index].head < 0 { levelEmptied(side, index) }
     }
 
+    /// Unlinks the first order of a level, just filled to nothing by a taker, whose successor is
+    /// `next`: the matching loop's removal. It skips what `remove` does in general: the order has
+    /// no predecessor, no quantity left in the level, and matching never runs in an auction. Its
+    /// own links are left for `OrderStore.free`, which rewrites them.
+    @inline(__always)
+    public mutating func removeFilledHead(_ side: Side, level index: Int32, next: Int32, store: inout OrderStore) {
+        assert(!auction.active, "matching in an auction")
+        let levels = self.levels(side)
+        levels[index].head = next
+        levels[index].orderCount -= 1
+        if next >= 0 {
+            store.slots[next].prev = -1
+        } else {
+            levels[index].tail = -1
+            levelEmptied(side, index)
+        }
+    }
+
     /// Records that `qty` of a resting order at `index` traded or was reduced in place.
     public mutating func reduce(_ side: Side, level index: Int32, by qty: Int64) {
         levels(side)[index].qty -= qty
