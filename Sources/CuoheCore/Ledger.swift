@@ -168,7 +168,7 @@ public struct Ledger: ~Copyable, Sendable {
     mutating func freezeBuy(account a: Int32, position: Int32, value: Int64, frozen: Int64) {
         accounts[a].frozenCash += frozen
         accounts[a].openBuyValue += value
-        register.update(position) { $0.openBuys += 1 }
+        register.addOpenBuy(position)
     }
 
     /// A sell was accepted: freeze its shares and count it as open.
@@ -189,7 +189,7 @@ public struct Ledger: ~Copyable, Sendable {
     mutating func releaseBuy(account a: Int32, position: Int32, frozen: Int64, limit: Int64, leaves: Int64) {
         accounts[a].frozenCash -= frozen
         accounts[a].openBuyValue -= limit * leaves
-        register.update(position) { $0.openBuys -= 1 }
+        register.removeOpenBuy(position)
     }
 
     /// A sell ended: release the shares it still had frozen.
@@ -236,13 +236,11 @@ public struct Ledger: ~Copyable, Sendable {
         accounts[buyer].boughtThisYear += value
         accounts[seller].cash += value - f.sellerFee - f.stampDuty
         feesCollected += f.buyerFee + f.sellerFee + f.stampDuty
-        register.update(buyerPosition) { $0.shares += qty }
+        register.addShares(buyerPosition, qty)
         if register.holders[instrument].holdingDays > 0 { register.lock(buyerPosition, shares: qty) }
         let roll = register.rollCount
-        register.update(sellerPosition) {
-            $0.shares -= qty
-            $0.lastSellRoll = roll
-        }
+        register.removeShares(sellerPosition, qty)
+        register.positions[sellerPosition].lastSellRoll = roll
     }
 
     // MARK: - Operator cash, and the day's end

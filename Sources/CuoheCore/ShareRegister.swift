@@ -116,6 +116,47 @@ public struct ShareRegister: ~Copyable, Sendable {
     mutating func update(_ p: Int32, _ change: (inout Position) -> Void) {
         let before = positions[p].status
         change(&positions[p])
+        recount(p, from: before)
+    }
+
+    // The four changes every order and trade makes, each testing only the one case in which
+    // the status can change: on the matching path, cheaper than `update`'s two full statuses.
+
+    /// A buy opened on the position.
+    @inline(__always)
+    mutating func addOpenBuy(_ p: Int32) {
+        let was = positions[p].openBuys
+        positions[p].openBuys = was + 1
+        if was == 0 && positions[p].shares == 0 { recount(p, from: .none) }
+    }
+
+    /// A buy on the position ended.
+    @inline(__always)
+    mutating func removeOpenBuy(_ p: Int32) {
+        let now = positions[p].openBuys - 1
+        positions[p].openBuys = now
+        if now == 0 && positions[p].shares == 0 { recount(p, from: .slot) }
+    }
+
+    /// `qty` (≥ 0) shares delivered to the position.
+    @inline(__always)
+    mutating func addShares(_ p: Int32, _ qty: Int64) {
+        let was = positions[p].shares
+        positions[p].shares = was + qty
+        if was == 0 { recount(p, from: positions[p].openBuys > 0 ? .slot : .none) }
+    }
+
+    /// `qty` (≥ 0) shares delivered from the position.
+    @inline(__always)
+    mutating func removeShares(_ p: Int32, _ qty: Int64) {
+        let was = positions[p].shares
+        positions[p].shares = was - qty
+        if was > 0 && was == qty { recount(p, from: .holder) }
+    }
+
+    /// Moves the instrument's holder and slot counts from the position's status `before` a
+    /// change to its status now.
+    mutating func recount(_ p: Int32, from before: HolderStatus) {
         let after = positions[p].status
         if before == after { return }
         let instrument = positions[p].instrument
