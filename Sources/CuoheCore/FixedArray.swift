@@ -139,7 +139,7 @@ public struct EventBuffer: ~Copyable, @unchecked Sendable {
     }
 
     /// Appends an event of `kind` (every other field at its default) and lets `body` set its
-    /// fields where it lies, so the matching path neither builds a 176-byte event on the stack
+    /// fields where it lies, so the matching path neither builds a 128-byte event on the stack
     /// nor copies it in.
     @inline(__always)
     mutating func append(_ kind: EventKind, broker: Int32, ts: Int64, _ body: (inout Event) -> Void) {
