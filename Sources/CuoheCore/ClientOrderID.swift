@@ -47,12 +47,44 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
     static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> ClientOrderID? {
         let n = bytes.count
         guard n >= 1, n <= ClientOrderID.lengthMax, let start = bytes.baseAddress else { return nil }
-        for i in 0..<n where !ClientOrderID.isValidByte(start[i]) { return nil }
-        // The words are the bytes in order, little-endian, zero past the end: copied as a block.
+        // The words are the bytes in order, little-endian, zero past the end: copied as a block,
+        // then checked a word at a time (the zeros past the end are not checked).
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: start, byteCount: n) }
-        return ClientOrderID(w0: UInt64(littleEndian: words.0), w1: UInt64(littleEndian: words.1),
-                             w2: UInt64(littleEndian: words.2), w3: UInt64(littleEndian: words.3))
+        let id = ClientOrderID(w0: UInt64(littleEndian: words.0), w1: UInt64(littleEndian: words.1),
+                               w2: UInt64(littleEndian: words.2), w3: UInt64(littleEndian: words.3))
+        guard wordIsValid(id.w0, bytes: n), n <= 8 || wordIsValid(id.w1, bytes: n - 8),
+              n <= 16 || wordIsValid(id.w2, bytes: n - 16), n <= 24 || wordIsValid(id.w3, bytes: n - 24) else {
+            return nil
+        }
+        return id
+    }
+
+    /// Packs the `count` bytes at `p`, as `pack(_:)` does, where `readable` bytes from `p` may be
+    /// read (a field inside a line: the rest of the line). With room for whole words it loads
+    /// them straight from the line and masks off what follows the value, with no copy.
+    @inlinable
+    public static func pack(_ p: UnsafePointer<UInt8>, count n: Int, readable: Int) -> ClientOrderID? {
+        guard n >= 1, n <= ClientOrderID.lengthMax else { return nil }
+        guard readable >= (n &+ 7) & ~7 else { return pack(UnsafeBufferPointer(start: p, count: n)) }
+        @inline(__always) func word(_ k: Int) -> UInt64 {
+            let left = n &- 8 &* k
+            if left <= 0 { return 0 }
+            let w = ByteWords.load(p + 8 &* k)
+            return left >= 8 ? w : w & ByteWords.first(left)
+        }
+        let id = ClientOrderID(w0: word(0), w1: word(1), w2: word(2), w3: word(3))
+        guard wordIsValid(id.w0, bytes: n), n <= 8 || wordIsValid(id.w1, bytes: n - 8),
+              n <= 16 || wordIsValid(id.w2, bytes: n - 16), n <= 24 || wordIsValid(id.w3, bytes: n - 24) else {
+            return nil
+        }
+        return id
+    }
+
+    /// True if the word's first `bytes` bytes (all eight from 8 up) are cid bytes.
+    @inlinable @inline(__always)
+    static func wordIsValid(_ word: UInt64, bytes: Int) -> Bool {
+        ByteWords.all(ByteWords.cidBytes(word), in: bytes >= 8 ? ~UInt64(0) : ByteWords.first(bytes))
     }
 
     public init?(_ text: String) { self.init(bytes: text.utf8) }

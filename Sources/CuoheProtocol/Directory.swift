@@ -48,6 +48,13 @@ public struct Directory: Sendable {
         return symbolIndex.id(key)
     }
 
+    /// The parser's lookups of a name it packed itself (`.none`, a name that did not pack: -1).
+    @inline(__always)
+    func account(packed key: ClientOrderID) -> Int32 { key.isNone ? -1 : accountIndex.id(key) }
+
+    @inline(__always)
+    func symbol(packed key: ClientOrderID) -> Int32 { key.isNone ? -1 : symbolIndex.id(key) }
+
     /// The account's id, or -1 if not configured.
     public func account<C: Collection>(_ name: C) -> Int32 where C.Element == UInt8 {
         guard let key = ClientOrderID(bytes: name) else { return -1 }

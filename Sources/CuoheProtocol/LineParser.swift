@@ -54,6 +54,10 @@ public struct LineParser: Sendable {
     let verbList: [Verb]
     let verbSpecs: [(required: UInt32, optional: UInt32)]
     let keyWords: [UInt64]
+    /// The keys by a perfect hash of their packed word: `keySlots[(word × keyMultiplier) >> 58]`
+    /// is the key's index (or -1), found with one multiply instead of a walk over the 21 keys.
+    let keySlots: [Int8]
+    let keyMultiplier: UInt64
 
     public init(directory: Directory) {
         self.directory = directory
@@ -61,6 +65,24 @@ public struct LineParser: Sendable {
         verbList = LineParser.verbs.map(\.1)
         verbSpecs = LineParser.specs
         keyWords = FieldKey.packed
+        (keySlots, keyMultiplier) = LineParser.perfectHash(FieldKey.packed)
+    }
+
+    /// The first multiplier (of a fixed odd sequence, so every parser gets the same) that sends
+    /// each word to a slot of its own among 64.
+    static func perfectHash(_ words: [UInt64]) -> ([Int8], UInt64) {
+        var m: UInt64 = 0x9E37_79B9_7F4A_7C15
+        while true {
+            var slots = [Int8](repeating: -1, count: 64)
+            var clash = false
+            for (k, w) in words.enumerated() {
+                let slot = Int((w &* m) >> 58)
+                if slots[slot] >= 0 { clash = true; break }
+                slots[slot] = Int8(k)
+            }
+            if !clash { return (slots, m) }
+            m = m &+ 0x6A09_E667_F3BC_C909 | 1
+        }
     }
 
     enum Verb {
@@ -158,9 +180,18 @@ public struct LineParser: Sendable {
         // line is read once, left to right: verb, then each field's key and value, every byte
         // checked as it passes.
         func refused(_ b: UInt8) -> ParsedLine { .reject(.malformed, cid: .none, detail: b >= 0x80 ? "NON_ASCII" : "CONTROL_BYTE") }
-        // Verb.
+        // Verb. Where the line has eight bytes, its first word is read at once and the verb ends
+        // at its first space or unprintable byte; the byte loops below finish what is left (and
+        // refuse or stop at that byte), as they do for the rest of a shorter line.
+        let base = line.baseAddress!
         var i = 0
         var verbWord: UInt64 = 0
+        if end >= 8 {
+            let x = ByteWords.load(base)
+            let stops = ByteWords.equal(x, space) | ByteWords.unprintable(x)
+            i = stops == 0 ? 8 : stops.trailingZeroBitCount >> 3
+            verbWord = stops == 0 ? x : x & ByteWords.first(i)
+        }
         while i < end {
             let b = line[i]
             if b == space { break }
@@ -189,6 +220,16 @@ public struct LineParser: Sendable {
             var eq = -1
             var keyWord: UInt64 = 0
             var keyOK = true
+            if i + 8 <= end {
+                // The key's first word: up to its `=`, space or unprintable byte, lower-case letters.
+                let x = ByteWords.load(base + i)
+                let stops = ByteWords.equal(x, UInt8(ascii: "=")) | ByteWords.equal(x, space) | ByteWords.unprintable(x)
+                let n = stops == 0 ? 8 : stops.trailingZeroBitCount >> 3
+                let mask = stops == 0 ? ~UInt64(0) : ByteWords.first(n)
+                keyWord = x & mask
+                keyOK = ByteWords.all(ByteWords.inRange(x, 97, 122), in: mask)
+                i += n
+            }
             while i < end {
                 let b = line[i]
                 if b == space { break }
@@ -203,8 +244,17 @@ public struct LineParser: Sendable {
                 if k < 8 { keyWord |= UInt64(b) &<< UInt64(8 &* k) }
                 i += 1
             }
-            // The value, up to the next space.
+            // The value, up to the next space: whole words while no byte in them needs a look.
             var equalsInValue = false
+            while i + 8 <= end {
+                let x = ByteWords.load(base + i)
+                let stops = ByteWords.equal(x, space) | ByteWords.equal(x, UInt8(ascii: "=")) | ByteWords.unprintable(x)
+                if stops != 0 {
+                    i += stops.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
             while i < end {
                 let b = line[i]
                 if b == space { break }
@@ -225,10 +275,8 @@ public struct LineParser: Sendable {
             if eq - start > 8 { keyWord = 0 }
             var key: Int32 = -1
             if keyWord != 0 {
-                for k in 0..<keyWords.count where keyWords[k] == keyWord {
-                    key = Int32(k)
-                    break
-                }
+                let k = Int(keySlots[Int((keyWord &* keyMultiplier) >> 58)])
+                if k >= 0 && keyWords[k] == keyWord { key = Int32(k) }
             }
             if key >= 0 {
                 if slots[Int(key)] >= 0 { malformed = malformed ?? "DUPLICATE_KEY" }
@@ -244,7 +292,9 @@ public struct LineParser: Sendable {
                 malformed = malformed ?? "TOO_MANY_FIELDS"
                 continue
             }
-            fields[count] = Field(keyStart: Int32(start), keyEnd: Int32(eq), valueStart: Int32(eq + 1), valueEnd: Int32(i),
+            // A line is at most `LineLimits.lineBytesMax` bytes: every offset fits.
+            fields[count] = Field(keyStart: Int32(truncatingIfNeeded: start), keyEnd: Int32(truncatingIfNeeded: eq),
+                                  valueStart: Int32(truncatingIfNeeded: eq + 1), valueEnd: Int32(truncatingIfNeeded: i),
                                   key: key)
             if key >= 0 && slots[Int(key)] < 0 {
                 slots[Int(key)] = Int8(count)
@@ -253,7 +303,7 @@ public struct LineParser: Sendable {
             count += 1
             // Packed once: it answers a malformed line's REJ and is the command's cid.
             if key == Int32(FieldKey.cid.rawValue),
-               let c = ClientOrderID(buffer: UnsafeBufferPointer(rebasing: line[(eq + 1)..<i])) {
+               let c = ClientOrderID.pack(base + eq + 1, count: i - eq - 1, readable: line.count - eq - 1) {
                 cid = c
             }
         }
@@ -279,6 +329,14 @@ public struct LineParser: Sendable {
             if f < 0 { return nil }
             return UnsafeBufferPointer(rebasing: line[Int(fields[f].valueStart)..<Int(fields[f].valueEnd)])
         }
+        /// A name or cid field packed straight from the line (`.none`: absent or not packable).
+        func packed(_ key: FieldKey) -> ClientOrderID {
+            let f = Int(slots[key.rawValue])
+            if f < 0 { return .none }
+            let start = Int(fields[f].valueStart)
+            return ClientOrderID.pack(base + start, count: Int(fields[f].valueEnd) - start, readable: line.count - start)
+                ?? .none
+        }
         func text(_ key: FieldKey) -> String { String(decoding: field(key)!, as: UTF8.self) }
         func equals(_ value: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
             word.withUTF8Buffer { value.elementsEqual($0) }
@@ -286,8 +344,8 @@ public struct LineParser: Sendable {
         func cidField(_ key: FieldKey) -> ClientOrderID? {
             // The cid was packed as the fields were read (none: not a valid cid).
             if key == .cid { return cid.isNone ? nil : cid }
-            guard let v = field(key) else { return nil }
-            return ClientOrderID(buffer: v)
+            let v = packed(key)
+            return v.isNone ? nil : v
         }
         func sideField() -> Side? {
             let side = field(.side)!
@@ -315,8 +373,8 @@ public struct LineParser: Sendable {
             guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
             var c = Command(kind: .new, broker: broker, ts: 0)
             c.cid = orderCid
-            c.account = directory.account(field(.acct)!)
-            c.instrument = directory.symbol(field(.sym)!)
+            c.account = directory.account(packed: packed(.acct))
+            c.instrument = directory.symbol(packed: packed(.sym))
             guard let side = sideField() else { return reject("BAD_SIDE") }
             c.side = side
             if let type = field(.type) {
@@ -348,8 +406,8 @@ public struct LineParser: Sendable {
             guard let orderCid = cidField(.cid) else { return reject("BAD_CID") }
             var c = Command(kind: verb == .quote ? .quote : .cross, broker: broker, ts: 0)
             c.cid = orderCid
-            c.account = directory.account(field(.acct)!)
-            c.instrument = directory.symbol(field(.sym)!)
+            c.account = directory.account(packed: packed(.acct))
+            c.instrument = directory.symbol(packed: packed(.sym))
             guard let side = sideField() else { return reject("BAD_SIDE") }
             c.side = side
             c.qty = quantity(field(.qty))
@@ -366,7 +424,7 @@ public struct LineParser: Sendable {
             guard let quoteOid = Decimal4.parseInteger(field(.quote)!), quoteOid > 0 else { return reject("BAD_QUOTE") }
             var c = Command(kind: .accept, broker: broker, ts: 0)
             c.cid = orderCid
-            c.account = directory.account(field(.acct)!)
+            c.account = directory.account(packed: packed(.acct))
             c.quoteOid = quoteOid
             c.qty = quantity(field(.qty))
             return .command(c)
@@ -387,11 +445,11 @@ public struct LineParser: Sendable {
             return .command(c)
         case .halt, .resume:
             var c = Command(kind: verb == .halt ? .halt : .resume, broker: broker, ts: 0)
-            c.instrument = directory.symbol(field(.sym)!)
+            c.instrument = directory.symbol(packed: packed(.sym))
             return .command(c)
         case .phase:
             var c = Command(kind: .phase, broker: broker, ts: 0)
-            c.instrument = directory.symbol(field(.sym)!)
+            c.instrument = directory.symbol(packed: packed(.sym))
             let phase = field(.phase)!
             if equals(phase, "AUCTION") {
                 c.phase = .auction
@@ -417,7 +475,7 @@ public struct LineParser: Sendable {
                 return reject("BAD_AMOUNT")
             }
             var c = Command(kind: verb == .deposit ? .deposit : .withdraw, broker: broker, ts: 0)
-            c.account = directory.account(field(.acct)!)
+            c.account = directory.account(packed: packed(.acct))
             c.price = amount
             return .command(c)
         case .login:
@@ -438,9 +496,9 @@ public struct LineParser: Sendable {
             return .session(.logout)
         case .sub:
             guard let d = Decimal4.parseInteger(field(.depth)!), (1...20).contains(d) else { return reject("BAD_DEPTH") }
-            return .session(.subscribe(instrument: directory.symbol(field(.sym)!), depth: Int(d)))
+            return .session(.subscribe(instrument: directory.symbol(packed: packed(.sym)), depth: Int(d)))
         case .unsub:
-            return .session(.unsubscribe(instrument: directory.symbol(field(.sym)!)))
+            return .session(.unsubscribe(instrument: directory.symbol(packed: packed(.sym))))
         }
     }
 }
