@@ -3,6 +3,34 @@ import CuoheCore
 @testable import CuoheProtocol
 
 final class DecimalTests: XCTestCase {
+    /// The parser's overloads on a line's bytes against the generic ones: the same value or the
+    /// same refusal on every text, edge cases and random ones.
+    func testTheLineOverloadsAgreeWithTheGenericParsers() {
+        var g = SystemRandomNumberGenerator()
+        var texts = ["", ".", "0", "0.", ".0", "5.", ".5", "1..2", "1.2.3", "00000.0001", "999999999999999",
+                     "999999999999999.9999", "1000000000000000", "100000000000000.00001", "922337203685477.5807",
+                     "922337203685477.5808", "100000000.0000", "100000000.0001", "12a", "+1", "-1", " 1", "1 ",
+                     "123456789012345678", "1234567890123456789", "000000000000000000", "0000000000000000000"]
+        let alphabet = Array("0123456789.".utf8) + [0x2F, 0x3A, 0x2D, 0x2B, 0x20, 0x00, 0xB0]
+        for _ in 0..<50_000 {
+            let n = Int.random(in: 0...24, using: &g)
+            let digitsOnly = Bool.random(using: &g)
+            let bytes = (0..<n).map { _ in
+                digitsOnly ? UInt8.random(in: 48...57, using: &g) : alphabet.randomElement(using: &g)!
+            }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { buffer in
+                for max in [Bounds.priceMax, Int64.max] {
+                    XCTAssertEqual(Decimal4.parse(buffer, max: max), Decimal4.parse(bytes, max: max), "\(text) max \(max)")
+                }
+                XCTAssertEqual(Decimal4.parseInteger(buffer), Decimal4.parseInteger(bytes), text)
+            }
+        }
+    }
+
     func testParsesFixedPointWithAtMostFourFractionalDigits() {
         XCTAssertEqual(Decimal4.parse("12.34"), 123_400)
         XCTAssertEqual(Decimal4.parse("0.5"), 5_000)
