@@ -396,12 +396,39 @@ struct FieldWriter {
         s.withUTF8 { if let p = $0.baseAddress { run(p, $0.count) } }
     }
 
-    /// Copies a short run byte by byte (a call to memcpy costs more than the few bytes).
+    /// Copies a short run (a call to memcpy costs more than the few bytes).
     @inline(__always)
     mutating func short(_ p: UnsafePointer<UInt8>, _ n: Int) {
         guard room(n) else { return }
-        for j in 0..<n { base[count + j] = p[j] }
+        FieldWriter.copySmall(base + count, p, n)
         count += n
+    }
+
+    /// Copies `n` bytes with two loads and two stores of the widest size that fits (overlapping
+    /// in the middle: 5 bytes are bytes 0–3 and 1–4), memcpy past 16.
+    @inline(__always)
+    static func copySmall(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, _ n: Int) {
+        let s = UnsafeRawPointer(src)
+        let d = UnsafeMutableRawPointer(dst)
+        if n >= 8 {
+            if n > 16 { return d.copyMemory(from: s, byteCount: n) }
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            let a = s.loadUnaligned(as: UInt32.self)
+            let b = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        } else if n >= 2 {
+            let a = s.loadUnaligned(as: UInt16.self)
+            let b = s.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)
+            d.storeBytes(of: a, as: UInt16.self)
+            d.storeBytes(of: b, toByteOffset: n - 2, as: UInt16.self)
+        } else if n == 1 {
+            dst[0] = src[0]
+        }
     }
 
     @inline(__always)
@@ -413,8 +440,7 @@ struct FieldWriter {
         let n = k.utf8CodeUnitCount
         guard room(n + 2) else { return }
         base[count] = UInt8(ascii: " ")
-        let p = k.utf8Start
-        for j in 0..<n { base[count + 1 + j] = p[j] }
+        FieldWriter.copySmall(base + count + 1, k.utf8Start, n)
         base[count + n + 1] = UInt8(ascii: "=")
         count += n + 2
     }
@@ -462,8 +488,7 @@ struct FieldWriter {
         return 0 &- UInt64(bitPattern: value)
     }
 
-    /// A decimal integer: two digits at a time from the last, into the end of a 20-byte run, then
-    /// moved to its place.
+    /// A decimal integer: its digits counted, then written in place two at a time from the last.
     @inline(__always)
     mutating func integer(_ value: Int64) {
         guard room(21) else { return }
@@ -471,14 +496,29 @@ struct FieldWriter {
         let pairs: StaticString =
             "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
         let table = pairs.utf8Start
-        let end = base + count + 20
+        // The digit count first, so the digits are written in place, last first.
+        let digits = FieldWriter.digitCount(v)
+        let end = base + count + digits
         var p = end
+        @inline(__always) func pair(_ at: UnsafeMutablePointer<UInt8>, _ r: Int) {
+            UnsafeMutableRawPointer(at).storeBytes(of: UnsafeRawPointer(table + 2 &* r).loadUnaligned(as: UInt16.self),
+                                                   as: UInt16.self)
+        }
+        // Four digits a step while there are more than four (a timestamp has 19), then two.
+        while v >= 10_000 {
+            let q = v / 10_000
+            let r = Int(truncatingIfNeeded: v &- q &* 10_000)
+            let high = r / 100
+            p -= 4
+            pair(p, high)
+            pair(p + 2, r &- high &* 100)
+            v = q
+        }
         while v >= 100 {
             let q = v / 100
             let r = Int(v &- q &* 100)
             p -= 2
-            p[0] = table[2 * r]
-            p[1] = table[2 * r + 1]
+            pair(p, r)
             v = q
         }
         if v >= 10 {
@@ -489,9 +529,27 @@ struct FieldWriter {
             p -= 1
             p[0] = UInt8(truncatingIfNeeded: 48 &+ v)
         }
-        let digits = end - p
-        for j in 0..<digits { base[count + j] = p[j] }
         count += digits
+    }
+
+    /// The decimal digits of `v`, by a few comparisons (a timestamp has 19: counting them one
+    /// power of ten at a time took 19 steps).
+    @inline(__always)
+    static func digitCount(_ v: UInt64) -> Int {
+        if v < 10_000_000_000 {
+            if v < 100_000 {
+                if v < 100 { return v < 10 ? 1 : 2 }
+                return v < 1_000 ? 3 : v < 10_000 ? 4 : 5
+            }
+            if v < 10_000_000 { return v < 1_000_000 ? 6 : 7 }
+            return v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10
+        }
+        if v < 1_000_000_000_000_000 {
+            if v < 1_000_000_000_000 { return v < 100_000_000_000 ? 11 : 12 }
+            return v < 10_000_000_000_000 ? 13 : v < 100_000_000_000_000 ? 14 : 15
+        }
+        if v < 100_000_000_000_000_000 { return v < 10_000_000_000_000_000 ? 16 : 17 }
+        return v < 1_000_000_000_000_000_000 ? 18 : v < 10_000_000_000_000_000_000 ? 19 : 20
     }
 
     /// A fixed-point amount: at least `minFraction` (0 to 4) fractional digits and no trailing
@@ -529,16 +587,16 @@ struct FieldWriter {
     @inline(__always)
     mutating func packedBytes(_ v: ClientOrderID) {
         guard room(ClientOrderID.lengthMax) else { return }
-        for w in 0..<4 {
-            var word = w == 0 ? v.w0 : w == 1 ? v.w1 : w == 2 ? v.w2 : v.w3
-            for _ in 0..<8 {
-                let b = UInt8(truncatingIfNeeded: word)
-                if b == 0 { return }
-                base[count] = b
-                count += 1
-                word >>= 8
-            }
-        }
+        // All four words are stored (the room is there); the count moves past the bytes before
+        // the first zero. A packed value has no zero before its end: its length is the last
+        // non-zero word's place plus that word's bytes up to its highest non-zero one.
+        let d = UnsafeMutableRawPointer(base + count)
+        d.storeBytes(of: v.w0.littleEndian, as: UInt64.self)
+        d.storeBytes(of: v.w1.littleEndian, toByteOffset: 8, as: UInt64.self)
+        d.storeBytes(of: v.w2.littleEndian, toByteOffset: 16, as: UInt64.self)
+        d.storeBytes(of: v.w3.littleEndian, toByteOffset: 24, as: UInt64.self)
+        @inline(__always) func bytes(_ w: UInt64) -> Int { (71 &- w.leadingZeroBitCount) >> 3 }
+        count += v.w3 != 0 ? 24 + bytes(v.w3) : v.w2 != 0 ? 16 + bytes(v.w2) : v.w1 != 0 ? 8 + bytes(v.w1) : bytes(v.w0)
     }
 
     mutating func seqAndCid(_ e: Event) {

@@ -71,6 +71,12 @@ final class DecimalTests: XCTestCase {
     func testTheLineWriterFormatsNumbersAsTheStandardLibraryDoes() {
         var values: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1_000, 5_000, 12_345, 120_000, 123_400,
                                Int64.max, Int64.min, Int64.min + 1, -1, -10, -99_999, Bounds.priceMax, Bounds.quantityMax]
+        // Each side of every power of ten: where the digit count changes.
+        var power: Int64 = 1
+        for _ in 0...18 {
+            values += [power - 1, power, power + 1, -power, -(power - 1)]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
         var x: UInt64 = 0xD1617
         for _ in 0..<20_000 {
             x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
