@@ -119,11 +119,7 @@ extension Matcher {
     mutating func finishFilled(_ slot: Int32) {
         let o = store[slot]
         release(side: o.side, account: o.account, position: o.position, frozen: o.frozen, limit: o.price, leaves: 0)
-        cids[o.cidRecord].state = .filled
-        cids[o.cidRecord].cum = o.qty
-        cids[o.cidRecord].qty = o.qty
-        cids[o.cidRecord].price = o.price
-        cids[o.cidRecord].slot = -1
+        cids[o.cidRecord].end(.filled, qty: o.qty, cum: o.qty, price: o.price)
         books[o.instrument].remove(slot, store: &store)
         store.free(slot)
     }

@@ -63,7 +63,7 @@ extension OrderStore {
 extension CidIndex {
     /// The bytes an index of `capacity` cids a day takes: its records and its table.
     public static func bytes(capacity: Int) -> Int {
-        Arena.bytes(tableSize(capacity: capacity), of: UInt64.self) + Arena.bytes(capacity, of: CidRecord.self)
+        Arena.bytes(tableSize(capacity: capacity), of: UInt32.self) + Arena.bytes(capacity, of: CidRecord.self)
     }
 }
 

@@ -108,6 +108,8 @@ public struct Matcher: ~Copyable, Sendable {
     public init(config: MarketConfig, limits: EngineLimits = EngineLimits()) {
         // A level's quantity sums the leaves of every order resting on it.
         precondition(Int64(limits.ordersLiveMax) <= Int64.max / Bounds.quantityMax, "order capacity too large")
+        // A cid record keeps its broker in 16 bits.
+        precondition(config.brokers.count <= Int(Int16.max), "more than \(Int16.max) brokers")
         arena = Arena(prefaults: limits.prefaultsMemory)
         tradingDate = config.tradingDate
         instruments = arena.make(count: config.instruments.count, repeating: InstrumentState(
@@ -515,15 +517,11 @@ public struct Matcher: ~Copyable, Sendable {
     /// Ends an order that will not rest: filled, or its remainder canceled for `reason`.
     mutating func finishTaker(_ record: Int32, _ taker: Taker, reason: CancelReason?, ts: Int64,
                                          _ out: inout EventBuffer) {
-        cids[record].cum = taker.qty - taker.leaves
-        cids[record].qty = taker.qty
-        cids[record].slot = -1
+        cids[record].end(taker.leaves == 0 ? .filled : .canceled, qty: taker.qty, cum: taker.qty - taker.leaves,
+                         price: taker.limit)
         release(side: taker.side, account: taker.account, position: taker.position, frozen: taker.frozen,
                 limit: taker.limit, leaves: taker.leaves)
-        if taker.leaves == 0 {
-            cids[record].state = .filled
-        } else {
-            cids[record].state = .canceled
+        if taker.leaves != 0 {
             emitCanceled(broker: taker.broker, cid: taker.cid, oid: taker.oid, reason: reason ?? .ioc, ts: ts, &out)
         }
     }
@@ -624,11 +622,7 @@ public struct Matcher: ~Copyable, Sendable {
                             frozen: maker.frozen, limit: maker.price, leaves: 0)
                     let record = resting.cidRecord
                     precondition(record >= 0 && record < cids.count, "cid record out of range")
-                    records[record].state = .filled
-                    records[record].cum = resting.qty
-                    records[record].qty = resting.qty
-                    records[record].price = resting.price
-                    records[record].slot = -1
+                    records[record].end(.filled, qty: resting.qty, cum: resting.qty, price: resting.price)
                     assert(levels[index].head == slot, "a fill not at the head of its level")
                     books[instrument].removeFilledHead(opposite, level: index, next: next, store: &store)
                     store.free(slot)
@@ -752,11 +746,7 @@ public struct Matcher: ~Copyable, Sendable {
     /// An order's cid record once it is done: its final quantities, and no slot.
     @inline(__always)
     mutating func recordEnded(_ record: Int32, _ order: RestingOrder, _ state: CidState) {
-        cids[record].state = state
-        cids[record].cum = order.qty - order.leaves
-        cids[record].qty = order.qty
-        cids[record].price = order.price
-        cids[record].slot = -1
+        cids[record].end(state, qty: order.qty, cum: order.qty - order.leaves, price: order.price)
     }
 
     mutating func replace(_ c: Command, hash: UInt64, newHash: UInt64, _ out: inout EventBuffer) {
@@ -864,11 +854,7 @@ public struct Matcher: ~Copyable, Sendable {
     mutating func recordReplace(_ c: Command, _ order: RestingOrder, record: Int32, slot: Int32, newQty: Int64,
                                 newPrice: Int64, at newProbe: CidIndex.Probe, _ out: inout EventBuffer) -> Int32 {
         let cum = order.qty - order.leaves
-        cids[record].state = .replaced
-        cids[record].slot = -1
-        cids[record].qty = order.qty
-        cids[record].price = order.price
-        cids[record].cum = cum
+        cids[record].end(.replaced, qty: order.qty, cum: cum, price: order.price)
         let newRecord = cids.insert(CidRecord(cid: c.newCid, oid: order.oid, qty: newQty, price: newPrice, cum: cum,
                                               broker: c.broker, slot: slot, state: .live), at: newProbe)
         let seq = nextSeq(c.broker)

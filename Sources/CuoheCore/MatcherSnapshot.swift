@@ -149,8 +149,11 @@ extension Matcher {
     mutating func readCids(_ r: inout SnapshotReader) -> Bool {
         guard let cidCount = r.u32(), Int(cidCount) <= cids.capacity else { return false }
         for _ in 0..<cidCount {
+            // Each value within the bound the record packs it in.
             guard let cid = r.cid(), let v = r.i64s(6), let state = CidState(rawValue: UInt8(truncatingIfNeeded: v[5])),
-                  v[4] >= 0 && v[4] < Int64(brokerSeq.count) else { return false }
+                  v[4] >= 0 && v[4] < Int64(brokerSeq.count), (0...CidRecord.oidMax).contains(v[0]),
+                  (0...Bounds.quantityMax).contains(v[1]), (0...Bounds.priceMax).contains(v[2]), (0...v[1]).contains(v[3])
+            else { return false }
             let broker = Int32(truncatingIfNeeded: v[4])
             let probe = cids.find(broker: broker, cid: cid)
             guard probe.record < 0 else { return false }

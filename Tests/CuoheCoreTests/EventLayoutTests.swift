@@ -69,3 +69,57 @@ final class EventLayoutTests: XCTestCase {
         }
     }
 }
+
+/// The packed cid record and the index's memory: 64 bytes a cid of the day at any capacity, each
+/// field kept to its bound.
+final class CidRecordLayoutTests: XCTestCase {
+    func testACidOfTheDayTakesSixtyFourBytes() {
+        XCTAssertEqual(MemoryLayout<CidRecord>.stride, 56)
+        for capacity in [8, 100, 1_000, 65_536, 1 << 22, 10_000_016, CidIndex.capacityMax] {
+            XCTAssertLessThanOrEqual(CidIndex.bytes(capacity: capacity), 64 * max(capacity, 8), "capacity \(capacity)")
+        }
+        XCTAssertEqual(CidIndex.bytes(capacity: 1 << 22), 64 << 22)
+    }
+
+    func testAFinishedRecordKeepsEveryValueToItsBound() {
+        let cid = ClientOrderID(String(repeating: "Z", count: ClientOrderID.lengthMax))!
+        let prices: [Int64] = [0, 1, 0xFF_FFFF, 0x100_0000, Bounds.priceMax - 1, Bounds.priceMax]
+        let quantities: [Int64] = [0, 1, 100, Bounds.quantityMax - 1, Bounds.quantityMax]
+        for state in [CidState.filled, .canceled, .rejected, .replaced] {
+            for price in prices {
+                for qty in quantities {
+                    for cum in [0, qty / 2, qty] {
+                        for (oid, broker) in [(Int64(0), Int32(-1)), (CidRecord.oidMax, Int32(Int16.max)), (12_345, 0)] {
+                            let r = CidRecord(cid: cid, oid: oid, qty: qty, price: price, cum: cum, broker: broker,
+                                              slot: -1, state: state)
+                            XCTAssertEqual([r.oid, r.qty, r.price, r.cum], [oid, qty, price, cum])
+                            XCTAssertEqual(r.broker, broker)
+                            XCTAssertEqual(r.state, state)
+                            XCTAssertEqual(r.slot, -1)
+                            XCTAssertEqual(r.cid, cid)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testALiveRecordKeepsItsSlotUntilItEnds() {
+        for slot in [Int32(-1), 0, 1, Int32.max] {
+            var r = CidRecord(cid: ClientOrderID("L1")!, oid: 9, qty: 500, price: 10_0000, cum: 0, broker: 3, slot: -1,
+                              state: .live)
+            XCTAssertEqual(r.slot, -1)
+            r.slot = slot
+            XCTAssertEqual([r.slot], [slot])
+            XCTAssertEqual(r.state, .live)
+            XCTAssertEqual([r.oid, r.qty], [9, 500])
+            XCTAssertEqual(r.broker, 3)
+            // While live, the price and the filled quantity are the slot's, not the record's.
+            XCTAssertEqual([r.price, r.cum], [0, 0])
+            r.end(.canceled, qty: 500, cum: 200, price: Bounds.priceMax)
+            XCTAssertEqual(r.slot, -1)
+            XCTAssertEqual(r.state, .canceled)
+            XCTAssertEqual([r.oid, r.qty, r.cum, r.price], [9, 500, 200, Bounds.priceMax])
+        }
+    }
+}

@@ -595,7 +595,7 @@ final class ConfigLoaderTests: XCTestCase {
             #"{ "symbol": "W\#(i)", "name": "n", "tick": "0.0001", "lot": 1, "referencePrice": "50.00", "bandPercent": 100 }"#
         }
         assertError(Self.market(instruments: wide, accounts: []), path: "$.instruments",
-                    "the market needs up to 599.0 GiB of engine memory, more than the 8.0 GiB allowed: order books "
+                    "the market needs up to 598.9 GiB of engine memory, more than the 8.0 GiB allowed: order books "
                     + "598.4 GiB for 10000 instruments (the largest, $.instruments[0] \"W0\", 61.2 MiB for up to "
                     + "1000000 price levels)")
         // A hundred of them fit.
