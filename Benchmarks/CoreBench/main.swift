@@ -254,4 +254,14 @@ let plainMedian = plainRates.isEmpty ? 1 : median(plainRates)
 print("bench core matcher_vs_bare standard_mix_bare_book_ops_per_sec=\(Int(plainMedian)) "
       + "standard_mix_matcher_ops_per_sec=\(Int(checkedMedian)) "
       + "matcher_cost_percent=\(Int(((1 - checkedMedian / plainMedian) * 100).rounded()))")
-print("bench core standard_mix_ops_per_sec=\(Int(median(mixRates))) insert_cross_ops_per_sec=\(Int(median(crossRates)))")
+// The last line: the two rates and the memory a resting order and a cid of the day take, each
+// beside its goal (15 M ops/s on each workload; at most 128 and 64 bytes).
+let mixMedian = mixRates.isEmpty ? 0 : median(mixRates)
+let crossMedian = crossRates.isEmpty ? 0 : median(crossRates)
+let orderBytes = MemoryLayout<RestingOrder>.stride
+let cidBytes = CidIndex.bytes(capacity: mixLimits.cidsPerDayMax) / mixLimits.cidsPerDayMax
+func verdict(_ met: Bool) -> String { met ? "met" : "missed" }
+print("bench core standard_mix_ops_per_sec=\(Int(mixMedian)) insert_cross_ops_per_sec=\(Int(crossMedian)) "
+      + "resting_order_bytes=\(orderBytes) cid_bytes=\(cidBytes) goal_ops_per_sec=15000000 "
+      + "goals standard_mix=\(verdict(mixMedian >= 15e6)) insert_cross=\(verdict(crossMedian >= 15e6)) "
+      + "order_memory=\(verdict(orderBytes <= 128)) cid_memory=\(verdict(cidBytes <= 64))")
