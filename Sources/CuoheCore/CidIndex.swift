@@ -19,7 +19,7 @@ public enum CidState: UInt8, Sendable, BitwiseCopyable {
 /// broker count). A live order's price and filled quantity are its slot's, so the record keeps
 /// the slot where a finished order keeps them:
 /// - `head`: oid (bits 0–47) and broker (48–63, two's complement);
-/// - `sizes`: qty (0–39), state (40–42) and the price's high 21 bits (43–63);
+/// - `sizes`: qty (0–39), the price's high 21 bits (40–60) and the state (61–63);
 /// - `tail`: live, the slot (0–31, two's complement); finished, cum (0–39) and the price's low
 ///   24 bits (40–63).
 public struct CidRecord: Sendable, BitwiseCopyable {
@@ -44,7 +44,7 @@ public struct CidRecord: Sendable, BitwiseCopyable {
         sizes = 0
         tail = 0
         if state == .live {
-            sizes = UInt64(qty) | UInt64(state.rawValue) << 40
+            sizes = UInt64(qty) | UInt64(state.rawValue) << 61
             tail = UInt64(UInt32(bitPattern: slot))
         } else {
             set(state, qty: qty, cum: cum, price: price)
@@ -62,16 +62,17 @@ public struct CidRecord: Sendable, BitwiseCopyable {
     @inline(__always)
     mutating func set(_ state: CidState, qty: Int64, cum: Int64, price: Int64) {
         let p = UInt64(price)
-        sizes = UInt64(qty) | UInt64(state.rawValue) << 40 | (p >> 24) << 43
+        sizes = UInt64(qty) | (p >> 24) << 40 | UInt64(state.rawValue) << 61
         tail = UInt64(cum) | (p & 0xFF_FFFF) << 40
     }
 
     public var oid: Int64 { Int64(head & UInt64(CidRecord.oidMax)) }
     public var broker: Int32 { Int32(Int16(truncatingIfNeeded: head >> 48)) }
-    public var state: CidState { CidState(rawValue: UInt8(truncatingIfNeeded: sizes >> 40) & 7) ?? .rejected }
+    /// One shift: the top three bits only ever hold a state's raw value (the two writers above).
+    public var state: CidState { unsafeBitCast(UInt8(truncatingIfNeeded: sizes >> 61), to: CidState.self) }
     public var qty: Int64 { Int64(sizes & CidRecord.forty) }
     /// A finished order's price (a live order's is its slot's: 0 here).
-    public var price: Int64 { state == .live ? 0 : Int64((sizes >> 43) << 24 | tail >> 40) }
+    public var price: Int64 { state == .live ? 0 : Int64((sizes >> 40 & 0x1F_FFFF) << 24 | tail >> 40) }
     /// A finished order's filled quantity (a live order's is its slot's: 0 here).
     public var cum: Int64 { state == .live ? 0 : Int64(tail & CidRecord.forty) }
     /// The live order's slot in the `OrderStore`, or -1; set only while the order is live.
