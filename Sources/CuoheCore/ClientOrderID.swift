@@ -53,11 +53,7 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
         withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: start, byteCount: n) }
         let id = ClientOrderID(w0: UInt64(littleEndian: words.0), w1: UInt64(littleEndian: words.1),
                                w2: UInt64(littleEndian: words.2), w3: UInt64(littleEndian: words.3))
-        guard wordIsValid(id.w0, bytes: n), n <= 8 || wordIsValid(id.w1, bytes: n - 8),
-              n <= 16 || wordIsValid(id.w2, bytes: n - 16), n <= 24 || wordIsValid(id.w3, bytes: n - 24) else {
-            return nil
-        }
-        return id
+        return isValid(id, count: n) ? id : nil
     }
 
     /// Packs the `count` bytes at `p`, as `pack(_:)` does, where `readable` bytes from `p` may be
@@ -74,11 +70,15 @@ public struct ClientOrderID: Sendable, Hashable, BitwiseCopyable {
             return left >= 8 ? w : w & ByteWords.first(left)
         }
         let id = ClientOrderID(w0: word(0), w1: word(1), w2: word(2), w3: word(3))
-        guard wordIsValid(id.w0, bytes: n), n <= 8 || wordIsValid(id.w1, bytes: n - 8),
-              n <= 16 || wordIsValid(id.w2, bytes: n - 16), n <= 24 || wordIsValid(id.w3, bytes: n - 24) else {
-            return nil
-        }
-        return id
+        return isValid(id, count: n) ? id : nil
+    }
+
+    /// True if the first `n` bytes of the packed words are all cid bytes (the zeros past them are
+    /// not checked).
+    @inlinable @inline(__always)
+    static func isValid(_ id: ClientOrderID, count n: Int) -> Bool {
+        wordIsValid(id.w0, bytes: n) && (n <= 8 || wordIsValid(id.w1, bytes: n - 8))
+            && (n <= 16 || wordIsValid(id.w2, bytes: n - 16)) && (n <= 24 || wordIsValid(id.w3, bytes: n - 24))
     }
 
     /// True if the word's first `bytes` bytes (all eight from 8 up) are cid bytes.
