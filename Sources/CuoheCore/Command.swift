@@ -87,6 +87,9 @@ public struct Command: Sendable, BitwiseCopyable {
         set { price = newValue }
     }
 
+    /// Inlinable, so the edge's parser builds a command where it lies rather than through a call
+    /// (constants written out: another module reads a static `let` through an accessor).
+    @inlinable
     public init(kind: CommandKind, broker: Int32, ts: Int64) {
         self.kind = kind
         self.side = .buy
@@ -98,10 +101,10 @@ public struct Command: Sendable, BitwiseCopyable {
         self.instrument = -1
         self.date = CivilDate(daysSinceEpoch: 0)
         self.ts = ts
-        self.qty = Command.absent
-        self.price = Command.absent
-        self.cid = .none
-        self.newCid = .none
+        self.qty = -1  // Command.absent
+        self.price = -1  // Command.absent
+        self.cid = ClientOrderID(w0: 0, w1: 0, w2: 0, w3: 0)
+        self.newCid = ClientOrderID(w0: 0, w1: 0, w2: 0, w3: 0)
     }
 
     /// A `NEW` order.
