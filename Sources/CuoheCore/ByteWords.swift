@@ -47,11 +47,12 @@ public enum ByteWords {
         return atLeastLo & ~aboveHi & ~x & highs
     }
 
-    /// Bytes a cid allows: `[0-9A-Za-z_.-]` (`-` and `.` are neighbours, 0x2D and 0x2E).
+    /// Bytes a cid allows: `[0-9A-Za-z_.-]` (`-` and `.` are neighbours, 0x2D and 0x2E). Setting
+    /// bit 5 folds the capitals onto the small letters (and no other byte into them), so one range
+    /// test covers both.
     @inlinable @inline(__always)
     public static func cidBytes(_ x: UInt64) -> UInt64 {
-        inRange(x, 0x30, 0x39) | inRange(x, 0x41, 0x5A) | inRange(x, 0x61, 0x7A) | inRange(x, 0x5F, 0x5F)
-            | inRange(x, 0x2D, 0x2E)
+        inRange(x, 0x30, 0x39) | inRange(x | ones &* 0x20, 0x61, 0x7A) | inRange(x, 0x5F, 0x5F) | inRange(x, 0x2D, 0x2E)
     }
 
     /// True if every one of the bytes in `mask` (whole bytes) has its high bit in `passed`.
