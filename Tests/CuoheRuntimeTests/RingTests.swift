@@ -55,6 +55,74 @@ final class RingTests: XCTestCase {
         XCTAssertEqual(ring.count, 0, file: file, line: line)
     }
 
+    /// Reading in place: what `read` shows is the ring's own slots, up to the end of the storage,
+    /// held until released (the producer finds no room over them), then free again.
+    func testReadingInPlaceHoldsTheSlotsUntilReleased() {
+        let ring = Ring<UInt64>(minimumCapacity: 8)
+        for i in 0..<6 { XCTAssertTrue(ring.offer(UInt64(i))) }
+        let first = ring.read(max: 4)
+        XCTAssertEqual(Array(first), [0, 1, 2, 3])
+        XCTAssertEqual(ring.count, 6, "read takes nothing until it is released")
+        ring.release(4)
+        XCTAssertEqual(ring.count, 2)
+        for i in 6..<12 { XCTAssertTrue(ring.offer(UInt64(i))) }
+        XCTAssertFalse(ring.offer(99), "full: 8 published, none released since")
+        // Slots 4…7 lie before the end of the storage, 8…11 after the wrap: two reads.
+        let beforeWrap = ring.read(max: 100)
+        XCTAssertEqual(Array(beforeWrap), [4, 5, 6, 7])
+        ring.release(2)
+        XCTAssertTrue(ring.offer(12), "two slots given back")
+        XCTAssertTrue(ring.offer(13))
+        XCTAssertFalse(ring.offer(99))
+        let rest = ring.read(max: 100)
+        XCTAssertEqual(Array(rest), [6, 7], "the two not released are read again")
+        ring.release(2)
+        XCTAssertEqual(Array(ring.read(max: 3)), [8, 9, 10])
+        ring.release(3)
+        XCTAssertEqual(Array(ring.read(max: 100)), [11, 12, 13])
+        ring.release(3)
+        XCTAssertEqual(ring.count, 0)
+    }
+
+    /// The stress test of `stress`, the consumer reading in place and releasing in pieces.
+    func stressInPlace(_ wait: WaitStrategy, messages: Int, capacity: Int) {
+        let ring = Ring<UInt64>(minimumCapacity: capacity, wait: wait)
+        let done = DispatchSemaphore(value: 0)
+        let producer = Thread {
+            var next: UInt64 = 0
+            var batch = [UInt64](repeating: 0, count: 64)
+            while next < UInt64(messages) {
+                let n = min(Int(next % 61) + 1, messages - Int(next))
+                for i in 0..<n { batch[i] = next + UInt64(i) }
+                batch.withUnsafeBufferPointer { ring.publish(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+                next += UInt64(n)
+            }
+            done.signal()
+        }
+        producer.start()
+        var expected: UInt64 = 0
+        var errors = 0
+        var round = 0
+        while expected < UInt64(messages) {
+            round += 1
+            let view = ring.read(max: 1 + round % 40)
+            // Release all, or keep the last one back for the next read (which must show it again).
+            let keep = round % 3 == 0 && view.count > 1 ? 1 : 0
+            for i in 0..<(view.count - keep) {
+                if view[i] != expected { errors += 1 }
+                expected = view[i] + 1
+            }
+            ring.release(view.count - keep)
+        }
+        done.wait()
+        XCTAssertEqual(errors, 0, "messages out of order or lost")
+        XCTAssertEqual(expected, UInt64(messages))
+        XCTAssertEqual(ring.count, 0)
+    }
+
+    func testStressInPlaceSpinThenYield() { stressInPlace(.standard, messages: 1_000_000, capacity: 64) }
+    func testStressInPlaceBlocking() { stressInPlace(.blocking, messages: 300_000, capacity: 16) }
+
     func testStressSpinThenYield() { stress(.standard, messages: 2_000_000, capacity: 64) }
     func testStressBusySpin() { stress(.busySpin, messages: 1_000_000, capacity: 1024) }
     func testStressBlocking() { stress(.blocking, messages: 300_000, capacity: 16) }

@@ -211,12 +211,14 @@ final class Wiring: @unchecked Sendable {
         threads += 1
         Thread {
             var stage = state.take()
-            let batch = StageInput<In>(capacity: batchMax)
             // Room for a whole batch's output (a command gives a few events): one publish per batch.
             var out = StageOutput(ring: output, capacity: 4 * batchMax)
             var finished = false
             while !finished {
-                finished = handle(&stage, batch.take(from: input), &out)
+                // The batch is handled where it lies in the ring, then given back.
+                let batch = input.read(max: batchMax)
+                finished = handle(&stage, batch, &out)
+                input.release(batch.count)
                 out.publish()
             }
             state.value = consume stage
@@ -230,10 +232,11 @@ final class Wiring: @unchecked Sendable {
         threads += 1
         Thread {
             var egress = state.take()
-            let batch = StageInput<MatchedItem>(capacity: Pipeline.batchMax)
             var finished = false
             while !finished {
-                finished = egress.handle(batch.take(from: self.settled))
+                let batch = self.settled.read(max: Pipeline.batchMax)
+                finished = egress.handle(batch)
+                self.settled.release(batch.count)
                 if finished || self.settled.count == 0 {
                     do throws(IOError) { try egress.sink.flush() } catch { fail("writing output: \(error.reason)") }
                     self.metrics.flushes.add(1)

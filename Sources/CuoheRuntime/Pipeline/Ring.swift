@@ -160,6 +160,39 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         }
     }
 
+    /// The published messages where they lie, not copied out: at least one (waiting as the
+    /// strategy says), at most `max`, contiguous (so up to the end of the storage, the rest on the
+    /// next call). They stay the consumer's until `release(_:)`, and the producer cannot write over
+    /// them before; `poll` and `take` must not be used while any are held.
+    public func read(max: Int) -> UnsafeBufferPointer<Element> {
+        precondition(max > 0, "a read of nothing")
+        var idle = 0
+        while true {
+            let h = head.load(ordering: .relaxed)
+            var available = consumerCache.pointee - h
+            if available < max {
+                consumerCache.pointee = tail.load(ordering: .acquiring)
+                available = consumerCache.pointee - h
+            }
+            if available > 0 {
+                let start = h & mask
+                return UnsafeBufferPointer(start: buffer + start, count: min(available, max, capacity - start))
+            }
+            pause(&idle, parker: consumerWake, parked: consumerParked) {
+                self.tail.load(ordering: .acquiring) != self.head.load(ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Gives the first `n` messages of the last `read` back to the producer (one release store).
+    public func release(_ n: Int) {
+        let h = head.load(ordering: .relaxed)
+        precondition(n >= 0 && n <= consumerCache.pointee - h, "releasing messages not read")
+        head.store(h + n, ordering: .releasing)
+        if case .blocking = wait { atomicMemoryFence(ordering: .sequentiallyConsistent) }
+        if producerParked.load(ordering: .acquiring) { producerWake.unpark(producerParked) }
+    }
+
     /// Messages published and not yet consumed (a snapshot; for metrics).
     public var count: Int { tail.load(ordering: .acquiring) - head.load(ordering: .acquiring) }
 

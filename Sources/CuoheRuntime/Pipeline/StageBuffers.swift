@@ -1,21 +1,5 @@
 import Foundation
 
-/// A stage's input buffer: the items a `Ring.take` hands over, in storage this type alone owns
-/// (allocated once, never initialized with filler: a ring writes the slots before they are read).
-struct StageInput<Element: BitwiseCopyable>: ~Copyable {
-    let storage: UnsafeMutableBufferPointer<Element>
-
-    init(capacity: Int) { storage = .allocate(capacity: capacity) }
-
-    deinit { storage.deallocate() }
-
-    /// Waits for items on `ring` and returns those taken (valid until the next take).
-    func take(from ring: Ring<Element>) -> UnsafeBufferPointer<Element> {
-        let n = ring.take(into: storage)
-        return UnsafeBufferPointer(rebasing: storage[0..<n])
-    }
-}
-
 /// A stage's output: items gathered in owned storage and published to the next ring in one
 /// release store per batch, or sooner when the storage fills (one command can produce many
 /// events: a `ROLL` that expires a whole book).
