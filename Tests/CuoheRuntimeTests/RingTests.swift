@@ -84,6 +84,71 @@ final class RingTests: XCTestCase {
         XCTAssertEqual(ring.count, 0)
     }
 
+    /// Writing in place: a reservation is the ring's own free slots, up to the end of the storage;
+    /// nothing in it is seen until committed, and what is committed arrives in order.
+    func testWritingInPlaceIsSeenOnlyOnceCommitted() {
+        let ring = Ring<UInt64>(minimumCapacity: 8)
+        let first = ring.reserve(max: 5)
+        XCTAssertEqual(first.count, 5)
+        for i in 0..<5 { first[i] = UInt64(10 + i) }
+        XCTAssertEqual(ring.count, 0, "written, not yet committed")
+        ring.commit(3)
+        XCTAssertEqual(ring.count, 3)
+        // The two written past the commit are not published; a new reservation starts there.
+        let second = ring.reserve(max: 100)
+        XCTAssertEqual(second.count, 5, "slots 3…7, up to the end of the storage")
+        second[0] = 13
+        ring.commit(1)
+        XCTAssertEqual(Array(ring.read(max: 100)), [10, 11, 12, 13])
+        ring.release(4)
+        let wrapped = ring.reserve(max: 100)
+        XCTAssertEqual(wrapped.count, 4, "slots 4…7 before the wrap")
+        for i in 0..<4 { wrapped[i] = UInt64(14 + i) }
+        ring.commit(4)
+        let after = ring.reserve(max: 100)
+        XCTAssertEqual(after.count, 4, "slots 0…3 after the wrap, freed by the release")
+        for i in 0..<4 { after[i] = UInt64(18 + i) }
+        ring.commit(4)
+        XCTAssertFalse(ring.offer(99), "full")
+        XCTAssertEqual(Array(ring.read(max: 100)), [14, 15, 16, 17])
+        ring.release(4)
+        XCTAssertEqual(Array(ring.read(max: 100)), [18, 19, 20, 21])
+        ring.release(4)
+    }
+
+    /// Both sides in place: the producer reserving and committing in pieces, the consumer reading
+    /// and releasing; every message once, in order.
+    func testStressBothSidesInPlace() {
+        let ring = Ring<UInt64>(minimumCapacity: 32, wait: .standard)
+        let messages = 1_000_000
+        let done = DispatchSemaphore(value: 0)
+        let producer = Thread {
+            var next: UInt64 = 0
+            while next < UInt64(messages) {
+                let slots = ring.reserve(max: Int(next % 23) + 1)
+                let n = min(slots.count, messages - Int(next))
+                for i in 0..<n { slots[i] = next + UInt64(i) }
+                ring.commit(n)
+                next += UInt64(n)
+            }
+            done.signal()
+        }
+        producer.start()
+        var expected: UInt64 = 0
+        var errors = 0
+        while expected < UInt64(messages) {
+            let view = ring.read(max: 17)
+            for v in view {
+                if v != expected { errors += 1 }
+                expected = v + 1
+            }
+            ring.release(view.count)
+        }
+        done.wait()
+        XCTAssertEqual(errors, 0)
+        XCTAssertEqual(expected, UInt64(messages))
+    }
+
     /// The stress test of `stress`, the consumer reading in place and releasing in pieces.
     func stressInPlace(_ wait: WaitStrategy, messages: Int, capacity: Int) {
         let ring = Ring<UInt64>(minimumCapacity: capacity, wait: wait)

@@ -142,7 +142,8 @@ public enum Pipeline {
                                           snapshotEvery: snapshotEvery, inFlight: wiring.inFlight,
                                           answersIn: wiring.ingressAnswers, answersOut: wiring.answers,
                                           metrics: metrics, wallClock: wallClock, alarm: wiring.alarm))
-        wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer, batch: commitMax) { (stage, items, out) in
+        wiring.start(wiring.ingress, into: wiring.sequenced, state: sequencer, batch: commitMax,
+                     holdsBack: true) { (stage, items, out) in
             do { return try stage.handle(items, into: &out) } catch { fail("\(error)") }
         }
         // 2. Matcher: the core.
@@ -204,15 +205,18 @@ final class Wiring: @unchecked Sendable {
     /// Starts a stage on its own thread: it takes `state` into a local, hands each batch of
     /// `input` to `handle` with the output gathered for `output`, publishes it, and puts its
     /// state back once `handle` says the end has passed.
+    /// `holdsBack`: the output leaves only when the stage publishes it (the sequencer's, which
+    /// journals first); otherwise it is written into the next ring in place.
     func start<State: ~Copyable, In: BitwiseCopyable, Out: BitwiseCopyable>(
         _ input: Ring<In>, into output: Ring<Out>, state: Handoff<State>, batch batchMax: Int = Pipeline.batchMax,
+        holdsBack: Bool = false,
         _ handle: @escaping @Sendable (inout State, UnsafeBufferPointer<In>, inout StageOutput<Out>) -> Bool
     ) {
         threads += 1
         Thread {
             var stage = state.take()
             // Room for a whole batch's output (a command gives a few events): one publish per batch.
-            var out = StageOutput(ring: output, capacity: 4 * batchMax)
+            var out = StageOutput(ring: output, capacity: 4 * batchMax, holdsBack: holdsBack)
             var finished = false
             while !finished {
                 // The batch is handled where it lies in the ring, then given back.

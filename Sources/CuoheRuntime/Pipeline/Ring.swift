@@ -128,6 +128,38 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         withUnsafePointer(to: message) { publish(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
+    /// Room to write messages in place, not copied in: at least one slot (waiting as the strategy
+    /// says), at most `max`, contiguous (so up to the end of the storage). Nothing written there
+    /// is seen until `commit(_:)`; `offer` and `publish` must not be used while a reservation is
+    /// open.
+    public func reserve(max: Int) -> UnsafeMutableBufferPointer<Element> {
+        precondition(max > 0, "a reservation of nothing")
+        var idle = 0
+        while true {
+            let t = tail.load(ordering: .relaxed)
+            var free = capacity - (t - producerCache.pointee)
+            if free < max {
+                producerCache.pointee = head.load(ordering: .acquiring)
+                free = capacity - (t - producerCache.pointee)
+            }
+            if free > 0 {
+                let start = t & mask
+                return UnsafeMutableBufferPointer(start: buffer + start, count: min(free, max, capacity - start))
+            }
+            pause(&idle, parker: producerWake, parked: producerParked) {
+                self.tail.load(ordering: .relaxed) - self.head.load(ordering: .acquiring) < self.capacity
+            }
+        }
+    }
+
+    /// Publishes the first `n` messages written into the last reservation (one release store).
+    public func commit(_ n: Int) {
+        let t = tail.load(ordering: .relaxed)
+        precondition(n >= 0 && t + n - producerCache.pointee <= capacity, "committing slots not reserved")
+        tail.store(t + n, ordering: .releasing)
+        wakeConsumerIfParked()
+    }
+
     // MARK: - Consumer
 
     /// Moves up to `into.count` messages out (one release store for all); returns how many. Never

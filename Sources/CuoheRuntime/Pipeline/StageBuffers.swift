@@ -1,33 +1,62 @@
 import Foundation
 
-/// A stage's output: items gathered in owned storage and published to the next ring in one
-/// release store per batch, or sooner when the storage fills (one command can produce many
-/// events: a `ROLL` that expires a whole book).
+/// A stage's output, published to the next ring in one release store per batch, or sooner when
+/// its room runs out (one command can produce many events: a `ROLL` that expires a whole book).
+///
+/// Two ways, chosen when made:
+/// - **held back** (the sequencer's): items are gathered in owned storage and leave only when
+///   `publish` says, so nothing leaves before the journal has it;
+/// - **in place** (every later stage's): items are written straight into the ring's own slots,
+///   reserved as they are needed, and become visible at `publish` or when the reservation runs
+///   out; no copy between this buffer and the ring.
 struct StageOutput<Element: BitwiseCopyable>: ~Copyable {
     let ring: Ring<Element>
+    /// The owned storage of a held-back output (empty in place).
     let storage: UnsafeMutableBufferPointer<Element>
+    /// Where the next items go: `storage`, or the ring's reserved slots.
+    var slots: UnsafeMutableBufferPointer<Element>
     var count = 0
+    /// The most slots an in-place output reserves at once.
+    let reserveMax: Int
 
-    init(ring: Ring<Element>, capacity: Int) {
+    init(ring: Ring<Element>, capacity: Int, holdsBack: Bool) {
         self.ring = ring
-        storage = .allocate(capacity: capacity)
+        storage = holdsBack ? .allocate(capacity: capacity) : UnsafeMutableBufferPointer(start: nil, count: 0)
+        slots = storage
+        reserveMax = capacity
     }
 
     deinit { storage.deallocate() }
 
-    /// Items that can be gathered before the storage fills and is published.
+    var holdsBack: Bool { storage.count > 0 }
+
+    /// Items that can be gathered before a held-back output fills and is published.
     var room: Int { storage.count - count }
 
     mutating func append(_ item: Element) {
-        if count == storage.count { publish() }
-        storage[count] = item
+        if count == slots.count { makeRoom() }
+        slots[count] = item
         count += 1
+    }
+
+    /// Held back: publishes the full storage. In place: publishes what the reservation holds and
+    /// reserves more (waiting for room as the ring's strategy says).
+    mutating func makeRoom() {
+        if holdsBack { return publish() }
+        if count > 0 { ring.commit(count) }
+        count = 0
+        slots = ring.reserve(max: reserveMax)
     }
 
     /// Hands what is gathered to the next stage.
     mutating func publish() {
         if count == 0 { return }
-        ring.publish(UnsafeBufferPointer(rebasing: storage[0..<count]))
+        if holdsBack {
+            ring.publish(UnsafeBufferPointer(rebasing: storage[0..<count]))
+        } else {
+            ring.commit(count)
+            slots = UnsafeMutableBufferPointer(start: nil, count: 0)
+        }
         count = 0
     }
 }
