@@ -434,11 +434,25 @@ struct FieldWriter {
     @inline(__always)
     mutating func word(_ s: StaticString) { short(s.utf8Start, s.utf8CodeUnitCount) }
 
+    // Each field checks its room once, for its widest value: the `put…` parts below write
+    // without a check of their own.
+
+    /// The widest integer: a sign and 20 digits (more than `Int64` needs).
+    static var integerWidest: Int { 21 }
+    /// The widest amount: the integer, the point and four digits, and room to spare.
+    static var decimalWidest: Int { 27 }
+
     /// ` key=`.
     @inline(__always)
     mutating func key(_ k: StaticString) {
+        guard room(k.utf8CodeUnitCount + 2) else { return }
+        putKey(k)
+    }
+
+    /// ` key=`, the room already checked.
+    @inline(__always)
+    mutating func putKey(_ k: StaticString) {
         let n = k.utf8CodeUnitCount
-        guard room(n + 2) else { return }
         base[count] = UInt8(ascii: " ")
         FieldWriter.copySmall(base + count + 1, k.utf8Start, n)
         base[count + n + 1] = UInt8(ascii: "=")
@@ -448,29 +462,35 @@ struct FieldWriter {
     /// ` key=value` with a spelling from the static tables.
     @inline(__always)
     mutating func spelled(_ k: StaticString, _ v: StaticString) {
-        key(k)
-        short(v.utf8Start, v.utf8CodeUnitCount)
+        let n = v.utf8CodeUnitCount
+        guard room(k.utf8CodeUnitCount + 2 + n) else { return }
+        putKey(k)
+        FieldWriter.copySmall(base + count, v.utf8Start, n)
+        count += n
     }
 
     /// ` key=name`: the name of `id` in `names`, `?` if there is none.
     mutating func name(_ k: StaticString, _ names: NameTable, _ id: Int32) {
-        key(k)
+        guard room(k.utf8CodeUnitCount + 2 + ClientOrderID.lengthMax) else { return }
+        putKey(k)
         guard id >= 0 && Int(id) < names.packed.count else { return short("?", 1) }
         let packed = names.packed[Int(id)]
         if packed.isNone { return bytes(names.text[Int(id)]) }
-        packedBytes(packed)
+        putPacked(packed)
     }
 
     @inline(__always)
     mutating func int(_ k: StaticString, _ v: Int64) {
-        key(k)
-        integer(v)
+        guard room(k.utf8CodeUnitCount + 2 + FieldWriter.integerWidest) else { return }
+        putKey(k)
+        putInteger(v)
     }
 
     @inline(__always)
     mutating func px(_ k: StaticString, _ v: Int64) {
-        key(k)
-        decimal(v)
+        guard room(k.utf8CodeUnitCount + 2 + FieldWriter.decimalWidest) else { return }
+        putKey(k)
+        putDecimal(v)
     }
 
     mutating func text(_ k: StaticString, _ v: String) {
@@ -488,10 +508,17 @@ struct FieldWriter {
         return 0 &- UInt64(bitPattern: value)
     }
 
-    /// A decimal integer: its digits counted, then written in place two at a time from the last.
+    /// A decimal integer.
     @inline(__always)
     mutating func integer(_ value: Int64) {
-        guard room(21) else { return }
+        guard room(FieldWriter.integerWidest) else { return }
+        putInteger(value)
+    }
+
+    /// A decimal integer, the room already checked: its digits counted, then written in place
+    /// two at a time from the last.
+    @inline(__always)
+    mutating func putInteger(_ value: Int64) {
         var v = signed(value)
         let pairs: StaticString =
             "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
@@ -555,10 +582,16 @@ struct FieldWriter {
     /// A fixed-point amount: at least `minFraction` (0 to 4) fractional digits and no trailing
     /// zeros beyond them (`12.34`, `0.50`, `1.2345`; `12` with 0).
     mutating func decimal(_ value: Int64, minFraction: Int = 2) {
-        guard room(27) else { return }
+        guard room(FieldWriter.decimalWidest) else { return }
+        putDecimal(value, minFraction: minFraction)
+    }
+
+    /// An amount, the room already checked.
+    @inline(__always)
+    mutating func putDecimal(_ value: Int64, minFraction: Int = 2) {
         let v = signed(value)
         let whole = v / UInt64(Fixed.scale)
-        integer(Int64(bitPattern: whole))
+        putInteger(Int64(bitPattern: whole))
         var fraction = v % UInt64(Fixed.scale)
         var digits = 4
         while digits > minFraction && fraction % 10 == 0 {
@@ -579,14 +612,21 @@ struct FieldWriter {
     /// A cid from its packed words: each word's bytes up to the first zero.
     @inline(__always)
     mutating func cid(_ k: StaticString, _ v: ClientOrderID) {
-        key(k)
-        packedBytes(v)
+        guard room(k.utf8CodeUnitCount + 2 + ClientOrderID.lengthMax) else { return }
+        putKey(k)
+        putPacked(v)
     }
 
     /// The bytes of a packed cid or name, up to its first zero.
     @inline(__always)
     mutating func packedBytes(_ v: ClientOrderID) {
         guard room(ClientOrderID.lengthMax) else { return }
+        putPacked(v)
+    }
+
+    /// A packed cid or name, the room (32 bytes, all four words) already checked.
+    @inline(__always)
+    mutating func putPacked(_ v: ClientOrderID) {
         // All four words are stored (the room is there); the count moves past the bytes before
         // the first zero. A packed value has no zero before its end: its length is the last
         // non-zero word's place plus that word's bytes up to its highest non-zero one.
