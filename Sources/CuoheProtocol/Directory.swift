@@ -37,17 +37,6 @@ public struct Directory: Sendable {
 
     public func broker(_ name: String) -> Int32? { broker(Array(name.utf8)) }
 
-    /// The parser's lookups, on the line's own bytes (no generic collection in between).
-    public func account(_ name: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard let key = ClientOrderID(buffer: name) else { return -1 }
-        return accountIndex.id(key)
-    }
-
-    public func symbol(_ name: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard let key = ClientOrderID(buffer: name) else { return -1 }
-        return symbolIndex.id(key)
-    }
-
     /// The parser's lookups of a name it packed itself (`.none`, a name that did not pack: -1).
     @inline(__always)
     func account(packed key: ClientOrderID) -> Int32 { key.isNone ? -1 : accountIndex.id(key) }

@@ -516,7 +516,7 @@ struct FieldWriter {
     }
 
     /// A decimal integer, the room already checked: its digits counted, then written in place
-    /// two at a time from the last.
+    /// from the last, four at a time while more than four are left, then two.
     @inline(__always)
     mutating func putInteger(_ value: Int64) {
         var v = signed(value)
